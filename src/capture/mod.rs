@@ -1,0 +1,26 @@
+//! Capture files: format detection, mapped or streamed sources, and the record walker.
+//!
+//! One walker serves both sources: it parses records out of a byte buffer and is told
+//! whether the buffer ends at the end of the file. The mapped source hands it the whole
+//! file at once; the streaming source hands it a sliding window and refills on demand.
+//! Decisions are only ever taken with enough bytes in view (or at the true end of file),
+//! so both sources produce the same records, skips and errors.
+
+mod error;
+mod format;
+mod legacy;
+mod ng;
+mod source;
+mod walk;
+
+pub use error::CaptureError;
+pub use format::{detect, ByteOrder, Compression, FileFormat, TimeResolution};
+pub use legacy::LegacyParser;
+pub use ng::{Interface, NgParser};
+pub use source::{open, Capture, Input, OpenOptions, SourceKind};
+pub use walk::{Parser, Record, SkipReason, Step, WalkStats};
+
+/// Largest record we accept whatever the header's snap length says: libpcap's
+/// MAXIMUM_SNAPLEN (256 KiB) is exceeded by some link types (D-Bus 128 MiB is theoretical,
+/// USB and netlink captures reach a few MiB), so be generous but finite.
+pub const MAX_RECORD_LEN: u32 = 16 * 1024 * 1024;

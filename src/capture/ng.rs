@@ -1,0 +1,369 @@
+//! pcapng.
+//!
+//! pcap-parser parses Section Header and Interface Description Blocks. The packet blocks are
+//! read here because pcap-parser allocates a Vec of options per Enhanced Packet Block, has
+//! Simple Packet Block truncation inverted, takes `if_tsoffset` little-endian in big-endian
+//! sections, returns no resolution for power-of-two `if_tsresol`, and its capture type
+//! panics on a second section.
+
+use super::format::ByteOrder;
+use super::walk::{RawRecord, Resync, SkipReason, Step};
+use serde::Serialize;
+
+const SHB: u32 = 0x0a0d_0d0a;
+const IDB: u32 = 1;
+const OPB: u32 = 2;
+const SPB: u32 = 3;
+const NRB: u32 = 4;
+const ISB: u32 = 5;
+const EPB: u32 = 6;
+const DSB: u32 = 10;
+const CUSTOM_COPY: u32 = 0x0000_0bad;
+const CUSTOM_NOCOPY: u32 = 0x4000_0bad;
+const BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
+
+/// Largest block we believe: a 16 MiB packet plus its block framing.
+const MAX_BLOCK_LEN: u32 = super::MAX_RECORD_LEN + 64;
+const CHAIN_LEN: usize = 16;
+
+/// One interface declared by an IDB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Interface {
+    /// 0-based section this interface belongs to.
+    pub section: u32,
+    /// Interface id within its section (what packet blocks refer to).
+    pub id_in_section: u32,
+    pub link_type: u16,
+    pub snaplen: u32,
+    /// Timestamp units per second (10^6 unless if_tsresol says otherwise).
+    pub units_per_sec: u64,
+    /// if_tsoffset: seconds added to every timestamp.
+    pub offset_s: i64,
+    pub name: Option<String>,
+    /// The section's byte order.
+    pub order: ByteOrder,
+}
+
+#[derive(Debug, Clone)]
+pub struct NgParser {
+    /// Byte order of the current section.
+    pub order: ByteOrder,
+    /// Every interface seen so far, across sections, in file order.
+    pub interfaces: Vec<Interface>,
+    /// Index in `interfaces` of the current section's interface 0.
+    section_base: usize,
+    /// Sections seen so far.
+    pub sections: u32,
+}
+
+impl Default for NgParser {
+    fn default() -> Self {
+        NgParser {
+            order: ByteOrder::Little,
+            interfaces: Vec::new(),
+            section_base: 0,
+            sections: 0,
+        }
+    }
+}
+
+#[inline]
+fn read_u32(order: ByteOrder, b: &[u8], at: usize) -> u32 {
+    order.u32([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn is_known_type(t: u32) -> bool {
+    matches!(
+        t,
+        SHB | IDB | OPB | SPB | NRB | ISB | EPB | DSB | CUSTOM_COPY | CUSTOM_NOCOPY
+    ) || (7..=9).contains(&t)
+}
+
+fn min_len(t: u32) -> u32 {
+    match t {
+        SHB => 28,
+        IDB => 20,
+        EPB | OPB => 32,
+        SPB => 16,
+        ISB => 24,
+        _ => 12,
+    }
+}
+
+/// Convert a raw pcapng timestamp to nanoseconds since the epoch, exactly.
+fn ts_to_ns(units: u64, units_per_sec: u64, offset_s: i64) -> i64 {
+    let ns = (u128::from(units) * 1_000_000_000) / u128::from(units_per_sec.max(1));
+    i64::try_from(ns).unwrap_or(i64::MAX).saturating_add(offset_s.saturating_mul(1_000_000_000))
+}
+
+/// Decode `if_tsresol`: high bit clear means 10^-n, set means 2^-n seconds per unit.
+fn units_per_sec(tsresol: u8) -> Option<u64> {
+    let n = u32::from(tsresol & 0x7f);
+    if tsresol & 0x80 == 0 {
+        10u64.checked_pow(n)
+    } else {
+        1u64.checked_shl(n).filter(|_| n < 64)
+    }
+}
+
+impl NgParser {
+    /// A parser for a file whose first section has byte order `order`.
+    pub fn new(order: ByteOrder) -> NgParser {
+        NgParser {
+            order,
+            ..NgParser::default()
+        }
+    }
+
+    /// The block type and total length at `pos`, in the byte order that applies there.
+    fn header(&self, buf: &[u8], pos: usize) -> Option<(u32, u32, ByteOrder)> {
+        let h = buf.get(pos..pos + 12)?;
+        let t = read_u32(ByteOrder::Little, h, 0);
+        if t == SHB {
+            // The SHB's own byte-order magic decides how its length reads.
+            let order = if read_u32(ByteOrder::Little, h, 8) == BYTE_ORDER_MAGIC {
+                ByteOrder::Little
+            } else if read_u32(ByteOrder::Big, h, 8) == BYTE_ORDER_MAGIC {
+                ByteOrder::Big
+            } else {
+                return None;
+            };
+            return Some((SHB, read_u32(order, h, 4), order));
+        }
+        let t = read_u32(self.order, h, 0);
+        Some((t, read_u32(self.order, h, 4), self.order))
+    }
+
+    fn length_ok(t: u32, len: u32) -> bool {
+        len % 4 == 0 && len >= min_len(t) && len <= MAX_BLOCK_LEN
+    }
+
+    pub fn step<'a>(&mut self, buf: &'a [u8], pos: usize, at_eof: bool) -> Step<'a> {
+        let avail = buf.len().saturating_sub(pos);
+        if avail < 12 {
+            return match (avail, at_eof) {
+                (0, true) => Step::End,
+                (_, true) => Step::SkippedRecord(SkipReason::TruncatedRecord, buf.len()),
+                _ => Step::NeedMore,
+            };
+        }
+        let Some((t, len, order)) = self.header(buf, pos) else {
+            return Step::Damaged(SkipReason::DamagedHeader);
+        };
+        if !Self::length_ok(t, len) {
+            return Step::Damaged(SkipReason::DamagedHeader);
+        }
+        let end = pos + len as usize;
+        if end > buf.len() {
+            return if at_eof {
+                Step::SkippedRecord(SkipReason::TruncatedRecord, buf.len())
+            } else {
+                Step::NeedMore
+            };
+        }
+        let block = &buf[pos..end];
+        if read_u32(order, block, block.len() - 4) != len {
+            return Step::Damaged(SkipReason::BlockLengthMismatch);
+        }
+        match t {
+            SHB => self.section(block, order, end),
+            IDB => self.interface(block, end),
+            EPB => self.enhanced(block, end),
+            SPB => self.simple(block, end),
+            OPB => self.obsolete(block, end),
+            _ => Step::Block(end),
+        }
+    }
+
+    fn section<'a>(&mut self, block: &[u8], order: ByteOrder, end: usize) -> Step<'a> {
+        match pcap_parser::pcapng::parse_sectionheaderblock(block) {
+            Ok(_) => {
+                self.order = order;
+                self.section_base = self.interfaces.len();
+                self.sections += 1;
+                Step::Block(end)
+            }
+            Err(_) => Step::SkippedRecord(SkipReason::BadSectionOrInterface, end),
+        }
+    }
+
+    fn interface<'a>(&mut self, block: &[u8], end: usize) -> Step<'a> {
+        let parsed = match self.order {
+            ByteOrder::Little => pcap_parser::pcapng::parse_interfacedescriptionblock_le(block),
+            ByteOrder::Big => pcap_parser::pcapng::parse_interfacedescriptionblock_be(block),
+        };
+        let Ok((_, idb)) = parsed else {
+            // Count it, and keep interface numbering aligned with what packet blocks expect.
+            self.push_interface(0xffff, 0, 1_000_000, 0, None);
+            return Step::SkippedRecord(SkipReason::BadSectionOrInterface, end);
+        };
+        let mut units = 1_000_000;
+        let mut offset_s = 0i64;
+        let mut name = None;
+        for opt in &idb.options {
+            let Ok(v) = opt.as_bytes() else { continue };
+            match opt.code.0 {
+                2 => name = Some(String::from_utf8_lossy(v).into_owned()),
+                9 if !v.is_empty() => units = units_per_sec(v[0]).unwrap_or(units),
+                14 if v.len() >= 8 => {
+                    offset_s =
+                        self.order.u64([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]]) as i64
+                }
+                _ => {}
+            }
+        }
+        self.push_interface((idb.linktype.0 & 0xffff) as u16, idb.snaplen, units, offset_s, name);
+        Step::Block(end)
+    }
+
+    fn push_interface(
+        &mut self,
+        link_type: u16,
+        snaplen: u32,
+        units_per_sec: u64,
+        offset_s: i64,
+        name: Option<String>,
+    ) {
+        self.interfaces.push(Interface {
+            section: self.sections.saturating_sub(1),
+            id_in_section: (self.interfaces.len() - self.section_base) as u32,
+            link_type,
+            snaplen,
+            units_per_sec,
+            offset_s,
+            name,
+            order: self.order,
+        });
+    }
+
+    /// The file-wide interface for a section-local id.
+    fn iface(&self, id: u32) -> Option<(u32, &Interface)> {
+        let global = self.section_base.checked_add(id as usize)?;
+        self.interfaces.get(global).map(|i| (global as u32, i))
+    }
+
+    fn packet<'a>(
+        &self,
+        block: &'a [u8],
+        end: usize,
+        iface_id: u32,
+        ts_units: Option<u64>,
+        caplen: u32,
+        orig_len: u32,
+        data_at: usize,
+    ) -> Step<'a> {
+        let Some((global, iface)) = self.iface(iface_id) else {
+            return Step::SkippedRecord(SkipReason::UnknownInterface, end);
+        };
+        // Data plus the trailing length must fit in the block.
+        let data_end = data_at + caplen as usize;
+        if data_end + 4 > block.len() {
+            return Step::SkippedRecord(SkipReason::BadPacketBlock, end);
+        }
+        let ts_ns = ts_units.map_or(0, |u| ts_to_ns(u, iface.units_per_sec, iface.offset_s));
+        Step::Record(
+            RawRecord {
+                ts_ns,
+                interface: global,
+                link_type: iface.link_type,
+                caplen,
+                orig_len,
+                data: &block[data_at..data_end],
+            },
+            end,
+        )
+    }
+
+    fn enhanced<'a>(&self, b: &'a [u8], end: usize) -> Step<'a> {
+        let o = self.order;
+        let ts = (u64::from(read_u32(o, b, 12)) << 32) | u64::from(read_u32(o, b, 16));
+        self.packet(b, end, read_u32(o, b, 8), Some(ts), read_u32(o, b, 20), read_u32(o, b, 24), 28)
+    }
+
+    fn obsolete<'a>(&self, b: &'a [u8], end: usize) -> Step<'a> {
+        let o = self.order;
+        let iface = u32::from(o.u16([b[8], b[9]]));
+        let ts = (u64::from(read_u32(o, b, 12)) << 32) | u64::from(read_u32(o, b, 16));
+        self.packet(b, end, iface, Some(ts), read_u32(o, b, 20), read_u32(o, b, 24), 28)
+    }
+
+    fn simple<'a>(&self, b: &'a [u8], end: usize) -> Step<'a> {
+        let orig = read_u32(self.order, b, 8);
+        // The captured length is implicit: the original length, cut to what the block holds.
+        let room = (b.len() - 16) as u32;
+        let caplen = orig.min(room);
+        let snap = self.iface(0).map_or(0, |(_, i)| i.snaplen);
+        let caplen = if snap > 0 { caplen.min(snap) } else { caplen };
+        self.packet(b, end, 0, None, caplen, orig, 12)
+    }
+
+    /// Whether a block at `pos` has believable framing: known type, sane length and a
+    /// matching trailing length. `None` when the bytes to judge it are not in view yet.
+    fn plausible(&self, buf: &[u8], pos: usize, at_eof: bool) -> Option<Option<usize>> {
+        if pos + 12 > buf.len() {
+            return if at_eof { Some(None) } else { None };
+        }
+        let Some((t, len, order)) = self.header(buf, pos) else {
+            return Some(None);
+        };
+        if !is_known_type(t) || !Self::length_ok(t, len) {
+            return Some(None);
+        }
+        let end = pos + len as usize;
+        match buf.get(end - 4..end) {
+            Some(tail) => Some((read_u32(order, tail, 0) == len).then_some(end)),
+            None if at_eof => Some(None),
+            None => None,
+        }
+    }
+
+    pub fn resync(&self, buf: &[u8], from: usize, at_eof: bool) -> Resync {
+        // Blocks start at multiples of 4 from the file start.
+        let mut p = from.next_multiple_of(4);
+        'candidates: while p < buf.len() {
+            let mut q = p;
+            for _ in 0..CHAIN_LEN {
+                if q == buf.len() {
+                    // A chain ending exactly at the end of the file is complete.
+                    return if at_eof { Resync::Found(p) } else { Resync::NeedMore(p) };
+                }
+                match self.plausible(buf, q, at_eof) {
+                    Some(Some(next)) => q = next,
+                    Some(None) => {
+                        p += 4;
+                        continue 'candidates;
+                    }
+                    None => return Resync::NeedMore(p),
+                }
+            }
+            return Resync::Found(p);
+        }
+        if at_eof {
+            Resync::NotFound
+        } else {
+            Resync::NeedMore(p.min(buf.len()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsresol_powers_of_ten_and_two() {
+        assert_eq!(units_per_sec(6), Some(1_000_000));
+        assert_eq!(units_per_sec(9), Some(1_000_000_000));
+        assert_eq!(units_per_sec(0x80 | 10), Some(1024));
+        assert_eq!(units_per_sec(0x80 | 64), None);
+        assert_eq!(units_per_sec(20), None);
+    }
+
+    #[test]
+    fn timestamps_convert_exactly() {
+        assert_eq!(ts_to_ns(1_500_000, 1_000_000, 0), 1_500_000_000);
+        assert_eq!(ts_to_ns(1024 * 3 + 512, 1024, 0), 3_500_000_000);
+        assert_eq!(ts_to_ns(1, 1_000_000_000, 10), 10_000_000_001);
+        assert_eq!(ts_to_ns(u64::MAX, 1, 0), i64::MAX);
+    }
+}

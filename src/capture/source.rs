@@ -1,0 +1,337 @@
+//! Opening captures: a memory map for regular files, a buffered stream for stdin, pipes
+//! and compressed files. Both feed the same walker.
+
+use super::format::{detect, ByteOrder, Compression, FileFormat};
+use super::legacy::LegacyParser;
+use super::ng::NgParser;
+use super::walk::{walk_buffer, Parser, Record, SkipReason, WalkEnd, WalkStats};
+use super::CaptureError;
+use memmap2::Mmap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+/// Where a capture comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Path(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    /// `-` means standard input.
+    pub fn from_arg(arg: &str) -> Input {
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(PathBuf::from(arg))
+        }
+    }
+
+    pub fn display(&self) -> PathBuf {
+        match self {
+            Input::Path(p) => p.clone(),
+            Input::Stdin => PathBuf::from("-"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct OpenOptions {
+    /// Map regular uncompressed files (the default); `false` streams them instead.
+    pub mmap: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { mmap: true }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Mapped,
+    Stream,
+}
+
+enum Data {
+    Mapped(Mmap),
+    Stream {
+        reader: Box<dyn Read + Send>,
+        /// Bytes already read while detecting the format; the walk starts with them.
+        prefix: Vec<u8>,
+    },
+}
+
+/// An opened capture, ready to walk once.
+pub struct Capture {
+    pub path: PathBuf,
+    pub format: FileFormat,
+    pub compression: Compression,
+    /// The parser positioned after the file header (pcapng: at the first SHB).
+    pub parser: Parser,
+    /// Size on disk; for compressed inputs the compressed size; None for stdin.
+    pub file_len: Option<u64>,
+    data: Data,
+}
+
+/// Streaming reads: large enough that a pcapng block of a few MiB needs few refills.
+const READ_CHUNK: usize = 1 << 20;
+
+/// Open a capture, detect its format and read its file header.
+pub fn open(input: &Input, opts: OpenOptions) -> Result<Capture, CaptureError> {
+    let path = input.display();
+    let open_err = |source| CaptureError::Open {
+        path: path.clone(),
+        source,
+    };
+    match input {
+        Input::Stdin => from_stream(path.clone(), Box::new(io::stdin()), None),
+        Input::Path(p) => {
+            let file = File::open(p).map_err(open_err)?;
+            let meta = file.metadata().map_err(open_err)?;
+            let len = meta.len();
+            if meta.is_file() && len == 0 {
+                return Err(CaptureError::Empty { path });
+            }
+            if opts.mmap && meta.is_file() {
+                // SAFETY: the map is read-only. If another process truncates the file while
+                // we read it, the kernel raises SIGBUS; like ripgrep we accept that risk for
+                // regular files (`--no-mmap` avoids it).
+                let map = unsafe { Mmap::map(&file) }.map_err(open_err)?;
+                let _ = map.advise(memmap2::Advice::Sequential);
+                match detect(&map) {
+                    Some(FileFormat::Compressed(_)) => {
+                        drop(map);
+                        from_stream(path, Box::new(file), Some(len))
+                    }
+                    _ => from_map(path, map),
+                }
+            } else {
+                from_stream(path, Box::new(file), meta.is_file().then_some(len))
+            }
+        }
+    }
+}
+
+fn parser_for(path: &Path, format: FileFormat, head: &[u8]) -> Result<Parser, CaptureError> {
+    match format {
+        FileFormat::Pcap {
+            order,
+            resolution,
+            modified,
+        } => LegacyParser::from_header(path, head, order, resolution, modified).map(Parser::Legacy),
+        FileFormat::PcapNg => {
+            if head.len() < 12 {
+                return Err(CaptureError::TruncatedHeader {
+                    path: path.to_path_buf(),
+                    have: head.len(),
+                    need: 28,
+                });
+            }
+            let bom = [head[8], head[9], head[10], head[11]];
+            let order = if u32::from_le_bytes(bom) == 0x1a2b_3c4d {
+                ByteOrder::Little
+            } else if u32::from_be_bytes(bom) == 0x1a2b_3c4d {
+                ByteOrder::Big
+            } else {
+                return Err(CaptureError::BadHeader {
+                    path: path.to_path_buf(),
+                    what: "pcapng section header byte-order magic",
+                    offset: 8,
+                    detail: format!("{bom:02x?}"),
+                });
+            };
+            Ok(Parser::Ng(NgParser::new(order)))
+        }
+        FileFormat::Compressed(_) => unreachable!("decompressed before parsing"),
+    }
+}
+
+fn unknown(path: PathBuf, head: &[u8]) -> CaptureError {
+    if head.len() < 4 {
+        CaptureError::TruncatedHeader {
+            path,
+            have: head.len(),
+            need: 24,
+        }
+    } else {
+        CaptureError::UnknownFormat {
+            path,
+            magic: head[..4].to_vec(),
+        }
+    }
+}
+
+fn from_map(path: PathBuf, map: Mmap) -> Result<Capture, CaptureError> {
+    let format = detect(&map).ok_or_else(|| unknown(path.clone(), &map))?;
+    let parser = parser_for(&path, format, &map)?;
+    Ok(Capture {
+        path,
+        format,
+        compression: Compression::None,
+        parser,
+        file_len: Some(map.len() as u64),
+        data: Data::Mapped(map),
+    })
+}
+
+/// Read up to `n` bytes (fewer only at end of stream).
+fn read_prefix(r: &mut dyn Read, n: usize, path: &Path) -> Result<Vec<u8>, CaptureError> {
+    let mut buf = Vec::with_capacity(n);
+    r.take(n as u64)
+        .read_to_end(&mut buf)
+        .map_err(|source| CaptureError::Read {
+            path: path.to_path_buf(),
+            offset: 0,
+            source,
+        })?;
+    Ok(buf)
+}
+
+fn from_stream(
+    path: PathBuf,
+    mut reader: Box<dyn Read + Send>,
+    file_len: Option<u64>,
+) -> Result<Capture, CaptureError> {
+    let mut head = read_prefix(&mut reader, 28, &path)?;
+    if head.is_empty() {
+        return Err(CaptureError::Empty { path });
+    }
+    let mut compression = Compression::None;
+    let mut format = detect(&head).ok_or_else(|| unknown(path.clone(), &head))?;
+    if let FileFormat::Compressed(c) = format {
+        compression = c;
+        let raw = io::Cursor::new(head).chain(reader);
+        reader = match c {
+            // Multi-member: `gzip -c a >> b` and bgzip files concatenate members.
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+            Compression::Zstd => Box::new(
+                zstd::stream::read::Decoder::new(raw).map_err(|source| CaptureError::Read {
+                    path: path.clone(),
+                    offset: 0,
+                    source,
+                })?,
+            ),
+            Compression::None => unreachable!(),
+        };
+        head = read_prefix(&mut reader, 28, &path)?;
+        if head.is_empty() {
+            return Err(CaptureError::Empty { path });
+        }
+        format = match detect(&head) {
+            Some(FileFormat::Compressed(_)) | None => return Err(unknown(path, &head)),
+            Some(f) => f,
+        };
+    }
+    let parser = parser_for(&path, format, &head)?;
+    Ok(Capture {
+        path,
+        format,
+        compression,
+        parser,
+        file_len,
+        data: Data::Stream {
+            reader,
+            prefix: head,
+        },
+    })
+}
+
+impl Capture {
+    pub fn kind(&self) -> SourceKind {
+        match self.data {
+            Data::Mapped(_) => SourceKind::Mapped,
+            Data::Stream { .. } => SourceKind::Stream,
+        }
+    }
+
+    /// The whole mapped file, for the parallel engine.
+    pub fn mapped_bytes(&self) -> Option<&[u8]> {
+        match &self.data {
+            Data::Mapped(m) => Some(m),
+            Data::Stream { .. } => None,
+        }
+    }
+
+    /// Walk every record in file order. Damaged regions and cut records are counted in
+    /// `stats`; only I/O failures are errors. `on_record` may stop the walk early.
+    pub fn walk<F>(&mut self, stats: &mut WalkStats, mut on_record: F) -> Result<(), CaptureError>
+    where
+        F: FnMut(&Record<'_>) -> ControlFlow<()>,
+    {
+        let mut index = 0u64;
+        let start = self.parser.data_start();
+        match &mut self.data {
+            Data::Mapped(map) => {
+                let buf: &[u8] = map;
+                walk_buffer(
+                    &mut self.parser,
+                    buf,
+                    0,
+                    start.min(buf.len()),
+                    true,
+                    usize::MAX,
+                    &mut index,
+                    None,
+                    stats,
+                    &mut on_record,
+                );
+                Ok(())
+            }
+            Data::Stream { reader, prefix } => {
+                let mut buf = std::mem::take(prefix);
+                let mut base = 0u64;
+                let mut pos = start.min(buf.len());
+                let mut eof = false;
+                let mut resync: Option<(u64, SkipReason)> = None;
+                loop {
+                    let (end, rs) = walk_buffer(
+                        &mut self.parser,
+                        &buf,
+                        base,
+                        pos,
+                        eof,
+                        usize::MAX,
+                        &mut index,
+                        resync,
+                        stats,
+                        &mut on_record,
+                    );
+                    resync = rs;
+                    let WalkEnd::NeedMore { pos: p } = end else {
+                        return Ok(());
+                    };
+                    // Keep only what is still needed, then read more behind it.
+                    buf.drain(..p);
+                    base += p as u64;
+                    pos = 0;
+                    let have = buf.len();
+                    buf.resize(have + READ_CHUNK.max(have), 0);
+                    let n = loop {
+                        match reader.read(&mut buf[have..]) {
+                            Ok(n) => break n,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            // A compressed stream cut short: walk what we have, count the
+                            // cut record, and say so.
+                            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                                stats.stream_cut = true;
+                                break 0;
+                            }
+                            Err(source) => {
+                                return Err(CaptureError::Read {
+                                    path: self.path.clone(),
+                                    offset: base + have as u64,
+                                    source,
+                                })
+                            }
+                        }
+                    };
+                    buf.truncate(have + n);
+                    eof = n == 0;
+                }
+            }
+        }
+    }
+}

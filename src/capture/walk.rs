@@ -1,0 +1,377 @@
+//! The record walker shared by the mapped and the streaming source.
+
+use super::legacy::LegacyParser;
+use super::ng::NgParser;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One capture record, borrowed from the mapped file or the stream buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// 1-based ordinal among the file's packet records, as Wireshark numbers frames.
+    /// Skipped records consume a number too, so indexes match other tools.
+    pub index: u64,
+    /// Byte offset of the record (pcap record header or pcapng block) in the
+    /// (decompressed) file.
+    pub offset: u64,
+    /// Nanoseconds since the Unix epoch (0 for pcapng Simple Packet Blocks, which carry none).
+    pub ts_ns: i64,
+    /// Interface number: 0 for legacy pcap; for pcapng, the file-wide interface ordinal
+    /// counting across sections.
+    pub interface: u32,
+    pub link_type: u16,
+    pub caplen: u32,
+    pub orig_len: u32,
+    pub data: &'a [u8],
+}
+
+/// Why bytes or records were skipped. Records skipped count as records read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The file ends inside a record: its header or data is cut short.
+    TruncatedRecord,
+    /// A record header whose lengths cannot be right (caplen beyond any sane snap length,
+    /// a pcapng block length that is not a multiple of 4, ...): bytes skipped until the
+    /// next plausible record chain.
+    DamagedHeader,
+    /// A pcapng block whose trailing length differs from its leading length.
+    BlockLengthMismatch,
+    /// A pcapng packet block whose captured length exceeds its block.
+    BadPacketBlock,
+    /// A pcapng packet block naming an interface no IDB declared.
+    UnknownInterface,
+    /// A pcapng section or interface header that cannot be parsed.
+    BadSectionOrInterface,
+}
+
+impl SkipReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            SkipReason::TruncatedRecord => "truncated_record",
+            SkipReason::DamagedHeader => "damaged_header",
+            SkipReason::BlockLengthMismatch => "block_length_mismatch",
+            SkipReason::BadPacketBlock => "bad_packet_block",
+            SkipReason::UnknownInterface => "unknown_interface",
+            SkipReason::BadSectionOrInterface => "bad_section_or_interface",
+        }
+    }
+
+    /// Whether this skip stands for a packet record (counted in `records`) or for raw
+    /// bytes between records (counted in `damaged_bytes`).
+    pub fn is_record(self) -> bool {
+        matches!(
+            self,
+            SkipReason::TruncatedRecord
+                | SkipReason::BadPacketBlock
+                | SkipReason::UnknownInterface
+        )
+    }
+}
+
+/// A record as the parser sees it, before the walker numbers it.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRecord<'a> {
+    pub ts_ns: i64,
+    pub interface: u32,
+    pub link_type: u16,
+    pub caplen: u32,
+    pub orig_len: u32,
+    pub data: &'a [u8],
+}
+
+/// What a parser found at a position.
+#[derive(Debug)]
+pub enum Step<'a> {
+    /// A packet record ending at `next`.
+    Record(RawRecord<'a>, usize),
+    /// A non-packet block (pcapng SHB, IDB, statistics, unknown types) ending at `next`.
+    Block(usize),
+    /// A packet record that exists but cannot be emitted; counted as read and skipped.
+    SkippedRecord(SkipReason, usize),
+    /// Not enough bytes in view to decide; only returned when not at end of file.
+    NeedMore,
+    /// `pos` is exactly the end of the file.
+    End,
+    /// The bytes at `pos` are not a valid record: resynchronise.
+    Damaged(SkipReason),
+}
+
+/// Outcome of a search for the next plausible record after damage.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resync {
+    /// A plausible record chain starts here.
+    Found(usize),
+    /// Nothing plausible starts before this position; more bytes are needed to judge it.
+    NeedMore(usize),
+    /// Nothing plausible until the end of file.
+    NotFound,
+}
+
+/// The format-specific parser, with the state a walk carries (pcapng interface tables).
+#[derive(Debug, Clone)]
+pub enum Parser {
+    Legacy(LegacyParser),
+    Ng(NgParser),
+}
+
+impl Parser {
+    #[inline]
+    pub fn step<'a>(&mut self, buf: &'a [u8], pos: usize, at_eof: bool) -> Step<'a> {
+        match self {
+            Parser::Legacy(p) => p.step(buf, pos, at_eof),
+            Parser::Ng(p) => p.step(buf, pos, at_eof),
+        }
+    }
+
+    /// Find the first plausible record start at or after `from`.
+    pub fn resync(&self, buf: &[u8], from: usize, at_eof: bool) -> Resync {
+        match self {
+            Parser::Legacy(p) => p.resync(buf, from, at_eof),
+            Parser::Ng(p) => p.resync(buf, from, at_eof),
+        }
+    }
+
+    /// Offset of the first record after the file header.
+    pub fn data_start(&self) -> usize {
+        match self {
+            Parser::Legacy(p) => p.header_len(),
+            Parser::Ng(_) => 0,
+        }
+    }
+}
+
+/// A damaged region, for the summary and error messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Damage {
+    pub offset: u64,
+    pub bytes: u64,
+    pub reason: SkipReason,
+}
+
+/// Counters of one walk. `records == emitted + sum(skipped)` always holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WalkStats {
+    /// Packet records read (emitted or skipped).
+    pub records: u64,
+    pub emitted: u64,
+    /// Records whose captured length is below their original length.
+    pub truncated: u64,
+    /// Sum of captured lengths of emitted records.
+    pub captured_bytes: u64,
+    /// Non-packet pcapng blocks.
+    pub blocks: u64,
+    pub skipped: BTreeMap<SkipReason, u64>,
+    /// Bytes passed over while resynchronising after damage.
+    pub damaged_bytes: u64,
+    /// The first damaged regions (capped), with offsets.
+    pub damage: Vec<Damage>,
+    pub first_ts_ns: Option<i64>,
+    pub last_ts_ns: Option<i64>,
+    pub min_ts_ns: Option<i64>,
+    pub max_ts_ns: Option<i64>,
+    /// A compressed stream ended before its end marker (a cut .gz or .zst).
+    pub stream_cut: bool,
+}
+
+/// How many damaged regions we keep with their offsets; the rest are only counted.
+const MAX_DAMAGE_LISTED: usize = 64;
+
+impl WalkStats {
+    fn note_record(&mut self, r: &RawRecord<'_>) {
+        self.records += 1;
+        self.emitted += 1;
+        self.captured_bytes += u64::from(r.caplen);
+        if r.caplen < r.orig_len {
+            self.truncated += 1;
+        }
+        let ts = r.ts_ns;
+        self.first_ts_ns.get_or_insert(ts);
+        self.last_ts_ns = Some(ts);
+        self.min_ts_ns = Some(self.min_ts_ns.map_or(ts, |m| m.min(ts)));
+        self.max_ts_ns = Some(self.max_ts_ns.map_or(ts, |m| m.max(ts)));
+    }
+
+    fn note_skipped_record(&mut self, reason: SkipReason) {
+        self.records += 1;
+        *self.skipped.entry(reason).or_default() += 1;
+    }
+
+    fn note_damage(&mut self, offset: u64, bytes: u64, reason: SkipReason) {
+        if bytes == 0 {
+            return;
+        }
+        self.damaged_bytes += bytes;
+        *self.skipped.entry(reason).or_default() += 1;
+        if self.damage.len() < MAX_DAMAGE_LISTED {
+            self.damage.push(Damage {
+                offset,
+                bytes,
+                reason,
+            });
+        }
+    }
+
+    /// Sum of records skipped for a record-level reason.
+    pub fn skipped_records(&self) -> u64 {
+        self.skipped
+            .iter()
+            .filter(|(r, _)| r.is_record())
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Fold another walk's counters in (used when chunks or files are combined, in order).
+    pub fn merge(&mut self, o: &WalkStats) {
+        self.records += o.records;
+        self.emitted += o.emitted;
+        self.truncated += o.truncated;
+        self.captured_bytes += o.captured_bytes;
+        self.blocks += o.blocks;
+        for (k, v) in &o.skipped {
+            *self.skipped.entry(*k).or_default() += v;
+        }
+        self.damaged_bytes += o.damaged_bytes;
+        self.stream_cut |= o.stream_cut;
+        for d in &o.damage {
+            if self.damage.len() < MAX_DAMAGE_LISTED {
+                self.damage.push(d.clone());
+            }
+        }
+        if self.first_ts_ns.is_none() {
+            self.first_ts_ns = o.first_ts_ns;
+        }
+        if o.last_ts_ns.is_some() {
+            self.last_ts_ns = o.last_ts_ns;
+        }
+        self.min_ts_ns = match (self.min_ts_ns, o.min_ts_ns) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.max_ts_ns = match (self.max_ts_ns, o.max_ts_ns) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// Hint the CPU to fetch the cache line holding `buf[at]`: the next record header's
+/// address depends on this record's length, so without it every record waits on memory.
+#[inline(always)]
+fn prefetch(buf: &[u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if at < buf.len() {
+        // SAFETY: the pointer is inside `buf`; prefetch never faults and reads nothing.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>(buf.as_ptr().add(at) as *const i8);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (buf, at);
+}
+
+/// How far ahead of the current record the walker prefetches.
+const PREFETCH_AHEAD: usize = 4096;
+
+/// Where a walk over a buffer stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalkEnd {
+    /// Reached the end of the buffer's data (at end of file, everything was consumed).
+    Exhausted,
+    /// Needs more bytes; resume at `pos` (a record start or a resync scan position)
+    /// after the buffer is refilled, passing back the returned resync state.
+    NeedMore { pos: usize },
+    /// The first record boundary at or after the requested stop position.
+    Handoff(usize),
+    /// The callback asked to stop.
+    Stopped,
+}
+
+/// Walk records in `buf[pos..]`. `base` is the file offset of `buf[0]`. Stops at the first
+/// record boundary at or after `stop_at` (the engine's chunk end), at the end of the data,
+/// when more bytes are needed, or when `on_record` breaks.
+///
+/// `resyncing` resumes a resynchronisation begun before a refill: the file offset where
+/// the damaged region began.
+#[allow(clippy::too_many_arguments)]
+pub fn walk_buffer<F>(
+    parser: &mut Parser,
+    buf: &[u8],
+    base: u64,
+    mut pos: usize,
+    at_eof: bool,
+    stop_at: usize,
+    next_index: &mut u64,
+    mut resyncing: Option<(u64, SkipReason)>,
+    stats: &mut WalkStats,
+    on_record: &mut F,
+) -> (WalkEnd, Option<(u64, SkipReason)>)
+where
+    F: FnMut(&Record<'_>) -> std::ops::ControlFlow<()>,
+{
+    loop {
+        if let Some((damage_start, reason)) = resyncing {
+            match parser.resync(buf, pos, at_eof) {
+                Resync::Found(p) => {
+                    stats.note_damage(damage_start, base + p as u64 - damage_start, reason);
+                    resyncing = None;
+                    pos = p;
+                }
+                Resync::NeedMore(p) => {
+                    return (WalkEnd::NeedMore { pos: p }, resyncing);
+                }
+                Resync::NotFound => {
+                    stats.note_damage(damage_start, base + buf.len() as u64 - damage_start, reason);
+                    return (WalkEnd::Exhausted, None);
+                }
+            }
+        }
+        if pos >= stop_at && stop_at < buf.len() {
+            return (WalkEnd::Handoff(pos), None);
+        }
+        prefetch(buf, pos + PREFETCH_AHEAD);
+        match parser.step(buf, pos, at_eof) {
+            Step::Record(raw, next) => {
+                *next_index += 1;
+                stats.note_record(&raw);
+                let rec = Record {
+                    index: *next_index,
+                    offset: base + pos as u64,
+                    ts_ns: raw.ts_ns,
+                    interface: raw.interface,
+                    link_type: raw.link_type,
+                    caplen: raw.caplen,
+                    orig_len: raw.orig_len,
+                    data: raw.data,
+                };
+                pos = next;
+                if on_record(&rec).is_break() {
+                    return (WalkEnd::Stopped, None);
+                }
+            }
+            Step::Block(next) => {
+                stats.blocks += 1;
+                pos = next;
+            }
+            Step::SkippedRecord(reason, next) => {
+                *next_index += 1;
+                stats.note_skipped_record(reason);
+                if stats.damage.len() < MAX_DAMAGE_LISTED {
+                    stats.damage.push(Damage {
+                        offset: base + pos as u64,
+                        bytes: (next - pos) as u64,
+                        reason,
+                    });
+                }
+                pos = next;
+            }
+            Step::NeedMore => return (WalkEnd::NeedMore { pos }, None),
+            Step::End => return (WalkEnd::Exhausted, None),
+            Step::Damaged(reason) => {
+                resyncing = Some((base + pos as u64, reason));
+                pos += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! Link-layer dispatch and the IP/TCP/UDP layers.
+
+use super::packet::{Fragment, IpInfo, IpProto, Packet, TcpFlags, TcpView, Transport, UdpView};
+use super::{Decoded, Undecodable};
+use etherparse::{Ipv6ExtensionSlice, LaxIpSlice, LenSource};
+
+/// pcap/pcapng link type (LINKTYPE_* numbers; the upper 16 bits of the pcap header field,
+/// which may carry FCS information, are masked off by the capture layer).
+pub type LinkType = u16;
+
+pub const LINKTYPE_NULL: u16 = 0;
+pub const LINKTYPE_ETHERNET: u16 = 1;
+pub const LINKTYPE_PPP: u16 = 9;
+pub const LINKTYPE_RAW_OPENBSD: u16 = 12;
+pub const LINKTYPE_RAW_BSDI: u16 = 14;
+pub const LINKTYPE_PPP_HDLC: u16 = 50;
+pub const LINKTYPE_RAW: u16 = 101;
+pub const LINKTYPE_LOOP: u16 = 108;
+pub const LINKTYPE_LINUX_SLL: u16 = 113;
+pub const LINKTYPE_IPV4: u16 = 228;
+pub const LINKTYPE_IPV6: u16 = 229;
+pub const LINKTYPE_LINUX_SLL2: u16 = 276;
+
+/// A short name for a link type, as tcpdump/libpcap spell them.
+pub fn link_type_name(link_type: u16) -> &'static str {
+    match link_type {
+        LINKTYPE_NULL => "NULL",
+        LINKTYPE_ETHERNET => "EN10MB",
+        LINKTYPE_PPP => "PPP",
+        LINKTYPE_RAW_OPENBSD | LINKTYPE_RAW_BSDI | LINKTYPE_RAW => "RAW",
+        LINKTYPE_PPP_HDLC => "PPP_HDLC",
+        LINKTYPE_LOOP => "LOOP",
+        LINKTYPE_LINUX_SLL => "LINUX_SLL",
+        LINKTYPE_IPV4 => "IPV4",
+        LINKTYPE_IPV6 => "IPV6",
+        LINKTYPE_LINUX_SLL2 => "LINUX_SLL2",
+        105 => "IEEE802_11",
+        127 => "IEEE802_11_RADIOTAP",
+        239 => "NFLOG",
+        _ => "UNKNOWN",
+    }
+}
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_VLAN: u16 = 0x8100;
+const ETHERTYPE_QINQ: u16 = 0x88a8;
+const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+const ETHERTYPE_MPLS: u16 = 0x8847;
+const ETHERTYPE_MPLS_MC: u16 = 0x8848;
+const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
+
+/// Deepest stack of VLAN tags, MPLS labels and encapsulations we follow before calling the
+/// frame hostile. Real networks use 1-3 VLAN tags and a handful of MPLS labels.
+const MAX_LINK_LAYERS: usize = 16;
+
+#[inline]
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
+}
+
+/// Decode one record. `orig_len` is the length on the wire; when it exceeds `data.len()`
+/// the packet is flagged truncated even if every header is intact.
+pub fn decode(
+    link_type: LinkType,
+    data: &[u8],
+    orig_len: u32,
+    ts_ns: i64,
+) -> Result<Decoded<'_>, Undecodable> {
+    let cut_by_snaplen = (orig_len as usize) > data.len();
+    let inner = match link_type {
+        LINKTYPE_ETHERNET => ethernet(data, 0)?,
+        LINKTYPE_RAW | LINKTYPE_RAW_OPENBSD | LINKTYPE_RAW_BSDI => by_ip_version(data)?,
+        LINKTYPE_IPV4 => Inner::Ip(data),
+        LINKTYPE_IPV6 => Inner::Ip(data),
+        LINKTYPE_NULL | LINKTYPE_LOOP => {
+            let fam = data.get(..4).ok_or(Undecodable::TruncatedLink)?;
+            let fam: [u8; 4] = [fam[0], fam[1], fam[2], fam[3]];
+            // NULL stores the address family in the byte order of the machine that captured;
+            // LOOP in network order. Accept either order for both: the values do not overlap.
+            let le = u32::from_le_bytes(fam);
+            let be = u32::from_be_bytes(fam);
+            let family = if is_af_inet(le) || is_af_inet6(le) { le } else { be };
+            if is_af_inet(family) || is_af_inet6(family) {
+                Inner::Ip(&data[4..])
+            } else {
+                return Ok(Decoded::NonIp {
+                    ether_type: (family & 0xffff) as u16,
+                });
+            }
+        }
+        LINKTYPE_LINUX_SLL => {
+            // 16-byte cooked header; protocol (an EtherType for IP) at offset 14.
+            let proto = be16(data, 14).ok_or(Undecodable::TruncatedLink)?;
+            ether_type(proto, &data[16..], 0)?
+        }
+        LINKTYPE_LINUX_SLL2 => {
+            // 20-byte cooked v2 header; protocol first.
+            let proto = be16(data, 0).ok_or(Undecodable::TruncatedLink)?;
+            if data.len() < 20 {
+                return Err(Undecodable::TruncatedLink);
+            }
+            ether_type(proto, &data[20..], 0)?
+        }
+        LINKTYPE_PPP | LINKTYPE_PPP_HDLC => ppp(data)?,
+        other => return Err(Undecodable::UnsupportedLinkType(other)),
+    };
+    match inner {
+        Inner::NonIp(et) => Ok(Decoded::NonIp { ether_type: et }),
+        Inner::Ip(ip) => ip_layer(ip, link_type, ts_ns, cut_by_snaplen).map(Decoded::Ip),
+    }
+}
+
+fn is_af_inet(v: u32) -> bool {
+    v == 2
+}
+
+fn is_af_inet6(v: u32) -> bool {
+    // Linux 10, NetBSD/OpenBSD 24, FreeBSD 28, macOS/Darwin 30.
+    matches!(v, 10 | 24 | 28 | 30)
+}
+
+enum Inner<'a> {
+    Ip(&'a [u8]),
+    NonIp(u16),
+}
+
+fn ethernet(data: &[u8], depth: usize) -> Result<Inner<'_>, Undecodable> {
+    let et = be16(data, 12).ok_or(Undecodable::TruncatedLink)?;
+    ether_type(et, &data[14..], depth)
+}
+
+fn ether_type(mut et: u16, mut rest: &[u8], mut depth: usize) -> Result<Inner<'_>, Undecodable> {
+    loop {
+        depth += 1;
+        if depth > MAX_LINK_LAYERS {
+            return Err(Undecodable::TooManyLayers);
+        }
+        match et {
+            ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => return Ok(Inner::Ip(rest)),
+            ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD => {
+                et = be16(rest, 2).ok_or(Undecodable::TruncatedLink)?;
+                rest = &rest[4..];
+            }
+            ETHERTYPE_MPLS | ETHERTYPE_MPLS_MC => return mpls(rest, depth),
+            ETHERTYPE_PPPOE_SESSION => {
+                // 6-byte PPPoE header, then the 2-byte PPP protocol.
+                let proto = be16(rest, 6).ok_or(Undecodable::TruncatedLink)?;
+                return ppp_proto(proto, &rest[8..]);
+            }
+            other => return Ok(Inner::NonIp(other)),
+        }
+    }
+}
+
+fn mpls(mut rest: &[u8], mut depth: usize) -> Result<Inner<'_>, Undecodable> {
+    loop {
+        depth += 1;
+        if depth > MAX_LINK_LAYERS {
+            return Err(Undecodable::TooManyLayers);
+        }
+        let label = rest.get(..4).ok_or(Undecodable::TruncatedLink)?;
+        let bottom = label[2] & 0x01 != 0;
+        rest = &rest[4..];
+        if bottom {
+            break;
+        }
+    }
+    // MPLS carries no payload type: guess by the first nibble as routers do.
+    match rest.first().map(|b| b >> 4) {
+        Some(4) | Some(6) => Ok(Inner::Ip(rest)),
+        // Ethernet pseudowire with a control word (first nibble 0), then a full frame.
+        Some(0) if rest.len() >= 4 => ethernet(&rest[4..], depth),
+        Some(_) => Ok(Inner::NonIp(ETHERTYPE_MPLS)),
+        None => Err(Undecodable::TruncatedLink),
+    }
+}
+
+fn ppp(data: &[u8]) -> Result<Inner<'_>, Undecodable> {
+    // Optional HDLC address/control bytes 0xff 0x03, then a 2-byte protocol.
+    let rest = if data.starts_with(&[0xff, 0x03]) { &data[2..] } else { data };
+    let proto = be16(rest, 0).ok_or(Undecodable::TruncatedLink)?;
+    ppp_proto(proto, &rest[2..])
+}
+
+fn ppp_proto(proto: u16, rest: &[u8]) -> Result<Inner<'_>, Undecodable> {
+    match proto {
+        0x0021 | 0x0057 => Ok(Inner::Ip(rest)),
+        other => Ok(Inner::NonIp(other)),
+    }
+}
+
+fn by_ip_version(data: &[u8]) -> Result<Inner<'_>, Undecodable> {
+    match data.first().map(|b| b >> 4) {
+        Some(4) | Some(6) => Ok(Inner::Ip(data)),
+        Some(_) => Err(Undecodable::BadIp),
+        None => Err(Undecodable::TruncatedIp),
+    }
+}
+
+fn ip_layer(
+    data: &[u8],
+    link_type: u16,
+    ts_ns: i64,
+    cut_by_snaplen: bool,
+) -> Result<Packet<'_>, Undecodable> {
+    use etherparse::err::ip::LaxHeaderSliceError;
+    let (ip, ext_err) = match LaxIpSlice::from_slice(data) {
+        Ok(v) => v,
+        Err(LaxHeaderSliceError::Len(_)) => return Err(Undecodable::TruncatedIp),
+        Err(LaxHeaderSliceError::Content(_)) => return Err(Undecodable::BadIp),
+    };
+    let payload = ip.payload();
+    let mut truncated = cut_by_snaplen || payload.incomplete;
+    let info = match &ip {
+        LaxIpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            let raw = h.slice();
+            let frag_offset = h.fragments_offset().value();
+            let fragment = match (frag_offset, h.more_fragments()) {
+                (0, false) => Fragment::None,
+                (0, true) => Fragment::First,
+                _ => Fragment::Later,
+            };
+            IpInfo {
+                version: 4,
+                src: h.source_addr().into(),
+                dst: h.destination_addr().into(),
+                ttl: h.ttl(),
+                df: h.dont_fragment(),
+                ip_id: Some(u32::from(h.identification())),
+                ecn: h.ecn().value(),
+                reserved_bit: raw[6] & 0x80 != 0,
+                flow_label: 0,
+                options_len: (raw.len() - 20) as u8,
+                header_len: raw.len() as u16,
+                total_len: u32::from(h.total_len()),
+                proto: IpProto(payload.ip_number.0),
+                fragment,
+            }
+        }
+        LaxIpSlice::Ipv6(v6) => {
+            let h = v6.header();
+            let exts = v6.extensions();
+            let mut fragment = Fragment::None;
+            let mut ip_id = None;
+            for ext in exts.clone().into_iter() {
+                if let Ipv6ExtensionSlice::Fragment(f) = ext {
+                    ip_id = Some(f.identification());
+                    fragment = match (f.fragment_offset().value(), f.more_fragments()) {
+                        (0, false) => Fragment::None,
+                        (0, true) => Fragment::First,
+                        _ => Fragment::Later,
+                    };
+                }
+            }
+            let tc = h.traffic_class();
+            IpInfo {
+                version: 6,
+                src: h.source_addr().into(),
+                dst: h.destination_addr().into(),
+                ttl: h.hop_limit(),
+                df: false,
+                ip_id,
+                ecn: tc & 0x03,
+                reserved_bit: false,
+                flow_label: h.flow_label().value(),
+                options_len: 0,
+                header_len: (40 + exts.slice().len()) as u16,
+                total_len: u32::from(h.payload_length()) + 40,
+                proto: IpProto(payload.ip_number.0),
+                fragment,
+            }
+        }
+    };
+    if ext_err.is_some() {
+        // An IPv6 extension header is cut short or malformed: the transport is unknowable.
+        truncated = true;
+        return Ok(Packet {
+            ts_ns,
+            link_type,
+            ip: info,
+            transport: Transport::Truncated,
+            truncated,
+        });
+    }
+    let on_wire = match payload.len_source {
+        // TSO/GSO captures leave the IP length 0: what we have is all there is.
+        LenSource::Slice => payload.payload.len() as u32,
+        _ => info.total_len.saturating_sub(u32::from(info.header_len)),
+    };
+    let transport = if info.fragment == Fragment::Later {
+        Transport::Fragment
+    } else {
+        match info.proto {
+            IpProto::TCP => tcp(payload.payload, on_wire, &mut truncated),
+            IpProto::UDP => udp(payload.payload, &mut truncated),
+            _ => Transport::Other,
+        }
+    };
+    Ok(Packet {
+        ts_ns,
+        link_type,
+        ip: info,
+        transport,
+        truncated,
+    })
+}
+
+fn tcp<'a>(seg: &'a [u8], on_wire: u32, truncated: &mut bool) -> Transport<'a> {
+    use etherparse::err::tcp::HeaderSliceError;
+    let t = match etherparse::TcpSlice::from_slice(seg) {
+        Ok(t) => t,
+        Err(HeaderSliceError::Len(_)) => {
+            *truncated = true;
+            return Transport::Truncated;
+        }
+        // A data offset below 5 words: not a TCP header anyone can read.
+        Err(HeaderSliceError::Content(_)) => return Transport::Other,
+    };
+    let raw = t.header_slice();
+    let header_len = raw.len() as u8;
+    let payload = t.payload();
+    let payload_len_on_wire = on_wire.saturating_sub(u32::from(header_len));
+    if (payload.len() as u32) < payload_len_on_wire {
+        *truncated = true;
+    }
+    // etherparse has no accessor for the three reserved bits.
+    let reserved = (raw[12] >> 1) & 0x07;
+    let flags = TcpFlags((u16::from(t.ns()) << 8) | u16::from(raw[13]));
+    Transport::Tcp(TcpView {
+        src_port: t.source_port(),
+        dst_port: t.destination_port(),
+        seq: t.sequence_number(),
+        ack: t.acknowledgment_number(),
+        flags,
+        window: t.window_size(),
+        urgent_ptr: t.urgent_pointer(),
+        reserved,
+        header_len,
+        // Raw bytes: etherparse's option iterator stops at unknown kinds and hides EOL
+        // padding, both of which fingerprints need.
+        options: &raw[20..],
+        // Trailing Ethernet padding past the IP length is not payload.
+        payload: &payload[..payload.len().min(payload_len_on_wire as usize)],
+        payload_len_on_wire,
+    })
+}
+
+fn udp<'a>(seg: &'a [u8], truncated: &mut bool) -> Transport<'a> {
+    if seg.len() < 8 {
+        *truncated = true;
+        return Transport::Truncated;
+    }
+    Transport::Udp(UdpView {
+        src_port: u16::from_be_bytes([seg[0], seg[1]]),
+        dst_port: u16::from_be_bytes([seg[2], seg[3]]),
+        payload: &seg[8..],
+    })
+}

@@ -1,0 +1,1 @@
+//! HTTP request heads and client identities (X-Forwarded-For, Forwarded, PROXY protocol, ...).

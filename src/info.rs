@@ -1,0 +1,1 @@
+//! `proxytrace info`: what a capture file is and what its packets decode to.

@@ -1,0 +1,1 @@
+//! Sinks and writers: CSV, JSON Lines, JSON and terminal tables, with stable column schemas.

@@ -1,0 +1,1 @@
+//! Synthetic captures for tests, benchmarks and the scenario generator.
