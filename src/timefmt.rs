@@ -107,8 +107,14 @@ mod tests {
             rfc3339(1_700_000_000_123_456_789, Precision::NANO),
             "2023-11-14T22:13:20.123456789Z"
         );
-        assert_eq!(rfc3339(951_782_400_000_000_000, Precision::MICRO), "2000-02-29T00:00:00.000000Z");
-        assert_eq!(rfc3339(-1, Precision::NANO), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(
+            rfc3339(951_782_400_000_000_000, Precision::MICRO),
+            "2000-02-29T00:00:00.000000Z"
+        );
+        assert_eq!(
+            rfc3339(-1, Precision::NANO),
+            "1969-12-31T23:59:59.999999999Z"
+        );
     }
 
     proptest! {

@@ -113,12 +113,42 @@ mod tests {
     #[test]
     fn every_pcap_magic_in_both_orders() {
         let cases: [([u8; 4], ByteOrder, TimeResolution, bool); 6] = [
-            ([0xd4, 0xc3, 0xb2, 0xa1], ByteOrder::Little, TimeResolution::Micro, false),
-            ([0xa1, 0xb2, 0xc3, 0xd4], ByteOrder::Big, TimeResolution::Micro, false),
-            ([0x4d, 0x3c, 0xb2, 0xa1], ByteOrder::Little, TimeResolution::Nano, false),
-            ([0xa1, 0xb2, 0x3c, 0x4d], ByteOrder::Big, TimeResolution::Nano, false),
-            ([0x34, 0xcd, 0xb2, 0xa1], ByteOrder::Little, TimeResolution::Micro, true),
-            ([0xa1, 0xb2, 0xcd, 0x34], ByteOrder::Big, TimeResolution::Micro, true),
+            (
+                [0xd4, 0xc3, 0xb2, 0xa1],
+                ByteOrder::Little,
+                TimeResolution::Micro,
+                false,
+            ),
+            (
+                [0xa1, 0xb2, 0xc3, 0xd4],
+                ByteOrder::Big,
+                TimeResolution::Micro,
+                false,
+            ),
+            (
+                [0x4d, 0x3c, 0xb2, 0xa1],
+                ByteOrder::Little,
+                TimeResolution::Nano,
+                false,
+            ),
+            (
+                [0xa1, 0xb2, 0x3c, 0x4d],
+                ByteOrder::Big,
+                TimeResolution::Nano,
+                false,
+            ),
+            (
+                [0x34, 0xcd, 0xb2, 0xa1],
+                ByteOrder::Little,
+                TimeResolution::Micro,
+                true,
+            ),
+            (
+                [0xa1, 0xb2, 0xcd, 0x34],
+                ByteOrder::Big,
+                TimeResolution::Micro,
+                true,
+            ),
         ];
         for (magic, order, resolution, modified) in cases {
             assert_eq!(

@@ -53,11 +53,16 @@ impl LegacyParser {
             });
         }
         let (version, snaplen, network) = match pcap_parser::parse_pcap_header(head) {
-            Ok((_, h)) => ((h.version_major, h.version_minor), h.snaplen, h.network.0 as u32),
+            Ok((_, h)) => (
+                (h.version_major, h.version_minor),
+                h.snaplen,
+                h.network.0 as u32,
+            ),
             // pcap-parser does not know the byte-swapped "modified" magic; read it by hand.
             Err(_) => {
                 let u16_at = |at: usize| order.u16([head[at], head[at + 1]]);
-                let u32_at = |at: usize| order.u32([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+                let u32_at =
+                    |at: usize| order.u32([head[at], head[at + 1], head[at + 2], head[at + 3]]);
                 ((u16_at(4), u16_at(6)), u32_at(16), u32_at(20))
             }
         };

@@ -17,8 +17,10 @@ pub use error::CaptureError;
 pub use format::{detect, ByteOrder, Compression, FileFormat, TimeResolution};
 pub use legacy::LegacyParser;
 pub use ng::{Interface, NgParser};
-pub use source::{open, Capture, Input, OpenOptions, SourceKind};
-pub use walk::{Parser, Record, SkipReason, Step, WalkStats};
+pub use source::{expand_inputs, open, Capture, Input, OpenOptions, SourceKind};
+pub use walk::{
+    walk_buffer, Damage, Parser, RawRecord, Record, Resync, SkipReason, Step, WalkEnd, WalkStats,
+};
 
 /// Largest record we accept whatever the header's snap length says: libpcap's
 /// MAXIMUM_SNAPLEN (256 KiB) is exceeded by some link types (D-Bus 128 MiB is theoretical,

@@ -93,7 +93,9 @@ fn min_len(t: u32) -> u32 {
 /// Convert a raw pcapng timestamp to nanoseconds since the epoch, exactly.
 fn ts_to_ns(units: u64, units_per_sec: u64, offset_s: i64) -> i64 {
     let ns = (u128::from(units) * 1_000_000_000) / u128::from(units_per_sec.max(1));
-    i64::try_from(ns).unwrap_or(i64::MAX).saturating_add(offset_s.saturating_mul(1_000_000_000))
+    i64::try_from(ns)
+        .unwrap_or(i64::MAX)
+        .saturating_add(offset_s.saturating_mul(1_000_000_000))
 }
 
 /// Decode `if_tsresol`: high bit clear means 10^-n, set means 2^-n seconds per unit.
@@ -206,13 +208,21 @@ impl NgParser {
                 2 => name = Some(String::from_utf8_lossy(v).into_owned()),
                 9 if !v.is_empty() => units = units_per_sec(v[0]).unwrap_or(units),
                 14 if v.len() >= 8 => {
-                    offset_s =
-                        self.order.u64([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]]) as i64
+                    offset_s = self
+                        .order
+                        .u64([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]])
+                        as i64
                 }
                 _ => {}
             }
         }
-        self.push_interface((idb.linktype.0 & 0xffff) as u16, idb.snaplen, units, offset_s, name);
+        self.push_interface(
+            (idb.linktype.0 & 0xffff) as u16,
+            idb.snaplen,
+            units,
+            offset_s,
+            name,
+        );
         Step::Block(end)
     }
 
@@ -242,6 +252,7 @@ impl NgParser {
         self.interfaces.get(global).map(|i| (global as u32, i))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn packet<'a>(
         &self,
         block: &'a [u8],
@@ -277,14 +288,30 @@ impl NgParser {
     fn enhanced<'a>(&self, b: &'a [u8], end: usize) -> Step<'a> {
         let o = self.order;
         let ts = (u64::from(read_u32(o, b, 12)) << 32) | u64::from(read_u32(o, b, 16));
-        self.packet(b, end, read_u32(o, b, 8), Some(ts), read_u32(o, b, 20), read_u32(o, b, 24), 28)
+        self.packet(
+            b,
+            end,
+            read_u32(o, b, 8),
+            Some(ts),
+            read_u32(o, b, 20),
+            read_u32(o, b, 24),
+            28,
+        )
     }
 
     fn obsolete<'a>(&self, b: &'a [u8], end: usize) -> Step<'a> {
         let o = self.order;
         let iface = u32::from(o.u16([b[8], b[9]]));
         let ts = (u64::from(read_u32(o, b, 12)) << 32) | u64::from(read_u32(o, b, 16));
-        self.packet(b, end, iface, Some(ts), read_u32(o, b, 20), read_u32(o, b, 24), 28)
+        self.packet(
+            b,
+            end,
+            iface,
+            Some(ts),
+            read_u32(o, b, 20),
+            read_u32(o, b, 24),
+            28,
+        )
     }
 
     fn simple<'a>(&self, b: &'a [u8], end: usize) -> Step<'a> {
@@ -325,7 +352,11 @@ impl NgParser {
             for _ in 0..CHAIN_LEN {
                 if q == buf.len() {
                     // A chain ending exactly at the end of the file is complete.
-                    return if at_eof { Resync::Found(p) } else { Resync::NeedMore(p) };
+                    return if at_eof {
+                        Resync::Found(p)
+                    } else {
+                        Resync::NeedMore(p)
+                    };
                 }
                 match self.plausible(buf, q, at_eof) {
                     Some(Some(next)) => q = next,

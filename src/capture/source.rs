@@ -207,13 +207,15 @@ fn from_stream(
         reader = match c {
             // Multi-member: `gzip -c a >> b` and bgzip files concatenate members.
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
-            Compression::Zstd => Box::new(
-                zstd::stream::read::Decoder::new(raw).map_err(|source| CaptureError::Read {
-                    path: path.clone(),
-                    offset: 0,
-                    source,
-                })?,
-            ),
+            Compression::Zstd => {
+                Box::new(zstd::stream::read::Decoder::new(raw).map_err(|source| {
+                    CaptureError::Read {
+                        path: path.clone(),
+                        offset: 0,
+                        source,
+                    }
+                })?)
+            }
             Compression::None => unreachable!(),
         };
         head = read_prefix(&mut reader, 28, &path)?;
@@ -278,6 +280,7 @@ impl Capture {
                     stats,
                     &mut on_record,
                 );
+                stats.bytes = buf.len() as u64;
                 Ok(())
             }
             Data::Stream { reader, prefix } => {
@@ -301,6 +304,7 @@ impl Capture {
                     );
                     resync = rs;
                     let WalkEnd::NeedMore { pos: p } = end else {
+                        stats.bytes = base + buf.len() as u64;
                         return Ok(());
                     };
                     // Keep only what is still needed, then read more behind it.
@@ -334,4 +338,38 @@ impl Capture {
             }
         }
     }
+}
+
+/// Expand command-line arguments into inputs: files as given, directories recursively in
+/// name order (rotated captures sort by name), `-` as stdin.
+pub fn expand_inputs(args: &[String]) -> Result<Vec<Input>, CaptureError> {
+    let mut out = Vec::new();
+    for a in args {
+        match Input::from_arg(a) {
+            Input::Path(p) if p.is_dir() => walk_dir(&p, &mut out)?,
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+fn walk_dir(dir: &Path, out: &mut Vec<Input>) -> Result<(), CaptureError> {
+    let err = |source| CaptureError::Open {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(err)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk_dir(&p, out)?;
+        } else if p.is_file() {
+            out.push(Input::Path(p));
+        }
+    }
+    Ok(())
 }

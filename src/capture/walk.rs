@@ -62,9 +62,7 @@ impl SkipReason {
     pub fn is_record(self) -> bool {
         matches!(
             self,
-            SkipReason::TruncatedRecord
-                | SkipReason::BadPacketBlock
-                | SkipReason::UnknownInterface
+            SkipReason::TruncatedRecord | SkipReason::BadPacketBlock | SkipReason::UnknownInterface
         )
     }
 }
@@ -172,6 +170,8 @@ pub struct WalkStats {
     pub max_ts_ns: Option<i64>,
     /// A compressed stream ended before its end marker (a cut .gz or .zst).
     pub stream_cut: bool,
+    /// Bytes of the (decompressed) file walked through.
+    pub bytes: u64,
 }
 
 /// How many damaged regions we keep with their offsets; the rest are only counted.
@@ -233,6 +233,7 @@ impl WalkStats {
         }
         self.damaged_bytes += o.damaged_bytes;
         self.stream_cut |= o.stream_cut;
+        self.bytes += o.bytes;
         for d in &o.damage {
             if self.damage.len() < MAX_DAMAGE_LISTED {
                 self.damage.push(d.clone());

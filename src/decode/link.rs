@@ -19,6 +19,7 @@ pub const LINKTYPE_LOOP: u16 = 108;
 pub const LINKTYPE_LINUX_SLL: u16 = 113;
 pub const LINKTYPE_IPV4: u16 = 228;
 pub const LINKTYPE_IPV6: u16 = 229;
+pub const LINKTYPE_NFLOG: u16 = 239;
 pub const LINKTYPE_LINUX_SLL2: u16 = 276;
 
 /// A short name for a link type, as tcpdump/libpcap spell them.
@@ -36,7 +37,7 @@ pub fn link_type_name(link_type: u16) -> &'static str {
         LINKTYPE_LINUX_SLL2 => "LINUX_SLL2",
         105 => "IEEE802_11",
         127 => "IEEE802_11_RADIOTAP",
-        239 => "NFLOG",
+        LINKTYPE_NFLOG => "NFLOG",
         _ => "UNKNOWN",
     }
 }
@@ -80,7 +81,11 @@ pub fn decode(
             // LOOP in network order. Accept either order for both: the values do not overlap.
             let le = u32::from_le_bytes(fam);
             let be = u32::from_be_bytes(fam);
-            let family = if is_af_inet(le) || is_af_inet6(le) { le } else { be };
+            let family = if is_af_inet(le) || is_af_inet6(le) {
+                le
+            } else {
+                be
+            };
             if is_af_inet(family) || is_af_inet6(family) {
                 Inner::Ip(&data[4..])
             } else {
@@ -103,6 +108,7 @@ pub fn decode(
             ether_type(proto, &data[20..], 0)?
         }
         LINKTYPE_PPP | LINKTYPE_PPP_HDLC => ppp(data)?,
+        LINKTYPE_NFLOG => nflog(data)?,
         other => return Err(Undecodable::UnsupportedLinkType(other)),
     };
     match inner {
@@ -178,7 +184,11 @@ fn mpls(mut rest: &[u8], mut depth: usize) -> Result<Inner<'_>, Undecodable> {
 
 fn ppp(data: &[u8]) -> Result<Inner<'_>, Undecodable> {
     // Optional HDLC address/control bytes 0xff 0x03, then a 2-byte protocol.
-    let rest = if data.starts_with(&[0xff, 0x03]) { &data[2..] } else { data };
+    let rest = if data.starts_with(&[0xff, 0x03]) {
+        &data[2..]
+    } else {
+        data
+    };
     let proto = be16(rest, 0).ok_or(Undecodable::TruncatedLink)?;
     ppp_proto(proto, &rest[2..])
 }
@@ -188,6 +198,38 @@ fn ppp_proto(proto: u16, rest: &[u8]) -> Result<Inner<'_>, Undecodable> {
         0x0021 | 0x0057 => Ok(Inner::Ip(rest)),
         other => Ok(Inner::NonIp(other)),
     }
+}
+
+/// Linux NFLOG: a 4-byte header (address family, version, resource id) then TLVs whose
+/// length and type are in host byte order (little-endian on every capture seen); the packet
+/// is the NFULA_PAYLOAD (type 9) TLV.
+fn nflog(data: &[u8]) -> Result<Inner<'_>, Undecodable> {
+    const NFULA_PAYLOAD: u16 = 9;
+    let family = *data.first().ok_or(Undecodable::TruncatedLink)?;
+    let mut rest = data.get(4..).ok_or(Undecodable::TruncatedLink)?;
+    for _ in 0..64 {
+        let (Some(len), Some(ty)) = (
+            rest.get(..2).map(|b| u16::from_le_bytes([b[0], b[1]])),
+            rest.get(2..4).map(|b| u16::from_le_bytes([b[0], b[1]])),
+        ) else {
+            return Err(Undecodable::TruncatedLink);
+        };
+        let len = usize::from(len);
+        if len < 4 {
+            return Err(Undecodable::TruncatedLink);
+        }
+        if ty & 0x7fff == NFULA_PAYLOAD {
+            let end = len.min(rest.len());
+            return match family {
+                2 | 10 => Ok(Inner::Ip(&rest[4..end])),
+                other => Ok(Inner::NonIp(u16::from(other))),
+            };
+        }
+        // TLVs are padded to 4 bytes.
+        let next = len.next_multiple_of(4);
+        rest = rest.get(next..).ok_or(Undecodable::TruncatedLink)?;
+    }
+    Err(Undecodable::TooManyLayers)
 }
 
 fn by_ip_version(data: &[u8]) -> Result<Inner<'_>, Undecodable> {
