@@ -145,7 +145,17 @@ impl NgParser {
         if avail < 12 {
             return match (avail, at_eof) {
                 (0, true) => Step::End,
-                (_, true) => Step::SkippedRecord(SkipReason::TruncatedRecord, buf.len()),
+                (_, true) => {
+                    // The block type tells whether a packet record was cut; with fewer
+                    // than 4 bytes nobody can tell, and they count as bytes.
+                    let ty = buf.get(pos..pos + 4).map(|b| read_u32(self.order, b, 0));
+                    let reason = if matches!(ty, Some(EPB | SPB | OPB)) {
+                        SkipReason::TruncatedRecord
+                    } else {
+                        SkipReason::TruncatedBlock
+                    };
+                    Step::SkippedRecord(reason, buf.len())
+                }
                 _ => Step::NeedMore,
             };
         }
@@ -158,7 +168,12 @@ impl NgParser {
         let end = pos + len as usize;
         if end > buf.len() {
             return if at_eof {
-                Step::SkippedRecord(SkipReason::TruncatedRecord, buf.len())
+                let reason = if matches!(t, EPB | SPB | OPB) {
+                    SkipReason::TruncatedRecord
+                } else {
+                    SkipReason::TruncatedBlock
+                };
+                Step::SkippedRecord(reason, buf.len())
             } else {
                 Step::NeedMore
             };

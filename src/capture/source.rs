@@ -190,6 +190,12 @@ fn read_prefix(r: &mut dyn Read, n: usize, path: &Path) -> Result<Vec<u8>, Captu
     Ok(buf)
 }
 
+/// Open a capture from any reader (a pipe, a socket, a test buffer). `name` is what
+/// messages call it. Compressed data is detected and decompressed as for files.
+pub fn from_reader(name: PathBuf, reader: Box<dyn Read + Send>) -> Result<Capture, CaptureError> {
+    from_stream(name, reader, None)
+}
+
 fn from_stream(
     path: PathBuf,
     mut reader: Box<dyn Read + Send>,
@@ -284,15 +290,19 @@ impl Capture {
                 Ok(())
             }
             Data::Stream { reader, prefix } => {
+                // `buf[..end]` holds data; the rest is zeroed room for the next read, so
+                // the buffer is initialised once per growth, not once per read.
                 let mut buf = std::mem::take(prefix);
+                let mut end = buf.len();
+                buf.resize(READ_CHUNK.max(end), 0);
                 let mut base = 0u64;
-                let mut pos = start.min(buf.len());
+                let mut pos = start.min(end);
                 let mut eof = false;
                 let mut resync: Option<(u64, SkipReason)> = None;
                 loop {
-                    let (end, rs) = walk_buffer(
+                    let (walked, rs) = walk_buffer(
                         &mut self.parser,
-                        &buf,
+                        &buf[..end],
                         base,
                         pos,
                         eof,
@@ -303,18 +313,20 @@ impl Capture {
                         &mut on_record,
                     );
                     resync = rs;
-                    let WalkEnd::NeedMore { pos: p } = end else {
-                        stats.bytes = base + buf.len() as u64;
+                    let WalkEnd::NeedMore { pos: p } = walked else {
+                        stats.bytes = base + end as u64;
                         return Ok(());
                     };
                     // Keep only what is still needed, then read more behind it.
-                    buf.drain(..p);
+                    buf.copy_within(p..end, 0);
+                    end -= p;
                     base += p as u64;
                     pos = 0;
-                    let have = buf.len();
-                    buf.resize(have + READ_CHUNK.max(have), 0);
+                    if end == buf.len() {
+                        buf.resize(buf.len() * 2, 0);
+                    }
                     let n = loop {
-                        match reader.read(&mut buf[have..]) {
+                        match reader.read(&mut buf[end..]) {
                             Ok(n) => break n,
                             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                             // A compressed stream cut short: walk what we have, count the
@@ -326,13 +338,13 @@ impl Capture {
                             Err(source) => {
                                 return Err(CaptureError::Read {
                                     path: self.path.clone(),
-                                    offset: base + have as u64,
+                                    offset: base + end as u64,
                                     source,
                                 })
                             }
                         }
                     };
-                    buf.truncate(have + n);
+                    end += n;
                     eof = n == 0;
                 }
             }

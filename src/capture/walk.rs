@@ -43,6 +43,8 @@ pub enum SkipReason {
     UnknownInterface,
     /// A pcapng section or interface header that cannot be parsed.
     BadSectionOrInterface,
+    /// A non-packet pcapng block cut short by the end of the file.
+    TruncatedBlock,
 }
 
 impl SkipReason {
@@ -54,6 +56,7 @@ impl SkipReason {
             SkipReason::BadPacketBlock => "bad_packet_block",
             SkipReason::UnknownInterface => "unknown_interface",
             SkipReason::BadSectionOrInterface => "bad_section_or_interface",
+            SkipReason::TruncatedBlock => "truncated_block",
         }
     }
 
@@ -85,7 +88,8 @@ pub enum Step<'a> {
     Record(RawRecord<'a>, usize),
     /// A non-packet block (pcapng SHB, IDB, statistics, unknown types) ending at `next`.
     Block(usize),
-    /// A packet record that exists but cannot be emitted; counted as read and skipped.
+    /// A record that exists but cannot be emitted: counted as a packet record read and
+    /// skipped when `reason.is_record()`, else as skipped bytes.
     SkippedRecord(SkipReason, usize),
     /// Not enough bytes in view to decide; only returned when not at end of file.
     NeedMore,
@@ -353,6 +357,10 @@ where
             }
             Step::Block(next) => {
                 stats.blocks += 1;
+                pos = next;
+            }
+            Step::SkippedRecord(reason, next) if !reason.is_record() => {
+                stats.note_damage(base + pos as u64, (next - pos) as u64, reason);
                 pos = next;
             }
             Step::SkippedRecord(reason, next) => {

@@ -326,9 +326,11 @@ fn ip_layer(
             truncated,
         });
     }
-    let on_wire = match payload.len_source {
-        // TSO/GSO captures leave the IP length 0: what we have is all there is.
-        LenSource::Slice => payload.payload.len() as u32,
+    let on_wire = match (payload.len_source, payload.incomplete) {
+        // TSO/GSO captures leave the IP length 0 (too small to be real): what we have is
+        // all there is. A snap-cut frame also reads as `Slice`, but `incomplete`, and then
+        // the header's length is the truth.
+        (LenSource::Slice, false) => payload.payload.len() as u32,
         _ => info.total_len.saturating_sub(u32::from(info.header_len)),
     };
     let transport = if info.fragment == Fragment::Later {

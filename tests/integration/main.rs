@@ -1,0 +1,5 @@
+//! Integration tests, in one binary (as ripgrep does) so they link once.
+
+mod capture_robustness;
+mod info_golden;
+mod util;
