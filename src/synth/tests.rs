@@ -1,0 +1,578 @@
+//! Round trips: our writer -> `capture::open` + `Capture::walk` -> `decode::decode`.
+//! Expected values are the inputs given to the writer/builders, worked out by hand where
+//! a conversion applies (microsecond truncation, power-of-two resolution, offsets).
+
+use super::packet::*;
+use super::writer::*;
+use crate::capture::{self, ByteOrder, Input, OpenOptions, WalkStats};
+use crate::decode::{self, Decoded, Fragment, Transport};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rec {
+    pub ts_ns: i64,
+    pub interface: u32,
+    pub link_type: u16,
+    pub caplen: u32,
+    pub orig_len: u32,
+    pub data: Vec<u8>,
+}
+
+pub(crate) fn temp_path(tag: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("proxytrace-synth-{}-{tag}-{n}", std::process::id()))
+}
+
+/// Read a file through both sources (mapped and streamed); they must agree.
+pub(crate) fn read_file(path: &std::path::Path) -> (Vec<Rec>, WalkStats) {
+    let mut results = Vec::new();
+    for mmap in [true, false] {
+        let mut cap =
+            capture::open(&Input::Path(path.to_path_buf()), OpenOptions { mmap }).unwrap();
+        let mut stats = WalkStats::default();
+        let mut recs = Vec::new();
+        cap.walk(&mut stats, |r| {
+            recs.push(Rec {
+                ts_ns: r.ts_ns,
+                interface: r.interface,
+                link_type: r.link_type,
+                caplen: r.caplen,
+                orig_len: r.orig_len,
+                data: r.data.to_vec(),
+            });
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        results.push((recs, stats));
+    }
+    let (b, sb) = results.pop().unwrap();
+    let (a, sa) = results.pop().unwrap();
+    assert_eq!(a, b, "mapped and streamed walks differ");
+    assert_eq!(sa, sb);
+    (a, sa)
+}
+
+pub(crate) fn read_bytes(bytes: &[u8], tag: &str) -> (Vec<Rec>, WalkStats) {
+    let p = temp_path(tag);
+    std::fs::write(&p, bytes).unwrap();
+    let r = read_file(&p);
+    let _ = std::fs::remove_file(&p);
+    r
+}
+
+fn frame(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+#[test]
+fn pcap_every_flavor_and_order() {
+    // 1_700_000_000.123456789 s
+    let ts = 1_700_000_000_123_456_789i64;
+    for order in [ByteOrder::Little, ByteOrder::Big] {
+        for flavor in [PcapFlavor::Micro, PcapFlavor::Nano, PcapFlavor::Modified] {
+            for link_type in [1u32, 113, 276, 0x1000_0001] {
+                let cfg = PcapConfig {
+                    order,
+                    flavor,
+                    link_type,
+                    snaplen: 64,
+                    version: (2, 4),
+                };
+                let mut w = PcapWriter::new(Vec::new(), cfg).unwrap();
+                let f1 = frame(60, 1);
+                let f2 = frame(100, 2);
+                w.packet(ts, &f1).unwrap();
+                w.packet(ts + 1_000_000_000, &f2).unwrap(); // cut to 64 by the snaplen
+                w.record(5, &f1[..10], 1500).unwrap();
+                let bytes = w.finish().unwrap();
+                let hl = if flavor == PcapFlavor::Modified {
+                    24
+                } else {
+                    16
+                };
+                assert_eq!(bytes.len(), 24 + 3 * hl + 60 + 64 + 10);
+                let (recs, stats) = read_bytes(&bytes, "pcap");
+                assert_eq!(stats.records, 3);
+                assert_eq!(stats.truncated, 2);
+                let want_ts = match flavor {
+                    PcapFlavor::Nano => ts,
+                    _ => 1_700_000_000_123_456_000,
+                };
+                let lt = (link_type & 0xffff) as u16;
+                assert_eq!(
+                    recs[0],
+                    Rec {
+                        ts_ns: want_ts,
+                        interface: 0,
+                        link_type: lt,
+                        caplen: 60,
+                        orig_len: 60,
+                        data: f1.clone()
+                    }
+                );
+                assert_eq!(recs[1].ts_ns, want_ts + 1_000_000_000);
+                assert_eq!((recs[1].caplen, recs[1].orig_len), (64, 100));
+                assert_eq!(recs[1].data, f2[..64]);
+                let want5 = if flavor == PcapFlavor::Nano { 5 } else { 0 };
+                assert_eq!(
+                    (recs[2].ts_ns, recs[2].caplen, recs[2].orig_len),
+                    (want5, 10, 1500)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn pcap_bytes_match_spec() {
+    // Header laid out by hand from the pcap spec (draft-ietf-opsawg-pcap), big-endian, ns.
+    let cfg = PcapConfig {
+        order: ByteOrder::Big,
+        flavor: PcapFlavor::Nano,
+        link_type: 101,
+        snaplen: 65535,
+        version: (2, 4),
+    };
+    let mut w = PcapWriter::new(Vec::new(), cfg).unwrap();
+    w.record(2_000_000_003, &[0x45], 40).unwrap();
+    let b = w.finish().unwrap();
+    let want: Vec<u8> = [
+        &[0xa1, 0xb2, 0x3c, 0x4d, 0, 2, 0, 4][..],
+        &[0; 8],
+        &[0, 0, 0xff, 0xff, 0, 0, 0, 101],
+        &[0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 40, 0x45],
+    ]
+    .concat();
+    assert_eq!(b, want);
+}
+
+#[test]
+fn pcapng_sections_interfaces_resolutions() {
+    let mut w = NgWriter::new(Vec::new(), ByteOrder::Little).unwrap();
+    let mut eth = NgInterface::new(1);
+    eth.tsresol = Some(9);
+    eth.name = Some("eth0".into());
+    let i_eth = w.interface(eth).unwrap();
+    let mut sll2 = NgInterface::new(276);
+    sll2.tsresol = Some(0x80 | 10); // 1/1024 s
+    let i_sll2 = w.interface(sll2).unwrap();
+    let mut raw = NgInterface::new(101);
+    raw.tsoffset_s = Some(1_000);
+    let i_raw = w.interface(raw).unwrap();
+    let f = frame(61, 3);
+    w.epb(i_eth, 1_700_000_000_123_456_789, &f, 61).unwrap();
+    // 3.5 s in 1/1024 units = 3584, exactly representable.
+    w.epb(i_sll2, 3_500_000_000, &f[..40], 61).unwrap();
+    // 1001.000002 s with a 1000 s offset: units = 1_000_002 us.
+    w.epb(i_raw, 1_001_000_002_000, &f[..7], 7).unwrap();
+    w.block(0x0000_7777, b"an unknown block type to skip")
+        .unwrap();
+    w.spb(&f[..33], 33).unwrap();
+    // An IDB in the middle of the section, after packets.
+    let mut mid = NgInterface::new(113);
+    mid.tsresol = Some(3);
+    let i_mid = w.interface(mid).unwrap();
+    assert_eq!(i_mid, 3);
+    w.epb(i_mid, 42_987_654_321, &f[..20], 20).unwrap(); // ms: 42.987 s
+                                                         // Second section, big-endian, with a negative offset.
+    w.section(ByteOrder::Big).unwrap();
+    let mut be = NgInterface::new(0);
+    be.tsresol = Some(6);
+    be.tsoffset_s = Some(-10);
+    let i_be = w.interface(be).unwrap();
+    assert_eq!(i_be, 0);
+    w.epb(i_be, 1_000_000_000, &f[..44], 1500).unwrap();
+    let bytes = w.finish().unwrap();
+    let (recs, stats) = read_bytes(&bytes, "ng");
+    let got: Vec<(i64, u32, u16, u32, u32)> = recs
+        .iter()
+        .map(|r| (r.ts_ns, r.interface, r.link_type, r.caplen, r.orig_len))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1_700_000_000_123_456_789, 0, 1, 61, 61),
+            (3_500_000_000, 1, 276, 40, 61),
+            (1_001_000_002_000, 2, 101, 7, 7),
+            (0, 0, 1, 33, 33),
+            (42_987_000_000, 3, 113, 20, 20),
+            (1_000_000_000, 4, 0, 44, 1500),
+        ]
+    );
+    assert_eq!(recs[0].data, f);
+    assert_eq!(recs[3].data, f[..33]);
+    // SHB x2, IDB x5, unknown x1.
+    assert_eq!(stats.blocks, 8);
+    assert_eq!(stats.skipped_records(), 0);
+}
+
+#[test]
+fn pcapng_spb_cut_by_snaplen() {
+    let mut w = NgWriter::new(Vec::new(), ByteOrder::Big).unwrap();
+    let mut i = NgInterface::new(1);
+    i.snaplen = 50;
+    w.interface(i).unwrap();
+    let f = frame(80, 9);
+    // A writer honouring the snaplen stores 50 bytes of an 80-byte packet.
+    w.spb(&f[..50], 80).unwrap();
+    let bytes = w.finish().unwrap();
+    let (recs, _) = read_bytes(&bytes, "spb");
+    assert_eq!((recs[0].caplen, recs[0].orig_len), (50, 80));
+    assert_eq!(recs[0].data, f[..50]);
+}
+
+fn v4(a: [u8; 4]) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::from(a))
+}
+
+/// Verify IPv4 header and TCP checksums with a naive word-by-word sum over the header
+/// and over a pseudo-header laid out by hand from RFC 793 / RFC 8200 (etherparse cannot be
+/// the oracle here: its header structs drop the IPv4 reserved bit and TCP reserved bits).
+/// A correct checksum makes the complemented sum 0.
+fn checksums_ok(ip_and_tcp: &[u8]) {
+    use super::packet::tests::naive_sum;
+    let (pseudo, seg): (Vec<u8>, &[u8]) = if ip_and_tcp[0] >> 4 == 4 {
+        let hl = usize::from(ip_and_tcp[0] & 15) * 4;
+        assert_eq!(naive_sum(&ip_and_tcp[..hl]), 0, "ipv4 header checksum");
+        let seg = &ip_and_tcp[hl..];
+        let p = [
+            &ip_and_tcp[12..20],
+            &[0, 6],
+            &(seg.len() as u16).to_be_bytes()[..],
+        ]
+        .concat();
+        (p, seg)
+    } else {
+        // Walk the extension headers (all carry their length in byte 1, in 8-byte units,
+        // except the fragment header which is always 8).
+        let mut next = ip_and_tcp[6];
+        let mut at = 40;
+        while next != 6 {
+            let len = if next == 44 {
+                8
+            } else {
+                (usize::from(ip_and_tcp[at + 1]) + 1) * 8
+            };
+            next = ip_and_tcp[at];
+            at += len;
+        }
+        let seg = &ip_and_tcp[at..];
+        let p = [
+            &ip_and_tcp[8..40],
+            &(seg.len() as u32).to_be_bytes()[..],
+            &[0, 0, 0, 6],
+        ]
+        .concat();
+        (p, seg)
+    };
+    let all = [&pseudo[..], seg].concat();
+    assert_eq!(naive_sum(&all), 0, "tcp checksum");
+}
+
+#[test]
+fn tcp_over_every_link_decodes_exactly() {
+    let vl5 = [
+        VlanTag::qinq(10),
+        VlanTag::dot1q(20),
+        VlanTag::dot1q(30),
+        VlanTag::dot1q(40),
+        VlanTag {
+            tpid: 0x8100,
+            pcp: 5,
+            dei: true,
+            vid: 4095,
+        },
+    ];
+    let vl2 = [VlanTag::qinq(7), VlanTag::dot1q(8)];
+    let labels = [100, 200, 0xfffff];
+    let links: Vec<Link> = vec![
+        Link::default(),
+        Link::Ethernet {
+            dst: MAC_B,
+            src: MAC_A,
+            vlans: &vl5[..1],
+        },
+        Link::Ethernet {
+            dst: MAC_B,
+            src: MAC_A,
+            vlans: &vl5[..3],
+        },
+        Link::Ethernet {
+            dst: MAC_B,
+            src: MAC_A,
+            vlans: &vl5,
+        },
+        Link::Sll {
+            packet_type: 0,
+            addr: MAC_A,
+        },
+        Link::Sll2 {
+            ifindex: 3,
+            packet_type: 4,
+            addr: MAC_A,
+        },
+        Link::Raw,
+        Link::RawTyped,
+        Link::Null {
+            big_endian: false,
+            af_inet6: 30,
+        },
+        Link::Null {
+            big_endian: true,
+            af_inet6: 24,
+        },
+        Link::Loop { af_inet6: 28 },
+        Link::Pppoe {
+            dst: MAC_B,
+            src: MAC_A,
+            vlans: &vl2,
+            session_id: 0x1234,
+        },
+        Link::Mpls {
+            dst: MAC_B,
+            src: MAC_A,
+            labels: &labels,
+            ttl: 9,
+        },
+    ];
+    let exts = [
+        Ipv6Ext::HopByHop(&[1, 4, 0, 0, 0, 0]),
+        Ipv6Ext::DestOpts(&[1, 0]),
+        Ipv6Ext::Fragment {
+            offset: 0,
+            more: false,
+            id: 0xdead_beef,
+        },
+    ];
+    let ipv4_opts = [0x94, 0x04, 0, 0, 1]; // router alert + NOP, padded to 8
+    let mut opts = Vec::new();
+    MACOS.options(0x1122_3344, &mut opts);
+    let payload = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    let addrs = [
+        (v4([198, 51, 100, 7]), v4([203, 0, 113, 10])),
+        (
+            IpAddr::V6("2001:db8::7".parse::<Ipv6Addr>().unwrap()),
+            IpAddr::V6("2001:db8:ffff::10".parse().unwrap()),
+        ),
+    ];
+    let mut buf = Vec::new();
+    let mut n_checked = 0;
+    for link in &links {
+        for (src, dst) in addrs {
+            let is6 = src.is_ipv6();
+            let ip = IpParams {
+                ttl: 57,
+                df: true,
+                ip_id: 0xabcd,
+                ecn: 2,
+                dscp: 10,
+                reserved_bit: true,
+                ipv4_options: &ipv4_opts,
+                flow_label: 0x12345,
+                ipv6_ext: &exts,
+                ..IpParams::default()
+            };
+            let p = TcpPacket {
+                link: *link,
+                src,
+                dst,
+                ip,
+                src_port: 51234,
+                dst_port: 443,
+                seq: 0xfedc_ba98,
+                ack: 7,
+                flags: flags::SYN | flags::ECE | flags::CWR | flags::NS | flags::URG,
+                window: 65535,
+                urgent_ptr: 3,
+                reserved: 5,
+                options: &opts,
+                payload,
+            };
+            buf.clear();
+            let n = p.build(&mut buf);
+            assert_eq!(n, buf.len());
+            let lt = link.link_type(if is6 { 6 } else { 4 });
+            // Round trip through a capture file too.
+            let mut w = PcapWriter::new(
+                Vec::new(),
+                PcapConfig {
+                    link_type: u32::from(lt),
+                    ..PcapConfig::default()
+                },
+            )
+            .unwrap();
+            w.packet(1_000_000, &buf).unwrap();
+            let (recs, _) = read_bytes(&w.finish().unwrap(), "tcp");
+            assert_eq!(recs[0].data, buf);
+            let d = decode::decode(
+                recs[0].link_type,
+                &recs[0].data,
+                recs[0].orig_len,
+                recs[0].ts_ns,
+            )
+            .unwrap_or_else(|e| panic!("{link:?} {is6}: {e:?}"));
+            let Decoded::Ip(pk) = d else {
+                panic!("{link:?}: not IP")
+            };
+            assert_eq!(
+                (pk.ip.src, pk.ip.dst, pk.ip.ttl, pk.ip.ecn),
+                (src, dst, 57, 2),
+                "{link:?}"
+            );
+            assert!(!pk.truncated);
+            assert_eq!(pk.ip.fragment, Fragment::None);
+            if is6 {
+                assert_eq!(pk.ip.flow_label, 0x12345);
+                assert_eq!(pk.ip.ip_id, Some(0xdead_beef));
+                assert_eq!(pk.ip.header_len, 40 + 8 + 8 + 8);
+            } else {
+                assert!(pk.ip.df && pk.ip.reserved_bit);
+                assert_eq!(pk.ip.ip_id, Some(0xabcd));
+                assert_eq!(pk.ip.options_len, 8);
+            }
+            let Transport::Tcp(t) = pk.transport else {
+                panic!("{link:?}: no tcp")
+            };
+            assert_eq!(
+                (t.src_port, t.dst_port, t.seq, t.ack),
+                (51234, 443, 0xfedc_ba98, 7)
+            );
+            assert_eq!(t.flags.0, 0x1e2);
+            assert_eq!(
+                (t.window, t.urgent_ptr, t.reserved, t.header_len),
+                (65535, 3, 5, 44)
+            );
+            assert_eq!(t.options, &opts[..]);
+            assert_eq!(t.payload, payload);
+            let ip_start = link.header_len();
+            checksums_ok(&buf[ip_start..]);
+            n_checked += 1;
+        }
+    }
+    assert_eq!(n_checked, 26);
+}
+
+#[test]
+fn fragments_and_udp() {
+    let mut buf = Vec::new();
+    let ip = IpParams {
+        frag_offset: 0,
+        more_fragments: true,
+        df: false,
+        ..IpParams::default()
+    };
+    TcpPacket {
+        ip,
+        flags: flags::SYN,
+        ..TcpPacket::default()
+    }
+    .build(&mut buf);
+    let Decoded::Ip(p) = decode::decode(1, &buf, buf.len() as u32, 0).unwrap() else {
+        panic!()
+    };
+    assert_eq!(p.ip.fragment, Fragment::First);
+    buf.clear();
+    let ip = IpParams {
+        frag_offset: 3,
+        ..IpParams::default()
+    };
+    TcpPacket {
+        ip,
+        ..TcpPacket::default()
+    }
+    .build(&mut buf);
+    let Decoded::Ip(p) = decode::decode(1, &buf, buf.len() as u32, 0).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        (p.ip.fragment, p.transport),
+        (Fragment::Later, Transport::Fragment)
+    );
+
+    buf.clear();
+    let u = UdpPacket {
+        link: Link::Raw,
+        src: v4([10, 0, 0, 1]),
+        dst: v4([10, 0, 0, 2]),
+        ip: IpParams::default(),
+        src_port: 5353,
+        dst_port: 53,
+        payload: b"hello",
+    };
+    u.build(&mut buf);
+    let Decoded::Ip(p) = decode::decode(101, &buf, buf.len() as u32, 0).unwrap() else {
+        panic!()
+    };
+    let Transport::Udp(x) = p.transport else {
+        panic!()
+    };
+    assert_eq!(
+        (x.src_port, x.dst_port, x.payload),
+        (5353, 53, &b"hello"[..])
+    );
+    // UDP checksum checked with etherparse.
+    let s = etherparse::SlicedPacket::from_ip(&buf).unwrap();
+    let Some(etherparse::TransportSlice::Udp(us)) = s.transport else {
+        panic!()
+    };
+    let etherparse::NetSlice::Ipv4(v4s) = s.net.unwrap() else {
+        panic!()
+    };
+    let want = us
+        .to_header()
+        .calc_checksum_ipv4(&v4s.header().to_header(), us.payload())
+        .unwrap();
+    assert_eq!(us.checksum(), want);
+}
+
+#[test]
+fn snap_cut_tcp_is_flagged_truncated() {
+    let mut buf = Vec::new();
+    TcpPacket {
+        payload: &[b'x'; 200],
+        ..TcpPacket::default()
+    }
+    .build(&mut buf);
+    let mut w = PcapWriter::new(
+        Vec::new(),
+        PcapConfig {
+            snaplen: 80,
+            ..PcapConfig::default()
+        },
+    )
+    .unwrap();
+    w.packet(0, &buf).unwrap();
+    let (recs, _) = read_bytes(&w.finish().unwrap(), "cut");
+    let r = &recs[0];
+    assert_eq!((r.caplen, r.orig_len), (80, buf.len() as u32));
+    let Decoded::Ip(p) = decode::decode(r.link_type, &r.data, r.orig_len, 0).unwrap() else {
+        panic!()
+    };
+    assert!(p.truncated);
+    let t = p.tcp().unwrap();
+    assert_eq!(t.payload.len(), 80 - 54);
+}
+
+/// Reader bug (src/decode/link.rs `ip_layer`): for an IPv4 frame cut by the snap length,
+/// etherparse reports `LenSource::Slice` with `incomplete = true`, and the decoder then takes
+/// the captured payload length as `payload_len_on_wire` instead of the IP total length.
+#[test]
+#[ignore = "reader bug: payload_len_on_wire of snap-cut IPv4 TCP equals the captured length"]
+fn snap_cut_payload_len_on_wire() {
+    let mut buf = Vec::new();
+    TcpPacket {
+        payload: &[b'x'; 200],
+        ..TcpPacket::default()
+    }
+    .build(&mut buf);
+    let Decoded::Ip(p) = decode::decode(1, &buf[..80], buf.len() as u32, 0).unwrap() else {
+        panic!()
+    };
+    assert_eq!(p.tcp().unwrap().payload_len_on_wire, 200);
+}
