@@ -576,3 +576,224 @@ fn snap_cut_payload_len_on_wire() {
     };
     assert_eq!(p.tcp().unwrap().payload_len_on_wire, 200);
 }
+
+mod scenario_tests {
+    use super::super::scenario::*;
+    use super::*;
+    use crate::decode::FiveTuple;
+    use std::collections::{BTreeMap, HashMap};
+
+    fn small(
+        seed: u64,
+        format: OutFormat,
+        link: LinkKind,
+    ) -> (ScenarioStats, Vec<u8>, Vec<u8>, Vec<u8>) {
+        let cfg = ScenarioConfig {
+            seed,
+            back_bytes: 1_500_000,
+            format,
+            link,
+            clock_offset_ns: -2_500_000_000,
+            ..ScenarioConfig::default()
+        };
+        let (st, f, b, t) = generate(&cfg, Vec::new(), Vec::new(), Vec::new()).unwrap();
+        (st, f, b, t)
+    }
+
+    #[test]
+    fn same_seed_same_bytes() {
+        let a = small(11, OutFormat::Pcap, LinkKind::Ethernet);
+        let b = small(11, OutFormat::Pcap, LinkKind::Ethernet);
+        assert_eq!(a.0, b.0);
+        assert!(a.1 == b.1 && a.2 == b.2 && a.3 == b.3);
+        let c = small(12, OutFormat::Pcap, LinkKind::Ethernet);
+        assert!(a.2 != c.2);
+    }
+
+    /// Client->server payload of each flow, reassembled from the capture by sequence
+    /// number (retransmissions collapse, reordering is undone).
+    fn reassemble(recs: &[Rec]) -> HashMap<FiveTuple, Vec<u8>> {
+        let mut isn: HashMap<FiveTuple, u32> = HashMap::new();
+        let mut segs: HashMap<FiveTuple, BTreeMap<u32, Vec<u8>>> = HashMap::new();
+        for r in recs {
+            let Ok(Decoded::Ip(p)) = decode::decode(r.link_type, &r.data, r.orig_len, r.ts_ns)
+            else {
+                panic!("undecodable record")
+            };
+            let t = p.tcp().expect("only TCP is generated");
+            let key = p.five_tuple().unwrap();
+            if t.flags.syn() {
+                isn.insert(key, t.seq.wrapping_add(1));
+            } else if !t.payload.is_empty() {
+                let rel = t.seq.wrapping_sub(isn[&key]);
+                let e = segs.entry(key).or_default();
+                if let Some(prev) = e.get(&rel) {
+                    assert_eq!(prev, &t.payload, "retransmission with different bytes");
+                }
+                e.insert(rel, t.payload.to_vec());
+            }
+        }
+        segs.into_iter()
+            .map(|(k, m)| {
+                let mut v = Vec::new();
+                for (rel, d) in m {
+                    assert_eq!(rel as usize, v.len(), "gap in {k}");
+                    v.extend_from_slice(&d);
+                }
+                (k, v)
+            })
+            .collect()
+    }
+
+    fn count(hay: &[u8], needle: &[u8]) -> usize {
+        memchr::memmem::find_iter(hay, needle).count()
+    }
+
+    fn check(format: OutFormat, link: LinkKind, lt: u16) {
+        let (st, front, back, truth) = small(5, format, link);
+        let truth: Vec<serde_json::Value> = truth
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        assert_eq!(truth.len() as u64, st.requests);
+        let (brecs, bstats) = read_bytes(&back, "back");
+        let (frecs, fstats) = read_bytes(&front, "front");
+        assert_eq!(
+            (bstats.records, fstats.records),
+            (st.back_packets, st.front_packets)
+        );
+        assert_eq!(bstats.skipped_records() + fstats.skipped_records(), 0);
+        assert!(brecs.iter().chain(&frecs).all(|r| r.link_type == lt));
+        // Request lines in client->backend streams == truth lines.
+        let streams = reassemble(&brecs);
+        let to_backend: usize = streams
+            .iter()
+            .filter(|(k, _)| k.dst_port == 8080)
+            .map(|(_, v)| count(v, b" HTTP/1.1\r\n"))
+            .sum();
+        assert_eq!(to_backend, truth.len());
+        // Each truth line is consistent with the captures.
+        let by_ts: HashMap<i64, &Rec> = brecs.iter().map(|r| (r.ts_ns, r)).collect();
+        let syns: HashMap<i64, &Rec> = frecs.iter().map(|r| (r.ts_ns, r)).collect();
+        let mut kinds = std::collections::BTreeSet::new();
+        for t in &truth {
+            let back = five(&t["back"]);
+            let s = &streams[&back];
+            let target = t["target"].as_str().unwrap();
+            let line = format!("{} {} HTTP/1.1\r\n", t["method"].as_str().unwrap(), target);
+            let at = memchr::memmem::find(s, line.as_bytes()).expect("request in its back stream");
+            let head_end = at + memchr::memmem::find(&s[at..], b"\r\n\r\n").unwrap();
+            let head = &s[at..head_end];
+            // The packet at ts_ns belongs to the flow and carries the request line's first byte.
+            let r = by_ts[&t["ts_ns"].as_i64().unwrap()];
+            let Ok(Decoded::Ip(p)) = decode::decode(r.link_type, &r.data, r.orig_len, 0) else {
+                panic!()
+            };
+            assert_eq!(p.five_tuple().unwrap(), back);
+            let pl = p.tcp().unwrap().payload;
+            assert!(
+                line.as_bytes().starts_with(&pl[..pl.len().min(4)])
+                    || memchr::memmem::find(pl, &line.as_bytes()[..1]).is_some()
+            );
+            let ident = t["identity"].as_str().unwrap();
+            kinds.insert(ident.to_string());
+            if let Some(name) = t["header_name"].as_str() {
+                let ip = t["client_ip"].as_str().unwrap();
+                let want = format!("{name}:");
+                let pos =
+                    memchr::memmem::find(head, want.as_bytes()).expect("identity header in head");
+                assert!(memchr::memmem::find(&head[pos..], ip.as_bytes()).is_some());
+            }
+            if ident == "transparent" {
+                assert_eq!(back.src_ip.to_string(), t["client_ip"].as_str().unwrap());
+                assert_eq!(u64::from(back.src_port), t["client_port"].as_u64().unwrap());
+            }
+            if ident == "proxy_v1" {
+                let pre = format!(
+                    "PROXY TCP{} {} ",
+                    if back.src_ip.is_ipv4() && !t["client_ip"].as_str().unwrap().contains(':') {
+                        4
+                    } else {
+                        6
+                    },
+                    t["client_ip"].as_str().unwrap()
+                );
+                assert!(s.starts_with(pre.as_bytes()));
+            }
+            if ident == "proxy_v2" {
+                assert!(s.starts_with(b"\r\n\r\n\0\r\nQUIT\n\x21"));
+            }
+            // The front SYN: right tuple, SYN flag, and the OS preset's window and options.
+            if let Some(ts) = t["front_syn_ts_ns"].as_i64() {
+                let fr = syns[&ts];
+                let Ok(Decoded::Ip(p)) = decode::decode(fr.link_type, &fr.data, fr.orig_len, 0)
+                else {
+                    panic!()
+                };
+                let front = five(&t["front"]);
+                assert_eq!(p.five_tuple().unwrap(), front);
+                let tcp = p.tcp().unwrap();
+                assert!(tcp.flags.syn() && !tcp.flags.ack());
+                let preset = crate::synth::packet::preset(t["os"].as_str().unwrap()).unwrap();
+                assert_eq!(tcp.window, preset.window_value());
+                let mut o = Vec::new();
+                preset.options(0, &mut o);
+                assert_eq!(tcp.options.len(), o.len());
+                // IPv6 has no DF bit.
+                assert_eq!(p.ip.df, preset.df && p.ip.version == 4);
+                assert!(p.ip.ttl <= preset.ttl && p.ip.ttl + 35 > preset.ttl);
+                if t["client_port"].is_u64() {
+                    assert_eq!(t["client_port"].as_u64(), Some(u64::from(front.src_port)));
+                }
+            } else {
+                assert!(t["front"].is_null());
+            }
+        }
+        for k in [
+            "x_forwarded_for",
+            "x_real_ip",
+            "forwarded",
+            "proxy_v1",
+            "proxy_v2",
+            "transparent",
+        ] {
+            assert!(kinds.contains(k), "{k} missing from a small scenario");
+        }
+    }
+
+    fn five(v: &serde_json::Value) -> FiveTuple {
+        FiveTuple {
+            src_ip: v["src_ip"].as_str().unwrap().parse().unwrap(),
+            src_port: v["src_port"].as_u64().unwrap() as u16,
+            dst_ip: v["dst_ip"].as_str().unwrap().parse().unwrap(),
+            dst_port: v["dst_port"].as_u64().unwrap() as u16,
+            proto: crate::decode::IpProto(v["proto"].as_u64().unwrap() as u8),
+        }
+    }
+
+    #[test]
+    fn scenario_pcap_ethernet_matches_truth() {
+        check(OutFormat::Pcap, LinkKind::Ethernet, 1);
+    }
+
+    #[test]
+    fn scenario_pcapng_vlan_matches_truth() {
+        check(OutFormat::PcapNg, LinkKind::Vlan, 1);
+    }
+
+    #[test]
+    fn scenario_pcapng_sll2_matches_truth() {
+        check(OutFormat::PcapNg, LinkKind::Sll2, 276);
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("2G"), Some(2 << 30));
+        assert_eq!(parse_size("500m"), Some(500 << 20));
+        assert_eq!(parse_size("64K"), Some(65536));
+        assert_eq!(parse_size("1000"), Some(1000));
+        assert_eq!(parse_size("x"), None);
+        assert_eq!(parse_size(""), None);
+    }
+}
