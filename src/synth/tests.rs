@@ -152,8 +152,9 @@ fn pcap_bytes_match_spec() {
     assert_eq!(b, want);
 }
 
-#[test]
-fn pcapng_sections_interfaces_resolutions() {
+/// Two sections (LE then BE), four interfaces with different link types and
+/// resolutions in the first (one declared mid-section), an unknown block and an SPB.
+fn multi_section_pcapng() -> (Vec<u8>, Vec<u8>) {
     let mut w = NgWriter::new(Vec::new(), ByteOrder::Little).unwrap();
     let mut eth = NgInterface::new(1);
     eth.tsresol = Some(9);
@@ -188,7 +189,12 @@ fn pcapng_sections_interfaces_resolutions() {
     let i_be = w.interface(be).unwrap();
     assert_eq!(i_be, 0);
     w.epb(i_be, 1_000_000_000, &f[..44], 1500).unwrap();
-    let bytes = w.finish().unwrap();
+    (w.finish().unwrap(), f)
+}
+
+#[test]
+fn pcapng_sections_interfaces_resolutions() {
+    let (bytes, f) = multi_section_pcapng();
     let (recs, stats) = read_bytes(&bytes, "ng");
     let got: Vec<(i64, u32, u16, u32, u32)> = recs
         .iter()
@@ -796,4 +802,217 @@ mod scenario_tests {
         assert_eq!(parse_size("x"), None);
         assert_eq!(parse_size(""), None);
     }
+}
+
+/// Oracle: tshark reads the same pcapng and must agree on every timestamp, interface and
+/// length. Ignored by default (needs tshark): `cargo test --lib synth -- --ignored`.
+#[test]
+#[ignore = "needs tshark"]
+fn tshark_agrees_on_multi_section_pcapng() {
+    let (bytes, _) = multi_section_pcapng();
+    let p = temp_path("tshark.pcapng");
+    std::fs::write(&p, &bytes).unwrap();
+    let out = std::process::Command::new("tshark")
+        .args([
+            "-r",
+            p.to_str().unwrap(),
+            "-T",
+            "fields",
+            "-e",
+            "frame.time_epoch",
+            "-e",
+            "frame.interface_id",
+            "-e",
+            "frame.cap_len",
+            "-e",
+            "frame.len",
+            "-o",
+            "gui.column.format:\"No.\",\"%m\"",
+        ])
+        .output()
+        .unwrap();
+    if std::env::var_os("SYNTH_KEEP").is_none() {
+        let _ = std::fs::remove_file(&p);
+    } else {
+        eprintln!("kept {}", p.display());
+    }
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (recs, _) = read_bytes(&bytes, "ng2");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), recs.len(), "{text}");
+    // tshark numbers interfaces per section (ours are file-wide), and an SPB carries no
+    // time (tshark prints none, our reader gives 0).
+    let per_section_iface = [0, 1, 2, 0, 3, 0];
+    for ((l, r), want_if) in lines.iter().zip(&recs).zip(per_section_iface) {
+        let f: Vec<&str> = l.split('\t').collect();
+        // tshark prints epoch seconds with 9 decimals.
+        let ts = match f[0].split_once('.') {
+            Some((s, ns)) => s.parse::<i64>().unwrap() * 1_000_000_000 + ns.parse::<i64>().unwrap(),
+            None => 0,
+        };
+        assert_eq!(ts, r.ts_ns, "{l}");
+        assert_eq!(f[1].parse::<u32>().unwrap(), want_if, "{l}");
+        assert_eq!(f[2].parse::<u32>().unwrap(), r.caplen, "{l}");
+        assert_eq!(f[3].parse::<u32>().unwrap(), r.orig_len, "{l}");
+    }
+}
+
+/// Oracle: p0f 3.09b computes the signatures of the scenario's front SYNs; each must
+/// equal the preset's signature worked out by hand from P0F.md (TTL part excluded).
+#[test]
+#[ignore = "needs p0f"]
+fn p0f_agrees_on_preset_signatures() {
+    use super::scenario::*;
+    let want = |os: &str, v6: bool| -> String {
+        let (rest, q) = match os {
+            "linux" => ("0:1460:mss*44,7:mss,sok,ts,nop,ws", "df,id+"),
+            "windows" => ("0:1460:mss*44,8:mss,nop,ws,nop,nop,sok", "df,id+"),
+            "macos" => ("0:1460:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1", "df,ecn"),
+            "android" => ("0:1460:65535,9:mss,sok,ts,nop,ws", "df,id+"),
+            "freebsd" => ("0:1460:65535,6:mss,nop,ws,sok,ts", "df,id+"),
+            "iot" => ("0:1460:mss*4,2:mss,sok,ts,nop,ws", "df,id+"),
+            "bare" => ("0:0:8192,0:", ""),
+            _ => panic!("{os}"),
+        };
+        // IPv6 has no DF and no IP ID: only ecn survives.
+        let q = if v6 {
+            if q.contains("ecn") {
+                "ecn"
+            } else {
+                ""
+            }
+        } else {
+            q
+        };
+        format!("{rest}:{q}:0")
+    };
+    let cfg = ScenarioConfig {
+        seed: 9,
+        back_bytes: 3_000_000,
+        ..ScenarioConfig::default()
+    };
+    let (_, front, _, truth) = generate(&cfg, Vec::new(), Vec::new(), Vec::new()).unwrap();
+    let mut os_of = std::collections::HashMap::new();
+    for l in truth.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+        if !v["front"].is_null() {
+            let k = format!(
+                "{}/{}",
+                v["front"]["src_ip"].as_str().unwrap(),
+                v["front"]["src_port"]
+            );
+            os_of.insert(k, v["os"].as_str().unwrap().to_string());
+        }
+    }
+    let p = temp_path("p0f.pcap");
+    let log = temp_path("p0f.log");
+    std::fs::write(&p, &front).unwrap();
+    let st = std::process::Command::new("p0f")
+        .args(["-r", p.to_str().unwrap(), "-o", log.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&p);
+    let _ = std::fs::remove_file(&log);
+    let mut checked = 0;
+    for line in text.lines().filter(|l| l.contains("mod=syn|")) {
+        let field = |k: &str| {
+            line.split('|')
+                .find_map(|f| f.strip_prefix(k))
+                .unwrap()
+                .to_string()
+        };
+        let cli = field("cli=");
+        let sig = field("raw_sig=");
+        let Some(os) = os_of.get(&cli) else { continue };
+        let mut parts = sig.splitn(3, ':');
+        let ver = parts.next().unwrap();
+        let _ttl = parts.next();
+        assert_eq!(parts.next().unwrap(), want(os, ver == "6"), "{cli} {os}");
+        checked += 1;
+    }
+    assert!(checked > 20, "only {checked} SYNs checked");
+}
+
+/// Oracle: tshark reads every legacy flavor and byte order we write, with the same
+/// timestamps and lengths as our reader.
+#[test]
+#[ignore = "needs tshark"]
+fn tshark_agrees_on_legacy_pcap() {
+    for order in [ByteOrder::Little, ByteOrder::Big] {
+        for flavor in [PcapFlavor::Micro, PcapFlavor::Nano, PcapFlavor::Modified] {
+            let cfg = PcapConfig {
+                order,
+                flavor,
+                snaplen: 50,
+                ..PcapConfig::default()
+            };
+            let mut w = PcapWriter::new(Vec::new(), cfg).unwrap();
+            let mut buf = Vec::new();
+            TcpPacket {
+                payload: b"0123456789",
+                ..TcpPacket::default()
+            }
+            .build(&mut buf);
+            w.packet(1_700_000_000_123_456_789, &buf).unwrap();
+            w.packet(1_700_000_001_000_000_001, &buf[..40]).unwrap();
+            let bytes = w.finish().unwrap();
+            let p = temp_path("legacy.pcap");
+            std::fs::write(&p, &bytes).unwrap();
+            let out = std::process::Command::new("tshark")
+                .args([
+                    "-r",
+                    p.to_str().unwrap(),
+                    "-T",
+                    "fields",
+                    "-e",
+                    "frame.time_epoch",
+                    "-e",
+                    "frame.cap_len",
+                    "-e",
+                    "frame.len",
+                    "-e",
+                    "tcp.srcport",
+                ])
+                .output()
+                .unwrap();
+            let _ = std::fs::remove_file(&p);
+            let text = String::from_utf8(out.stdout).unwrap();
+            let (recs, _) = read_bytes(&bytes, "legacy");
+            let got: Vec<String> = recs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}.{:09}\t{}\t{}\t40000",
+                        r.ts_ns / 1_000_000_000,
+                        r.ts_ns % 1_000_000_000,
+                        r.caplen,
+                        r.orig_len
+                    )
+                })
+                .collect();
+            let want: Vec<&str> = text.lines().collect();
+            assert_eq!(got, want, "{order:?} {flavor:?}");
+        }
+    }
+}
+
+#[test]
+fn ethernet_padding_is_not_payload() {
+    // A 54-byte SYN padded to the 60-byte Ethernet minimum, as NICs send it.
+    let mut buf = Vec::new();
+    TcpPacket {
+        flags: flags::SYN,
+        ..TcpPacket::default()
+    }
+    .build(&mut buf);
+    assert_eq!(buf.len(), 54);
+    buf.resize(60, 0);
+    let Decoded::Ip(p) = decode::decode(1, &buf, 60, 0).unwrap() else {
+        panic!()
+    };
+    let t = p.tcp().unwrap();
+    assert_eq!((t.payload.len(), t.payload_len_on_wire), (0, 0));
+    assert!(!p.truncated);
 }
