@@ -1,1 +1,13 @@
 //! Synthetic captures for tests, benchmarks and the scenario generator.
+//!
+//! - [`writer`]: pcap / pcapng writers to any `std::io::Write`.
+//! - [`packet`]: frame builders (link layers, IPv4/IPv6, TCP/UDP) and SYN presets of real stacks.
+//! - [`scenario`]: a seeded FRONT/BACK capture pair with a JSON Lines truth file.
+
+pub mod packet;
+pub mod rng;
+pub mod scenario;
+pub mod writer;
+
+#[cfg(test)]
+mod tests;
