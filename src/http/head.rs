@@ -423,8 +423,7 @@ pub fn parse_request_head<'a>(
     let mut last = Last::None;
     let mut host_seen = false;
     let mut pos = start.saturating_add(nl).saturating_add(1);
-    loop {
-        let Some(rest) = bytes.get(pos..) else { break };
+    while let Some(rest) = bytes.get(pos..) {
         if rest.is_empty() {
             head.anomalies.set(HeadAnomalies::TRUNCATED);
             break;

@@ -1,2 +1,4 @@
 //! HTTP request heads and client identities (X-Forwarded-For, Forwarded, PROXY protocol, ...).
+pub mod forwarded;
 pub mod head;
+pub mod identity;
