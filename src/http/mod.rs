@@ -2,3 +2,4 @@
 pub mod forwarded;
 pub mod head;
 pub mod identity;
+pub mod proxy;
