@@ -2,4 +2,5 @@
 pub mod forwarded;
 pub mod head;
 pub mod identity;
+pub mod prefilter;
 pub mod proxy;
