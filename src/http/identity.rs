@@ -363,6 +363,18 @@ pub enum IdentityAnomaly {
     UntrustedHopNotAnAddress(IdentitySource),
 }
 
+impl fmt::Display for IdentityAnomaly {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (n, s) = match self {
+            IdentityAnomaly::LeadingZeroIpv4(s) => ("leading_zero_ipv4", s),
+            IdentityAnomaly::InvalidEntry(s) => ("invalid_entry", s),
+            IdentityAnomaly::ChainCapped(s) => ("chain_capped", s),
+            IdentityAnomaly::UntrustedHopNotAnAddress(s) => ("untrusted_hop_not_an_address", s),
+        };
+        write!(f, "{n}:{s}")
+    }
+}
+
 /// Known fields of the p0f SPOE headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -460,6 +472,22 @@ impl<'a> Identity<'a> {
     /// CSV form of the spoof reasons, joined with `|`.
     pub fn spoof_reasons_string(&self) -> String {
         join(self.spoof_reasons.iter())
+    }
+
+    /// CSV form of the anomalies, joined with `|`.
+    pub fn anomalies_string(&self) -> String {
+        join(self.anomalies.iter())
+    }
+
+    /// CSV form of the p0f fields: `name=value` joined with `|`, names as written.
+    pub fn p0f_string(&self) -> String {
+        join(self.p0f.iter().map(|f| {
+            format!(
+                "{}={}",
+                String::from_utf8_lossy(f.name),
+                String::from_utf8_lossy(f.value)
+            )
+        }))
     }
 }
 
@@ -837,6 +865,22 @@ mod tests {
     }
 
     #[test]
+    fn megabyte_entry_nul_and_non_utf8_kept_raw() {
+        let mut v = b"GET / HTTP/1.1\r\nX-Forwarded-For: 1.1.1.1, ".to_vec();
+        v.extend(std::iter::repeat_n(b'7', 1 << 20));
+        v.extend_from_slice(b", 2.2.2.\x002, \xff1.2.3.4, 3.3.3.3\r\n\r\n");
+        let head = parse_request_head(&v, &[]).unwrap();
+        let id = extract_identity(Some(&head), None, &[]);
+        let c = &id.sources[0].chain;
+        let kinds: Vec<_> = c.entries.iter().map(|e| e.kind).collect();
+        use EntryKind::*;
+        assert_eq!(kinds, vec![Ip, Invalid, Invalid, Invalid, Ip]);
+        assert_eq!(c.entries[1].raw.len(), 1 << 20);
+        assert_eq!(c.entries[2].raw, b"2.2.2.\x002");
+        assert_eq!(id.client_ip, Some(ip("3.3.3.3")));
+    }
+
+    #[test]
     fn select_rightmost_without_trust_and_walk_with_trust() {
         let c = parse_chain([&b"6.6.6.6, 198.51.100.7, 10.0.0.2, unknown"[..]]);
         // No trusted list: rightmost address.
@@ -983,6 +1027,9 @@ mod tests {
         );
         assert!(id.sources.is_empty());
         assert_eq!(id.client_ip, None);
+        assert!(id
+            .p0f_string()
+            .starts_with("X-P0f-OS=Linux 3.11 and newer|x-tcp-link=Ethernet or modem|"));
     }
 
     #[test]
