@@ -1,0 +1,779 @@
+//! HTTP/1.x request heads: the request line (validated by httparse) and a lenient header
+//! line scanner of our own.
+//!
+//! Why not httparse for the header lines: it rejects obs-fold and `Name : value`, and its
+//! `ignore_invalid_headers_in_requests` option drops such lines silently. A forensics tool
+//! must see those lines (they are how identity headers get smuggled past proxies), so we
+//! scan lines ourselves and record every oddity as an [`HeadAnomalies`] flag.
+//!
+//! Work is linear in the input and memory is bounded: only identity header occurrences are
+//! stored, at most [`MAX_IDENTITY_FIELDS`] of them; the rest are counted.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+use thiserror::Error;
+
+/// Header lines longer than this are flagged [`HeadAnomalies::LONG_LINE`] (nginx's default
+/// `large_client_header_buffers` is 8 KiB).
+pub const MAX_LINE_LEN: usize = 8 * 1024;
+/// Identity header occurrences kept per head; further ones are counted in
+/// [`RequestHead::identity_capped`].
+pub const MAX_IDENTITY_FIELDS: usize = 256;
+/// Longest request line we hand to httparse on the non-UTF-8 retry path (it copies).
+const MAX_REQUEST_LINE_RETRY: usize = 64 * 1024;
+
+/// Why a byte slice is not an HTTP/1.x request head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadError {
+    #[error("empty input")]
+    Empty,
+    #[error("request line not terminated")]
+    RequestLineIncomplete,
+    #[error("invalid request method")]
+    BadMethod,
+    #[error("invalid request target")]
+    BadTarget,
+    #[error("not HTTP/1.0 or HTTP/1.1")]
+    BadVersion,
+    #[error("invalid request line")]
+    BadRequestLine,
+}
+
+/// HTTP version of a request line (httparse only accepts these two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpVersion {
+    Http10,
+    Http11,
+}
+
+impl HttpVersion {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            HttpVersion::Http10 => "HTTP/1.0",
+            HttpVersion::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+impl fmt::Display for HttpVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for HttpVersion {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Which identity header a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeaderKind {
+    XForwardedFor,
+    Forwarded,
+    XRealIp,
+    XClientIp,
+    TrueClientIp,
+    CfConnectingIp,
+    /// p0f SPOE agent headers: `X-P0f-*`, `x-tcp-*`, `x_tcp_*`.
+    P0f,
+    /// The n-th name of the `extra_headers` given to [`parse_request_head`].
+    Custom(u16),
+}
+
+impl HeaderKind {
+    /// Canonical header name (custom headers have none of their own).
+    pub fn canonical_name(&self) -> &'static str {
+        match self {
+            HeaderKind::XForwardedFor => "X-Forwarded-For",
+            HeaderKind::Forwarded => "Forwarded",
+            HeaderKind::XRealIp => "X-Real-IP",
+            HeaderKind::XClientIp => "X-Client-IP",
+            HeaderKind::TrueClientIp => "True-Client-IP",
+            HeaderKind::CfConnectingIp => "CF-Connecting-IP",
+            HeaderKind::P0f => "X-P0f-*",
+            HeaderKind::Custom(_) => "custom",
+        }
+    }
+}
+
+/// Fixed identity header names, lower case.
+pub(crate) const FIXED_NAMES: [(&[u8], HeaderKind); 6] = [
+    (b"x-forwarded-for", HeaderKind::XForwardedFor),
+    (b"forwarded", HeaderKind::Forwarded),
+    (b"x-real-ip", HeaderKind::XRealIp),
+    (b"x-client-ip", HeaderKind::XClientIp),
+    (b"true-client-ip", HeaderKind::TrueClientIp),
+    (b"cf-connecting-ip", HeaderKind::CfConnectingIp),
+];
+
+/// Name prefixes of the p0f SPOE headers, lower case.
+pub(crate) const P0F_PREFIXES: [&[u8]; 3] = [b"x-p0f-", b"x-tcp-", b"x_tcp_"];
+
+/// Classify a header name (already stripped of whitespace before the colon).
+pub fn classify_header_name(name: &[u8], extra_headers: &[&[u8]]) -> Option<HeaderKind> {
+    for (n, k) in FIXED_NAMES {
+        if name.eq_ignore_ascii_case(n) {
+            return Some(k);
+        }
+    }
+    for p in P0F_PREFIXES {
+        if name.len() > p.len() && name[..p.len()].eq_ignore_ascii_case(p) {
+            return Some(HeaderKind::P0f);
+        }
+    }
+    for (i, n) in extra_headers.iter().enumerate() {
+        if !n.is_empty() && name.eq_ignore_ascii_case(n) {
+            return Some(HeaderKind::Custom(u16::try_from(i).unwrap_or(u16::MAX)));
+        }
+    }
+    None
+}
+
+/// Oddities seen while scanning a head; a small hand-rolled bit set (no bitflags crate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct HeadAnomalies(pub u32);
+
+impl HeadAnomalies {
+    /// A header continued on the next line with leading whitespace (RFC 7230 obs-fold).
+    pub const OBS_FOLD: u32 = 1 << 0;
+    /// Whitespace between a header name and its colon (`Name : value`).
+    pub const SPACE_BEFORE_COLON: u32 = 1 << 1;
+    /// A line ended by LF alone instead of CRLF.
+    pub const BARE_LF: u32 = 1 << 2;
+    /// A NUL byte anywhere in the head.
+    pub const NUL_BYTE: u32 = 1 << 3;
+    /// The head is not valid UTF-8.
+    pub const NON_UTF8: u32 = 1 << 4;
+    /// More than one Host header.
+    pub const DUPLICATE_HOST: u32 = 1 << 5;
+    /// A line longer than [`MAX_LINE_LEN`].
+    pub const LONG_LINE: u32 = 1 << 6;
+    /// A header line without a colon (ignored).
+    pub const NO_COLON: u32 = 1 << 7;
+    /// A header line starting with a colon (ignored).
+    pub const EMPTY_NAME: u32 = 1 << 8;
+    /// A header name with bytes outside the RFC 7230 token set.
+    pub const INVALID_NAME_CHAR: u32 = 1 << 9;
+    /// No blank line: a partial (capped or cut) head.
+    pub const TRUNCATED: u32 = 1 << 10;
+    /// Empty lines before the request line.
+    pub const LEADING_EMPTY_LINES: u32 = 1 << 11;
+    /// More identity headers than [`MAX_IDENTITY_FIELDS`].
+    pub const IDENTITY_CAPPED: u32 = 1 << 12;
+    /// A continuation line directly after the request line (nothing to fold into).
+    pub const FOLD_AT_START: u32 = 1 << 13;
+    /// A bare CR inside a line.
+    pub const BARE_CR: u32 = 1 << 14;
+
+    const NAMES: [(u32, &'static str); 15] = [
+        (Self::OBS_FOLD, "obs_fold"),
+        (Self::SPACE_BEFORE_COLON, "space_before_colon"),
+        (Self::BARE_LF, "bare_lf"),
+        (Self::NUL_BYTE, "nul_byte"),
+        (Self::NON_UTF8, "non_utf8"),
+        (Self::DUPLICATE_HOST, "duplicate_host"),
+        (Self::LONG_LINE, "long_line"),
+        (Self::NO_COLON, "no_colon"),
+        (Self::EMPTY_NAME, "empty_name"),
+        (Self::INVALID_NAME_CHAR, "invalid_name_char"),
+        (Self::TRUNCATED, "truncated"),
+        (Self::LEADING_EMPTY_LINES, "leading_empty_lines"),
+        (Self::IDENTITY_CAPPED, "identity_capped"),
+        (Self::FOLD_AT_START, "fold_at_start"),
+        (Self::BARE_CR, "bare_cr"),
+    ];
+
+    pub fn contains(&self, flag: u32) -> bool {
+        self.0 & flag == flag
+    }
+    pub fn set(&mut self, flag: u32) {
+        self.0 |= flag;
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+    /// snake_case names of the flags set, in a fixed order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        Self::NAMES
+            .iter()
+            .filter(move |(f, _)| self.contains(*f))
+            .map(|(_, n)| *n)
+    }
+}
+
+/// CSV form: flag names joined with `|`.
+impl fmt::Display for HeadAnomalies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, n) in self.names().enumerate() {
+            if i > 0 {
+                f.write_str("|")?;
+            }
+            f.write_str(n)?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for HeadAnomalies {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.names())
+    }
+}
+
+/// Serialize bytes as a (lossy UTF-8) string: output is for humans and JSON tools.
+pub(crate) fn ser_bytes<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(b))
+}
+
+pub(crate) fn ser_opt_bytes<S: Serializer>(b: &Option<&[u8]>, s: S) -> Result<S::Ok, S::Error> {
+    match b {
+        Some(b) => ser_bytes(b, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// One identity header occurrence, borrowed from the head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IdentityField<'a> {
+    pub kind: HeaderKind,
+    /// The name as written (case kept, whitespace before the colon removed).
+    #[serde(serialize_with = "ser_bytes")]
+    pub name: &'a [u8],
+    /// The value with outer whitespace trimmed. With obs-fold it spans the continuation
+    /// lines, CR/LF included: consumers treat CR, LF, SP and HTAB as whitespace.
+    #[serde(serialize_with = "ser_bytes")]
+    pub value: &'a [u8],
+    pub folded: bool,
+}
+
+/// A parsed request head; every slice borrows from the input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestHead<'a> {
+    #[serde(serialize_with = "ser_bytes")]
+    pub method: &'a [u8],
+    #[serde(serialize_with = "ser_bytes")]
+    pub target: &'a [u8],
+    pub version: HttpVersion,
+    /// First Host header value.
+    #[serde(serialize_with = "ser_opt_bytes")]
+    pub host: Option<&'a [u8]>,
+    /// First User-Agent header value.
+    #[serde(serialize_with = "ser_opt_bytes")]
+    pub user_agent: Option<&'a [u8]>,
+    /// Identity header occurrences in order of appearance.
+    pub identity: Vec<IdentityField<'a>>,
+    /// Header lines seen (continuation lines not counted).
+    pub header_count: usize,
+    /// Identity header occurrences beyond [`MAX_IDENTITY_FIELDS`], not stored.
+    pub identity_capped: usize,
+    /// A blank line ended the head.
+    pub complete: bool,
+    /// Bytes consumed: through the blank line, or all input when incomplete.
+    pub head_len: usize,
+    pub anomalies: HeadAnomalies,
+}
+
+impl<'a> RequestHead<'a> {
+    /// Identity fields of one kind, in order.
+    pub fn fields(&self, kind: HeaderKind) -> impl Iterator<Item = &IdentityField<'a>> + '_ {
+        self.identity.iter().filter(move |f| f.kind == kind)
+    }
+}
+
+fn is_ows(b: u8) -> bool {
+    matches!(b, b' ' | b'\t')
+}
+
+/// Trim SP, HTAB, CR and LF on both ends (folded values keep inner CR/LF).
+pub(crate) fn trim_ws(mut v: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = v {
+        if matches!(first, b' ' | b'\t' | b'\r' | b'\n') {
+            v = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = v {
+        if matches!(last, b' ' | b'\t' | b'\r' | b'\n') {
+            v = rest;
+        } else {
+            break;
+        }
+    }
+    v
+}
+
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Validate the request line with httparse; return (method, target, version).
+fn request_line(line_with_nl: &[u8]) -> Result<(usize, usize, HttpVersion), HeadError> {
+    let mut headers = [httparse::EMPTY_HEADER; 0];
+    let mut req = httparse::Request::new(&mut headers);
+    // Only the request line is given, so httparse reports Partial after it.
+    let res = req.parse(line_with_nl);
+    let version = match (res, req.version) {
+        (Ok(_), Some(0)) => HttpVersion::Http10,
+        (Ok(_), Some(1)) => HttpVersion::Http11,
+        (Err(httparse::Error::Version), _) => return Err(HeadError::BadVersion),
+        (Err(httparse::Error::Token), None) if req.method.is_none() => {
+            return Err(HeadError::BadMethod)
+        }
+        (Err(httparse::Error::Token), _) => return Err(HeadError::BadTarget),
+        (Err(httparse::Error::NewLine), _) => return Err(HeadError::BadRequestLine),
+        (Ok(_), None) => return Err(HeadError::RequestLineIncomplete),
+        _ => return Err(HeadError::BadRequestLine),
+    };
+    let method_len = req.method.map_or(0, str::len);
+    let target_len = req.path.map_or(0, str::len);
+    Ok((method_len, target_len, version))
+}
+
+/// Parse a request head: `bytes` runs from the request line through the blank line, or is
+/// a capped partial head. `extra_headers` are additional identity header names
+/// (`--header NAME`), matched case-insensitively.
+pub fn parse_request_head<'a>(
+    bytes: &'a [u8],
+    extra_headers: &[&[u8]],
+) -> Result<RequestHead<'a>, HeadError> {
+    let mut anomalies = HeadAnomalies::default();
+    // Leading empty lines: RFC 7230 says servers should ignore at least one; httparse skips
+    // them too. We skip and flag.
+    let mut start = 0usize;
+    while let Some(rest) = bytes.get(start..) {
+        if rest.starts_with(b"\r\n") {
+            start += 2;
+        } else if rest.starts_with(b"\n") {
+            start += 1;
+        } else {
+            break;
+        }
+    }
+    if start > 0 {
+        anomalies.set(HeadAnomalies::LEADING_EMPTY_LINES);
+    }
+    let body = bytes.get(start..).unwrap_or_default();
+    if body.is_empty() {
+        return Err(HeadError::Empty);
+    }
+    let nl = memchr::memchr(b'\n', body).ok_or(HeadError::RequestLineIncomplete)?;
+    let line_with_nl = body.get(..=nl).unwrap_or_default();
+    let (method_len, target_len, version) = match request_line(line_with_nl) {
+        Ok(v) => v,
+        Err(HeadError::BadTarget) if !line_with_nl.is_ascii() => {
+            // httparse rejects non-UTF-8 targets. A raw byte >= 0x80 in a target is an
+            // oddity to report, not a reason to drop the request: validate a copy with
+            // those bytes masked (rare path, so the copy is acceptable).
+            if line_with_nl.len() > MAX_REQUEST_LINE_RETRY {
+                return Err(HeadError::BadTarget);
+            }
+            let masked: Vec<u8> = line_with_nl
+                .iter()
+                .map(|&b| if b >= 0x80 { b'a' } else { b })
+                .collect();
+            request_line(&masked)?
+        }
+        Err(e) => return Err(e),
+    };
+    let method = body.get(..method_len).unwrap_or_default();
+    let target_start = method_len.saturating_add(1);
+    let target = body
+        .get(target_start..target_start.saturating_add(target_len))
+        .unwrap_or_default();
+    if !line_with_nl.ends_with(b"\r\n") {
+        anomalies.set(HeadAnomalies::BARE_LF);
+    }
+    if line_with_nl.len() > MAX_LINE_LEN {
+        anomalies.set(HeadAnomalies::LONG_LINE);
+    }
+
+    // Whole-head checks, both linear and vectorised.
+    if memchr::memchr(0, bytes).is_some() {
+        anomalies.set(HeadAnomalies::NUL_BYTE);
+    }
+
+    let mut head = RequestHead {
+        method,
+        target,
+        version,
+        host: None,
+        user_agent: None,
+        identity: Vec::new(),
+        header_count: 0,
+        identity_capped: 0,
+        complete: false,
+        head_len: bytes.len(),
+        anomalies,
+    };
+
+    // What the previous header line was, so an obs-fold line can extend its value.
+    enum Last {
+        None,
+        Identity(usize),
+        Host,
+        UserAgent,
+        Other,
+    }
+    let mut last = Last::None;
+    let mut host_seen = false;
+    let mut pos = start.saturating_add(nl).saturating_add(1);
+    while let Some(rest) = bytes.get(pos..) {
+        if rest.is_empty() {
+            head.anomalies.set(HeadAnomalies::TRUNCATED);
+            break;
+        }
+        let Some(line_nl) = memchr::memchr(b'\n', rest) else {
+            // An unterminated last line of a partial head: it may be cut mid-value
+            // (`1.2.3.45` cut to `1.2.3.4`), so it is never parsed as a header.
+            head.anomalies.set(HeadAnomalies::TRUNCATED);
+            break;
+        };
+        let line_start = pos;
+        let mut line = rest.get(..line_nl).unwrap_or_default();
+        pos = pos.saturating_add(line_nl).saturating_add(1);
+        if let Some(l) = line.strip_suffix(b"\r") {
+            line = l;
+        } else {
+            head.anomalies.set(HeadAnomalies::BARE_LF);
+        }
+        if line.len() > MAX_LINE_LEN {
+            head.anomalies.set(HeadAnomalies::LONG_LINE);
+        }
+        if line.is_empty() {
+            head.complete = true;
+            head.head_len = pos;
+            break;
+        }
+        if memchr::memchr(b'\r', line).is_some() {
+            head.anomalies.set(HeadAnomalies::BARE_CR);
+        }
+        let line_end = line_start.saturating_add(line.len());
+        if line.first().copied().is_some_and(is_ows) {
+            // obs-fold: extend the previous value through this line.
+            head.anomalies.set(HeadAnomalies::OBS_FOLD);
+            let extend = |v: &mut &'a [u8]| {
+                // `v` borrows from `bytes` (callers check it is non-empty).
+                let vs = (v.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize);
+                if let Some(extended) = vs.and_then(|vs| bytes.get(vs..line_end)) {
+                    *v = trim_ws(extended);
+                }
+            };
+            match last {
+                Last::None => head.anomalies.set(HeadAnomalies::FOLD_AT_START),
+                Last::Identity(i) => {
+                    if let Some(f) = head.identity.get_mut(i) {
+                        if f.value.is_empty() {
+                            // Nothing to anchor on yet: the value starts on this line.
+                            f.value = trim_ws(line);
+                        } else {
+                            extend(&mut f.value);
+                        }
+                        f.folded = true;
+                    }
+                }
+                Last::Host => {
+                    if let Some(h) = head.host.as_mut() {
+                        if h.is_empty() {
+                            *h = trim_ws(line);
+                        } else {
+                            extend(h);
+                        }
+                    }
+                }
+                Last::UserAgent => {
+                    if let Some(h) = head.user_agent.as_mut() {
+                        if h.is_empty() {
+                            *h = trim_ws(line);
+                        } else {
+                            extend(h);
+                        }
+                    }
+                }
+                Last::Other => {}
+            }
+            continue;
+        }
+        head.header_count = head.header_count.saturating_add(1);
+        last = Last::Other;
+        let Some(colon) = memchr::memchr(b':', line) else {
+            head.anomalies.set(HeadAnomalies::NO_COLON);
+            continue;
+        };
+        let raw_name = line.get(..colon).unwrap_or_default();
+        let mut name = raw_name;
+        while let [rest @ .., b] = name {
+            if is_ows(*b) {
+                name = rest;
+            } else {
+                break;
+            }
+        }
+        if name.len() != raw_name.len() {
+            head.anomalies.set(HeadAnomalies::SPACE_BEFORE_COLON);
+        }
+        if name.is_empty() {
+            head.anomalies.set(HeadAnomalies::EMPTY_NAME);
+            continue;
+        }
+        if !name.iter().all(|&b| is_token(b)) {
+            head.anomalies.set(HeadAnomalies::INVALID_NAME_CHAR);
+        }
+        let value = trim_ws(line.get(colon.saturating_add(1)..).unwrap_or_default());
+        if name.eq_ignore_ascii_case(b"host") {
+            if host_seen {
+                head.anomalies.set(HeadAnomalies::DUPLICATE_HOST);
+            } else {
+                host_seen = true;
+                head.host = Some(value);
+                last = Last::Host;
+            }
+            continue;
+        }
+        if name.eq_ignore_ascii_case(b"user-agent") {
+            if head.user_agent.is_none() {
+                head.user_agent = Some(value);
+                last = Last::UserAgent;
+            }
+            continue;
+        }
+        if let Some(kind) = classify_header_name(name, extra_headers) {
+            if head.identity.len() >= MAX_IDENTITY_FIELDS {
+                head.identity_capped = head.identity_capped.saturating_add(1);
+                head.anomalies.set(HeadAnomalies::IDENTITY_CAPPED);
+                continue;
+            }
+            last = Last::Identity(head.identity.len());
+            head.identity.push(IdentityField {
+                kind,
+                name,
+                value,
+                folded: false,
+            });
+        }
+    }
+    let examined = bytes.get(..head.head_len).unwrap_or_default();
+    if std::str::from_utf8(examined).is_err() {
+        head.anomalies.set(HeadAnomalies::NON_UTF8);
+    }
+    Ok(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(b: &[u8]) -> RequestHead<'_> {
+        parse_request_head(b, &[]).expect("valid head")
+    }
+
+    #[test]
+    fn simple_get() {
+        let h = p(b"GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.5.0\r\nX-Forwarded-For: 1.2.3.4, 5.6.7.8\r\n\r\nBODY");
+        assert_eq!(h.method, b"GET");
+        assert_eq!(h.target, b"/a?b=1");
+        assert_eq!(h.version, HttpVersion::Http11);
+        assert_eq!(h.host, Some(&b"example.com"[..]));
+        assert_eq!(h.user_agent, Some(&b"curl/8.5.0"[..]));
+        assert_eq!(h.identity.len(), 1);
+        assert_eq!(h.identity[0].kind, HeaderKind::XForwardedFor);
+        assert_eq!(h.identity[0].value, b"1.2.3.4, 5.6.7.8");
+        assert_eq!(h.header_count, 3);
+        assert!(h.complete);
+        // 21 + 19 + 25 + 36 + 2 bytes up to and including the blank line.
+        assert_eq!(h.head_len, b"GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.5.0\r\nX-Forwarded-For: 1.2.3.4, 5.6.7.8\r\n\r\n".len());
+        assert!(h.anomalies.is_empty(), "{}", h.anomalies);
+    }
+
+    #[test]
+    fn http10_and_bad_versions() {
+        assert_eq!(p(b"HEAD / HTTP/1.0\r\n\r\n").version, HttpVersion::Http10);
+        assert_eq!(
+            parse_request_head(b"GET / HTTP/2.0\r\n\r\n", &[]),
+            Err(HeadError::BadVersion)
+        );
+        assert!(parse_request_head(b"GET /\r\n\r\n", &[]).is_err());
+        assert_eq!(parse_request_head(b"", &[]), Err(HeadError::Empty));
+        assert_eq!(
+            parse_request_head(b"GET / HTTP/1.1", &[]),
+            Err(HeadError::RequestLineIncomplete)
+        );
+        assert!(parse_request_head(b"G\x00T / HTTP/1.1\r\n\r\n", &[]).is_err());
+        assert!(parse_request_head(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\n", &[]).is_err());
+    }
+
+    #[test]
+    fn leading_empty_lines_skipped() {
+        let h = p(b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.method, b"GET");
+        assert_eq!(h.host, Some(&b"a"[..]));
+        assert!(h.anomalies.contains(HeadAnomalies::LEADING_EMPTY_LINES));
+    }
+
+    #[test]
+    fn identity_names_any_case_in_order() {
+        let h = parse_request_head(
+            b"GET / HTTP/1.1\r\nx-FORWARDED-for: 1.1.1.1\r\nFORWARDED: for=2.2.2.2\r\nx-real-ip: 3.3.3.3\r\nX-Client-IP: 4.4.4.4\r\ntrue-client-ip: 5.5.5.5\r\nCf-Connecting-Ip: 6.6.6.6\r\nX-P0f-OS: Linux 3.11\r\nx_tcp_mss: 1460\r\nX-My-Client: 7.7.7.7\r\nX-Forwarded-For: 8.8.8.8\r\nX-Forwarded-Host: nope\r\n\r\n",
+            &[b"x-other", b"X-MY-CLIENT"],
+        )
+        .unwrap();
+        let kinds: Vec<_> = h.identity.iter().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                HeaderKind::XForwardedFor,
+                HeaderKind::Forwarded,
+                HeaderKind::XRealIp,
+                HeaderKind::XClientIp,
+                HeaderKind::TrueClientIp,
+                HeaderKind::CfConnectingIp,
+                HeaderKind::P0f,
+                HeaderKind::P0f,
+                HeaderKind::Custom(1),
+                HeaderKind::XForwardedFor,
+            ]
+        );
+        assert_eq!(h.identity[0].name, b"x-FORWARDED-for");
+        assert_eq!(h.identity[8].value, b"7.7.7.7");
+        assert_eq!(h.header_count, 11);
+    }
+
+    #[test]
+    fn obs_fold_extends_value_and_is_flagged() {
+        let h = p(b"GET / HTTP/1.1\r\nX-Forwarded-For: 1.2.3.4,\r\n\t5.6.7.8\r\nHost: a\r\n\r\n");
+        assert!(h.anomalies.contains(HeadAnomalies::OBS_FOLD));
+        assert_eq!(h.identity[0].value, b"1.2.3.4,\r\n\t5.6.7.8");
+        assert!(h.identity[0].folded);
+        assert_eq!(h.header_count, 2);
+        // Fold right after the request line.
+        let h = p(b"GET / HTTP/1.1\r\n X-Forwarded-For: 1.2.3.4\r\n\r\n");
+        assert!(h.anomalies.contains(HeadAnomalies::FOLD_AT_START));
+        assert!(h.identity.is_empty());
+        // Empty value continued on the next line.
+        let h = p(b"GET / HTTP/1.1\r\nX-Real-IP:\r\n 9.9.9.9\r\n\r\n");
+        assert_eq!(h.identity[0].value, b"9.9.9.9");
+    }
+
+    #[test]
+    fn space_before_colon_still_recognised() {
+        let h = p(b"GET / HTTP/1.1\r\nX-Forwarded-For : 1.2.3.4\r\nHost\t: h\r\n\r\n");
+        assert!(h.anomalies.contains(HeadAnomalies::SPACE_BEFORE_COLON));
+        assert_eq!(h.identity[0].name, b"X-Forwarded-For");
+        assert_eq!(h.identity[0].value, b"1.2.3.4");
+        assert_eq!(h.host, Some(&b"h"[..]));
+    }
+
+    #[test]
+    fn bare_lf_nul_non_utf8_duplicate_host() {
+        let h = p(
+            b"GET / HTTP/1.1\nHost: a\nHost: b\nX-Real-IP: 1.2.3.4\x00\nX-Client-IP: \xff\xfe\n\n",
+        );
+        assert!(h.anomalies.contains(HeadAnomalies::BARE_LF));
+        assert!(h.anomalies.contains(HeadAnomalies::NUL_BYTE));
+        assert!(h.anomalies.contains(HeadAnomalies::NON_UTF8));
+        assert!(h.anomalies.contains(HeadAnomalies::DUPLICATE_HOST));
+        assert_eq!(h.host, Some(&b"a"[..]));
+        assert_eq!(h.identity[0].value, b"1.2.3.4\x00");
+        assert_eq!(h.identity[1].value, b"\xff\xfe");
+        assert!(h.complete);
+        assert_eq!(
+            h.anomalies.to_string(),
+            "bare_lf|nul_byte|non_utf8|duplicate_host"
+        );
+    }
+
+    #[test]
+    fn non_utf8_target_kept_and_flagged() {
+        let h = p(b"GET /caf\xe9 HTTP/1.1\r\n\r\n");
+        assert_eq!(h.target, b"/caf\xe9");
+        assert!(h.anomalies.contains(HeadAnomalies::NON_UTF8));
+    }
+
+    #[test]
+    fn no_colon_empty_name_invalid_name() {
+        let h = p(b"GET / HTTP/1.1\r\nGarbage line\r\n: v\r\nX Forwarded For: 1.1.1.1\r\nx-forwarded-for\x01: 2\r\n\r\n");
+        assert!(h.anomalies.contains(HeadAnomalies::NO_COLON));
+        assert!(h.anomalies.contains(HeadAnomalies::EMPTY_NAME));
+        assert!(h.anomalies.contains(HeadAnomalies::INVALID_NAME_CHAR));
+        assert!(h.identity.is_empty());
+    }
+
+    #[test]
+    fn partial_head_last_line_not_parsed() {
+        let h = p(b"GET / HTTP/1.1\r\nX-Real-IP: 1.2.3.4\r\nX-Forwarded-For: 1.2.3.4");
+        assert!(!h.complete);
+        assert!(h.anomalies.contains(HeadAnomalies::TRUNCATED));
+        assert_eq!(h.identity.len(), 1);
+        assert_eq!(h.identity[0].kind, HeaderKind::XRealIp);
+        let h = p(b"GET / HTTP/1.1\r\n");
+        assert!(!h.complete);
+        assert!(h.anomalies.contains(HeadAnomalies::TRUNCATED));
+    }
+
+    #[test]
+    fn megabyte_line_flagged() {
+        let mut b = b"GET / HTTP/1.1\r\nX-Forwarded-For: ".to_vec();
+        b.extend(std::iter::repeat_n(b'9', 1 << 20));
+        b.extend_from_slice(b"\r\nHost: z\r\n\r\n");
+        let h = p(&b);
+        assert!(h.anomalies.contains(HeadAnomalies::LONG_LINE));
+        assert_eq!(h.identity[0].value.len(), 1 << 20);
+        assert_eq!(h.host, Some(&b"z"[..]));
+    }
+
+    #[test]
+    fn hundred_thousand_headers_capped() {
+        let mut b = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..100_000u32 {
+            if i % 2 == 0 {
+                b.extend_from_slice(b"X-Forwarded-For: 10.0.0.1\r\n");
+            } else {
+                b.extend_from_slice(b"X-Junk: y\r\n");
+            }
+        }
+        b.extend_from_slice(b"\r\n");
+        let h = p(&b);
+        assert_eq!(h.header_count, 100_000);
+        assert_eq!(h.identity.len(), MAX_IDENTITY_FIELDS);
+        assert_eq!(h.identity_capped, 50_000 - MAX_IDENTITY_FIELDS);
+        assert!(h.anomalies.contains(HeadAnomalies::IDENTITY_CAPPED));
+        assert!(h.complete);
+    }
+
+    #[test]
+    fn serializes_to_json() {
+        let h = p(b"GET / HTTP/1.1\r\nX-Real-IP: 1.2.3.4\r\n\n");
+        let j = serde_json::to_value(&h).unwrap();
+        assert_eq!(j["version"], "HTTP/1.1");
+        assert_eq!(j["identity"][0]["kind"], "x_real_ip");
+        assert_eq!(j["identity"][0]["value"], "1.2.3.4");
+        assert_eq!(j["anomalies"][0], "bare_lf");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse_request_head(&bytes, &[b"x-a"]);
+        }
+
+        #[test]
+        fn never_panics_after_valid_line(
+            tail in proptest::collection::vec(proptest::sample::select(b"aX-:\r\n \t,\x00\xff1.".to_vec()), 0..512)
+        ) {
+            let mut b = b"GET / HTTP/1.1\r\n".to_vec();
+            b.extend_from_slice(&tail);
+            let h = parse_request_head(&b, &[]).unwrap();
+            proptest::prop_assert!(h.head_len <= b.len());
+            for f in &h.identity {
+                // Values borrow from the input: their span lies inside it.
+                let off = f.value.as_ptr() as usize - b.as_ptr() as usize;
+                proptest::prop_assert!(off + f.value.len() <= b.len());
+            }
+        }
+    }
+}
