@@ -1326,6 +1326,18 @@ impl HeadAssembler {
         self.held
     }
 
+    /// Recomputes held bytes from the flows (tests check the running total).
+    #[cfg(test)]
+    fn recount_held(&self) -> usize {
+        self.flows
+            .values()
+            .map(|f| match &f.kind {
+                Kind::Live(l) => l.held(),
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// Feeds one segment; events completed by it are passed to `out`.
     pub fn push(&mut self, seg: SegmentMeta<'_>, out: &mut impl FnMut(HeadEvent)) {
         self.push_dyn(seg, out);
@@ -2361,6 +2373,365 @@ mod tests {
             "not_http_flows",
         ] {
             assert!(o.contains_key(k), "{k}");
+        }
+    }
+
+    // ------------------------------------------------------------------------------
+    // Property tests.
+
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Body {
+        None,
+        Length(Vec<u8>),
+        /// Chunks (data, extension) and trailer lines.
+        Chunked(Vec<(Vec<u8>, String)>, Vec<String>),
+    }
+
+    #[derive(Debug, Clone)]
+    struct Req {
+        method: &'static str,
+        path: String,
+        headers: Vec<(&'static str, String)>,
+        body: Body,
+        leading_crlf: bool,
+    }
+
+    const FAKE: &[u8] = b"GET /fake HTTP/1.1\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n";
+
+    fn body_bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(
+            prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..20),
+                Just(FAKE.to_vec()),
+                Just(b"\r\n\r\n".to_vec()),
+                Just(b"0\r\n\r\n".to_vec()),
+                Just(b"\nPOST / HTTP/1.1\r\n".to_vec()),
+            ],
+            0..5,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    fn req() -> impl Strategy<Value = Req> {
+        let method = prop::sample::select(vec![
+            "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PURGE",
+        ]);
+        let name = prop::sample::select(vec![
+            "Host",
+            "X-Forwarded-For",
+            "Cookie",
+            "Forwarded",
+            "Accept",
+            "X-Real-IP",
+        ]);
+        let header = (name, "[a-zA-Z0-9 .,;=/:-]{0,40}");
+        let chunk = (
+            body_bytes().prop_filter("non-empty chunk", |b| !b.is_empty()),
+            prop::sample::select(vec!["", ";a=b", " ;x", ";q=\"v\""]).prop_map(String::from),
+        );
+        let trailer = prop::sample::select(vec![
+            "X-Trailer: 1",
+            "X-Forwarded-For: GET / HTTP/1.1",
+            "Expires: never",
+        ])
+        .prop_map(String::from);
+        let body = prop_oneof![
+            Just(Body::None),
+            body_bytes().prop_map(Body::Length),
+            (
+                prop::collection::vec(chunk, 0..4),
+                prop::collection::vec(trailer, 0..3)
+            )
+                .prop_map(|(c, t)| Body::Chunked(c, t)),
+        ];
+        (
+            method,
+            "/[a-z0-9]{0,12}",
+            prop::collection::vec(header, 0..5),
+            body,
+            prop::bool::weighted(0.1),
+        )
+            .prop_map(|(method, path, headers, body, leading_crlf)| Req {
+                method,
+                path,
+                headers,
+                body,
+                leading_crlf,
+            })
+    }
+
+    /// Serializes the request; returns (head, whole message).
+    fn serialize(r: &Req) -> (Vec<u8>, Vec<u8>) {
+        let mut h = format!("{} {} HTTP/1.1\r\n", r.method, r.path).into_bytes();
+        for (n, v) in &r.headers {
+            h.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
+        }
+        let mut body = Vec::new();
+        match &r.body {
+            Body::None => {}
+            Body::Length(b) => {
+                h.extend_from_slice(format!("Content-Length: {}\r\n", b.len()).as_bytes());
+                body.extend_from_slice(b);
+            }
+            Body::Chunked(chunks, trailers) => {
+                h.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+                for (data, ext) in chunks {
+                    body.extend_from_slice(format!("{:x}{ext}\r\n", data.len()).as_bytes());
+                    body.extend_from_slice(data);
+                    body.extend_from_slice(b"\r\n");
+                }
+                body.extend_from_slice(b"0\r\n");
+                for t in trailers {
+                    body.extend_from_slice(format!("{t}\r\n").as_bytes());
+                }
+                body.extend_from_slice(b"\r\n");
+            }
+        }
+        h.extend_from_slice(b"\r\n");
+        let mut m = if r.leading_crlf {
+            b"\r\n".to_vec()
+        } else {
+            Vec::new()
+        };
+        m.extend_from_slice(&h);
+        m.extend_from_slice(&body);
+        (h, m)
+    }
+
+    fn find(hay: &[u8], needle: &[u8], from: usize) -> usize {
+        from + hay[from..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .expect("naive: needle")
+    }
+
+    /// Deliberately naive reference: the whole contiguous stream, split message by
+    /// message with string operations. Returns (preamble, heads with their offsets).
+    fn naive_heads(s: &[u8]) -> (Option<Vec<u8>>, Vec<(usize, Vec<u8>)>) {
+        let mut i = 0;
+        let mut pre = None;
+        if s.starts_with(b"PROXY ") {
+            i = find(s, b"\r\n", 0) + 2;
+            pre = Some(s[..i].to_vec());
+        } else if s.starts_with(PP2_SIG) {
+            i = 16 + (s[14] as usize) * 256 + s[15] as usize;
+            pre = Some(s[..i].to_vec());
+        }
+        let mut heads = Vec::new();
+        loop {
+            while i < s.len() && (s[i] == b'\r' || s[i] == b'\n') {
+                i += 1;
+            }
+            if i >= s.len() {
+                break;
+            }
+            let end = find(s, b"\r\n\r\n", i) + 4;
+            let text = String::from_utf8_lossy(&s[i..end]).to_string();
+            heads.push((i, s[i..end].to_vec()));
+            i = end;
+            let mut cl = 0usize;
+            let mut chunked = false;
+            for line in text.split("\r\n").skip(1) {
+                if let Some((k, v)) = line.split_once(':') {
+                    match k.to_lowercase().as_str() {
+                        "content-length" => cl = v.trim().parse().unwrap(),
+                        "transfer-encoding" => {
+                            chunked = v.trim().to_lowercase().ends_with("chunked")
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if !chunked {
+                i += cl;
+                continue;
+            }
+            loop {
+                let le = find(s, b"\r\n", i);
+                let line = String::from_utf8_lossy(&s[i..le]).to_string();
+                let size =
+                    usize::from_str_radix(line.split(';').next().unwrap().trim(), 16).unwrap();
+                i = le + 2;
+                if size > 0 {
+                    i += size + 2;
+                    continue;
+                }
+                loop {
+                    let le = find(s, b"\r\n", i);
+                    let empty = le == i;
+                    i = le + 2;
+                    if empty {
+                        break;
+                    }
+                }
+                break;
+            }
+        }
+        (pre, heads)
+    }
+
+    fn preamble() -> impl Strategy<Value = Option<Vec<u8>>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(b"PROXY TCP4 192.0.2.1 10.0.0.2 51000 80\r\n".to_vec())),
+            prop::collection::vec(any::<u8>(), 0..40).prop_map(|tlv| {
+                let mut v = PP2_SIG.to_vec();
+                v.extend_from_slice(&[0x21, 0x11]);
+                v.extend_from_slice(&(tlv.len() as u16).to_be_bytes());
+                v.extend_from_slice(&tlv);
+                Some(v)
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_segmentation_matches_naive_reference(
+            pre in preamble(),
+            reqs in prop::collection::vec(req(), 1..6),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..30),
+            jitter in prop::collection::vec(0usize..4, 64),
+            dups in prop::collection::vec((any::<prop::sample::Index>(), 0usize..6, any::<bool>()), 0..6),
+            isn in any::<u32>(),
+            noise in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+        ) {
+            let mut stream = pre.clone().unwrap_or_default();
+            let mut expected = Vec::new();
+            for r in &reqs {
+                let (h, m) = serialize(r);
+                let at = stream.len() + usize::from(r.leading_crlf) * 2;
+                expected.push((at, h));
+                stream.extend_from_slice(&m);
+            }
+            // The naive reference agrees with what was generated.
+            let (npre, nheads) = naive_heads(&stream);
+            prop_assert_eq!(&npre, &pre);
+            prop_assert_eq!(&nheads, &expected);
+
+            // Random segmentation.
+            let mut bounds: Vec<usize> = cuts.iter().map(|c| c.index(stream.len())).collect();
+            bounds.push(0);
+            bounds.push(stream.len());
+            bounds.sort_unstable();
+            bounds.dedup();
+            let mut segs: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+            // Bounded reordering: sort by index + jitter.
+            let mut keyed: Vec<(usize, (usize, usize))> =
+                segs.iter().enumerate().map(|(i, s)| (i + jitter[i % jitter.len()], *s)).collect();
+            keyed.sort_by_key(|k| k.0);
+            segs = keyed.into_iter().map(|k| k.1).collect();
+            // Duplicates and overlapping retransmissions (a segment merged with its successor),
+            // placed a little later.
+            for (idx, later, merge) in &dups {
+                let i = idx.index(segs.len());
+                let (a, mut b) = segs[i];
+                if *merge {
+                    b = (b + 1 + b - a).min(stream.len());
+                }
+                let at = (i + 1 + later).min(segs.len());
+                segs.insert(at, (a, b));
+            }
+            let c = tuple(CLIENT);
+            let mut d = Drv::with(ReassemblyConfig { max_ooo_segments: 32, ..ReassemblyConfig::default() });
+            d.syn(c, isn);
+            d.seg(c.reversed(), 77, TcpFlags::SYN | A, b"");
+            let start = isn.wrapping_add(1);
+            for (k, (a, b)) in segs.iter().enumerate() {
+                d.seg(c, start.wrapping_add(*a as u32), PA, &stream[*a..*b]);
+                // Server-side noise (even request-shaped) must be ignored.
+                if noise.iter().any(|n| n.index(segs.len()) == k) {
+                    d.seg(c.reversed(), 78, PA, FAKE);
+                }
+            }
+            d.finish();
+            let got: Vec<(usize, Vec<u8>)> =
+                d.ev.iter().map(|e| (e.stream_offset as usize, e.head.clone())).collect();
+            prop_assert_eq!(&got, &expected);
+            for (i, e) in d.ev.iter().enumerate() {
+                prop_assert_eq!(e.ordinal as usize, i + 1);
+                prop_assert_eq!(&e.proxy_preamble, &pre);
+                prop_assert!(!e.flags.partial && !e.flags.gap_before && !e.flags.midstream_start);
+                prop_assert_eq!(e.seq, start.wrapping_add(e.stream_offset as u32));
+            }
+            let st = d.asm.stats();
+            prop_assert_eq!(st.gaps + st.resyncs + st.not_http_flows + st.framing_errors, 0);
+            prop_assert_eq!(d.asm.held_bytes(), 0);
+        }
+
+        #[test]
+        fn never_panics_and_keeps_its_bounds(
+            max_head in 1usize..200,
+            max_ooo_segments in 0usize..4,
+            max_ooo_bytes in 0usize..300,
+            max_flows in 1usize..4,
+            max_total in 0usize..500,
+            timeout in 1i64..5_000,
+            pkts in prop::collection::vec(
+                (
+                    0u16..4,
+                    any::<bool>(),
+                    any::<u16>(),
+                    prop_oneof![0u32..400, any::<u32>()],
+                    prop::collection::vec(
+                        prop_oneof![
+                            prop::collection::vec(any::<u8>(), 0..12),
+                            Just(b"GET / HTTP/1.1\r\n".to_vec()),
+                            Just(b"\r\n".to_vec()),
+                            Just(b"Content-Length: 5\r\n".to_vec()),
+                            Just(b"Transfer-Encoding: chunked\r\n".to_vec()),
+                            Just(b"PROXY TCP4 ".to_vec()),
+                            Just(PP2_SIG.to_vec()),
+                            Just(b"3;x\r\nabc\r\n0\r\n".to_vec()),
+                            Just(b"HTTP/1.1 200 OK\r\n".to_vec()),
+                            Just(b"CONNECT a:1 HTTP/1.1\r\n\r\n".to_vec()),
+                        ],
+                        0..5,
+                    ),
+                    -100i64..3_000,
+                ),
+                0..60,
+            ),
+        ) {
+            let cfg = ReassemblyConfig {
+                max_head_bytes: max_head,
+                max_ooo_segments,
+                max_ooo_bytes,
+                max_flows,
+                max_total_bytes: max_total,
+                idle_timeout_ns: timeout,
+            };
+            let mut asm = HeadAssembler::new(cfg);
+            let mut events = Vec::new();
+            let mut ts = 0i64;
+            for (i, (port, rev, flags, seq, parts, dt)) in pkts.iter().enumerate() {
+                ts += dt;
+                let flow = if *rev { tuple(*port).reversed() } else { tuple(*port) };
+                let payload = parts.concat();
+                let s = SegmentMeta {
+                    ts_ns: ts,
+                    packet_index: i as u64,
+                    flow,
+                    seq: *seq,
+                    flags: TcpFlags(flags & 0x1ff),
+                    payload: &payload,
+                };
+                asm.push(s, &mut |e| events.push(e));
+                prop_assert!(asm.held_bytes() <= max_total);
+                prop_assert_eq!(asm.held_bytes(), asm.recount_held());
+                prop_assert!(asm.tracked_flows() <= max_flows);
+            }
+            asm.finish(&mut |e| events.push(e));
+            prop_assert_eq!(asm.held_bytes(), 0);
+            prop_assert_eq!(asm.tracked_flows(), 0);
+            for e in &events {
+                prop_assert!(e.head.len() <= max_head);
+                prop_assert!(!e.head.is_empty());
+                prop_assert!(e.flags.partial || e.head.ends_with(b"\n\n") || e.head.ends_with(b"\n\r\n"));
+            }
         }
     }
 }
