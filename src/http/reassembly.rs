@@ -2509,7 +2509,10 @@ mod tests {
 
     /// Deliberately naive reference: the whole contiguous stream, split message by
     /// message with string operations. Returns (preamble, heads with their offsets).
-    fn naive_heads(s: &[u8]) -> (Option<Vec<u8>>, Vec<(usize, Vec<u8>)>) {
+    /// Heads with their stream offsets.
+    type Heads = Vec<(usize, Vec<u8>)>;
+
+    fn naive_heads(s: &[u8]) -> (Option<Vec<u8>>, Heads) {
         let mut i = 0;
         let mut pre = None;
         if s.starts_with(b"PROXY ") {
