@@ -1368,31 +1368,41 @@ impl HeadAssembler {
 
         let flags = seg.flags;
         let key = seg.flow;
-        // Its own idle timeout first, so that the outcome does not depend on sweep timing.
-        if let Some(f) = self.flows.get(&key) {
-            if self.expired(f.last_ts) {
-                self.end_flow(&key, EndReason::Timeout, out);
+        if flags.syn() {
+            // Rare: settle idle timeouts of both directions first, so that the outcome
+            // does not depend on when the sweep ran.
+            let rev = key.reversed();
+            for k in [key, rev] {
+                if self.flows.get(&k).is_some_and(|f| self.expired(f.last_ts)) {
+                    self.end_flow(&k, EndReason::Timeout, out);
+                }
             }
-        }
-        let rev = key.reversed();
-        if let Some(f) = self.flows.get(&rev) {
-            if self.expired(f.last_ts) {
-                self.end_flow(&rev, EndReason::Timeout, out);
+            if flags.ack() {
+                self.on_syn_ack(seg, out);
+            } else {
+                self.on_syn(seg, out);
             }
-        }
-
-        if flags.syn() && !flags.ack() {
-            self.on_syn(seg, out);
-        } else if flags.syn() {
-            self.on_syn_ack(seg, out);
-        } else if self.flows.contains_key(&key) {
-            self.on_segment(seg, out);
-        } else if self.flows.contains_key(&rev) {
-            self.stats.server_side_segments += 1;
-        } else {
+        } else if self.on_segment(seg, true, out) {
+            // Common case: one map lookup for a tracked client segment.
+        } else if !self.server_side(&key.reversed(), out) {
             self.on_unknown(seg, out);
         }
         self.enforce_byte_cap(out);
+    }
+
+    /// Is `rev` a tracked client flow (so this segment is its server side)?
+    fn server_side(&mut self, rev: &FiveTuple, out: &mut dyn FnMut(HeadEvent)) -> bool {
+        match self.flows.get(rev) {
+            None => false,
+            Some(f) if self.expired(f.last_ts) => {
+                self.end_flow(rev, EndReason::Timeout, out);
+                false
+            }
+            Some(_) => {
+                self.stats.server_side_segments += 1;
+                true
+            }
+        }
     }
 
     fn expired(&self, last_ts: i64) -> bool {
@@ -1431,7 +1441,7 @@ impl HeadAssembler {
                 flags: TcpFlags(seg.flags.0 & !TcpFlags::SYN),
                 ..seg
             };
-            self.on_segment(s2, out);
+            self.on_segment(s2, false, out);
         }
     }
 
@@ -1485,7 +1495,7 @@ impl HeadAssembler {
             payload: &p[k..],
             ..seg
         };
-        self.on_segment(s2, out);
+        self.on_segment(s2, false, out);
     }
 
     fn insert_flow(&mut self, key: FiveTuple, live: Live, ts: i64, out: &mut dyn FnMut(HeadEvent)) {
@@ -1509,18 +1519,30 @@ impl HeadAssembler {
         );
     }
 
-    fn on_segment(&mut self, seg: SegmentMeta<'_>, out: &mut dyn FnMut(HeadEvent)) {
+    /// Feeds a segment to its tracked flow. Returns false if the flow is not tracked
+    /// (or was idle too long and has just been closed).
+    fn on_segment(
+        &mut self,
+        seg: SegmentMeta<'_>,
+        check_idle: bool,
+        out: &mut dyn FnMut(HeadEvent),
+    ) -> bool {
         let key = seg.flow;
+        let now = self.now_ns;
         let Some(f) = self.flows.get_mut(&key) else {
-            return;
+            return false;
         };
+        if check_idle && now.saturating_sub(f.last_ts) > self.cfg.idle_timeout_ns {
+            self.end_flow(&key, EndReason::Timeout, out);
+            return false;
+        }
         f.touched = true;
         f.last_ts = f.last_ts.max(seg.ts_ns);
         let live = match &mut f.kind {
             Kind::Live(l) => l,
             Kind::Dead | Kind::Closed { .. } => {
                 self.stats.segments_on_dead_flows += 1;
-                return;
+                return true;
             }
         };
         let before = live.held();
@@ -1562,6 +1584,7 @@ impl HeadAssembler {
             }
             self.held -= after;
         }
+        true
     }
 
     /// Closes a flow. FIN/RST leave a small tombstone that absorbs retransmissions.
