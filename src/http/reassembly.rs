@@ -43,6 +43,63 @@ use crate::decode::{FiveTuple, IpProto, TcpFlags};
 use memchr::memchr;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Multiply-rotate hasher (the rustc "Fx" scheme) for 5-tuple keys. Hand-written
+/// because no hashing crate is a dependency; SipHash's DoS resistance buys little here
+/// (keys come from a capture, and the flow cap bounds the table), and the per-segment
+/// lookup is on the hot path.
+#[derive(Default, Clone, Copy)]
+struct FlowHasher(u64);
+
+impl Hasher for FlowHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        // Final avalanche so that the table's low bits depend on every input word.
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x
+    }
+}
+
+impl FlowHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+type FlowMap = HashMap<FiveTuple, Flow, BuildHasherDefault<FlowHasher>>;
 
 /// One TCP segment as the assembler needs it (borrowed payload).
 #[derive(Debug, Clone, Copy)]
@@ -1271,7 +1328,7 @@ impl Live {
 /// Reassembles client request heads from TCP segments. One per worker.
 pub struct HeadAssembler {
     cfg: ReassemblyConfig,
-    flows: HashMap<FiveTuple, Flow>,
+    flows: FlowMap,
     /// CLOCK queue (flow, id) in creation order for eviction; stale entries are skipped.
     clock: VecDeque<(FiveTuple, u64)>,
     next_id: u64,
@@ -1302,7 +1359,7 @@ impl HeadAssembler {
     pub fn new(cfg: ReassemblyConfig) -> HeadAssembler {
         HeadAssembler {
             cfg,
-            flows: HashMap::new(),
+            flows: FlowMap::default(),
             clock: VecDeque::new(),
             next_id: 0,
             held: 0,
