@@ -38,8 +38,20 @@
 //! Idle flows (by packet timestamps) are closed after
 //! [`ReassemblyConfig::idle_timeout_ns`]. A closed flow's unfinished head is emitted as a
 //! `partial` event; buffered out-of-order data is salvaged across a counted gap first.
+//!
+//! # Known limits
+//! - A payload cut by the snap length looks like a hole: it becomes a counted gap.
+//! - After a gap, a cap or invalid framing, heads are found again by searching line
+//!   starts for a complete `UPPER-CASE-METHOD SP target SP HTTP/1.x` line: a body that
+//!   contains such a line at the right place can produce a false head (flagged
+//!   `gap_before`, or `midstream_start` for a flow seen without its SYN).
+//! - `Expect: 100-continue` refused by the server (no body sent) desynchronises the
+//!   flow until the next resync point; the server side is not consulted.
+//! - When only the SYN+ACK was captured, the client's first segment seen fixes the
+//!   stream start; an earlier segment arriving later is taken as a retransmission.
+//! - No export/import of unfinished flows for chunk stitching yet.
 
-use crate::decode::{FiveTuple, IpProto, TcpFlags};
+use crate::decode::{FiveTuple, IpProto, Packet, TcpFlags};
 use memchr::memchr;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
@@ -112,6 +124,21 @@ pub struct SegmentMeta<'a> {
     pub flags: TcpFlags,
     /// Captured payload. A payload cut by the snap length shows up as a later gap.
     pub payload: &'a [u8],
+}
+
+impl<'a> SegmentMeta<'a> {
+    /// The segment of a decoded TCP packet (None for anything else).
+    pub fn from_packet(pkt: &Packet<'a>, packet_index: u64) -> Option<SegmentMeta<'a>> {
+        let tcp = pkt.tcp()?;
+        Some(SegmentMeta {
+            ts_ns: pkt.ts_ns,
+            packet_index,
+            flow: pkt.five_tuple()?,
+            seq: tcp.seq,
+            flags: tcp.flags,
+            payload: tcp.payload,
+        })
+    }
 }
 
 /// Per-event flags. Connection-level ones (`midstream_start`, `preamble_invalid`) are set
@@ -257,6 +284,8 @@ pub struct ReassemblyStats {
     pub resync_bytes_skipped: u64,
     /// Segments on flows no longer tracked (not HTTP, tunnel, closed).
     pub segments_on_dead_flows: u64,
+    /// Out-of-order bytes buffered for a flow that then turned out not to be HTTP.
+    pub ooo_bytes_discarded: u64,
     pub flows_ended_fin: u64,
     pub flows_ended_rst: u64,
     pub flows_timed_out: u64,
@@ -1189,6 +1218,10 @@ impl Live {
         } else if self.phase == Phase::Preamble && !self.buf.is_empty() {
             ctx.stats.preambles_invalid += 1;
             self.buf.clear();
+        } else if matches!(self.phase, Phase::Resync { .. }) {
+            // A candidate request line that never got its LF.
+            ctx.stats.resync_bytes_skipped += self.buf.len() as u64;
+            self.buf.clear();
         }
     }
 
@@ -1244,13 +1277,15 @@ impl Live {
             };
             self.consume(&seg.data[behind..], pos, ctx);
             if self.is_dead() {
-                self.clear_ooo();
+                self.clear_ooo(ctx);
                 return;
             }
         }
     }
 
-    fn clear_ooo(&mut self) {
+    /// Drops buffered out-of-order data that can no longer be used (flow not HTTP).
+    fn clear_ooo(&mut self, ctx: &mut Ctx<'_>) {
+        ctx.stats.ooo_bytes_discarded += self.ooo_bytes as u64;
         self.ooo.clear();
         self.ooo_bytes = 0;
     }
@@ -1315,7 +1350,7 @@ impl Live {
             }
             self.drain_ooo(ctx);
         }
-        self.clear_ooo();
+        self.clear_ooo(ctx);
         if !self.is_dead() {
             self.flush_partial(ctx);
         }
@@ -2816,5 +2851,88 @@ mod tests {
                 prop_assert!(e.flags.partial || e.head.ends_with(b"\n\n") || e.head.ends_with(b"\n\r\n"));
             }
         }
+    }
+
+    #[test]
+    fn lf_only_lines_and_resync_bookkeeping() {
+        let mut d = Drv::new();
+        d.syn(tuple(CLIENT), 0);
+        d.seg(
+            tuple(CLIENT),
+            1,
+            PA,
+            b"GET / HTTP/1.0\nHost: a\n\nGET /2 HTTP/1.1\n\r\n",
+        );
+        assert_eq!(
+            d.heads(),
+            vec![
+                &b"GET / HTTP/1.0\nHost: a\n\n"[..],
+                &b"GET /2 HTTP/1.1\n\r\n"[..]
+            ]
+        );
+        // A resync candidate line left without its LF at the end is counted, not lost.
+        let cfg = ReassemblyConfig {
+            max_head_bytes: 20,
+            ..ReassemblyConfig::default()
+        };
+        let mut d = Drv::with(cfg);
+        d.syn(tuple(CLIENT), 0);
+        let s = b"GET /aaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\nGET /b";
+        d.seg(tuple(CLIENT), 1, PA, s);
+        d.finish();
+        assert_eq!(d.ev.len(), 1);
+        assert!(d.ev[0].flags.capped);
+        // 20 bytes in the capped head; the rest (including "GET /b") skipped by resync.
+        assert_eq!(d.asm.stats().resync_bytes_skipped, (s.len() - 20) as u64);
+    }
+
+    #[test]
+    fn segment_from_decoded_packet() {
+        use crate::decode::{Fragment, IpInfo, TcpView, Transport};
+        let t = tuple(CLIENT);
+        let tcp = TcpView {
+            src_port: t.src_port,
+            dst_port: t.dst_port,
+            seq: 4242,
+            ack: 0,
+            flags: TcpFlags(PA),
+            window: 0,
+            urgent_ptr: 0,
+            reserved: 0,
+            header_len: 20,
+            options: b"",
+            payload: REQ1,
+            payload_len_on_wire: REQ1.len() as u32,
+        };
+        let pkt = Packet {
+            ts_ns: 99,
+            link_type: 1,
+            ip: IpInfo {
+                version: 4,
+                src: t.src_ip,
+                dst: t.dst_ip,
+                ttl: 64,
+                df: true,
+                ip_id: None,
+                ecn: 0,
+                reserved_bit: false,
+                flow_label: 0,
+                options_len: 0,
+                header_len: 20,
+                total_len: 40 + REQ1.len() as u32,
+                proto: IpProto::TCP,
+                fragment: Fragment::None,
+            },
+            transport: Transport::Tcp(tcp),
+            truncated: false,
+        };
+        let s = SegmentMeta::from_packet(&pkt, 7).unwrap();
+        assert_eq!((s.ts_ns, s.packet_index, s.seq, s.flow), (99, 7, 4242, t));
+        assert_eq!(s.payload, REQ1);
+        let other = Packet {
+            transport: Transport::Other,
+            ..pkt
+        };
+        assert!(SegmentMeta::from_packet(&other, 8).is_none());
     }
 }
