@@ -4,3 +4,4 @@ pub mod head;
 pub mod identity;
 pub mod prefilter;
 pub mod proxy;
+pub mod reassembly;
