@@ -1,0 +1,3 @@
+; placeholder
+classes = win,unix,other
+[tcp:request]
