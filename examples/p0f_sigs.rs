@@ -77,9 +77,8 @@ fn main() {
                 && !p.truncated;
             let f = t.flags;
             if readable && !(f.fin() && f.rst()) {
-                if f.fin() || f.rst() {
-                    flows.remove(&k);
-                } else if f.ack() && flows.get(&k).is_some_and(|fl| !fl.acked) {
+                let unacked = flows.get(&k).is_some_and(|fl| !fl.acked);
+                if f.fin() || f.rst() || (f.ack() && unacked) {
                     flows.remove(&k);
                 }
             }

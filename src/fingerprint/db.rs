@@ -335,9 +335,7 @@ impl Database {
         }
         let sig = fuzzy_match?;
         // p0f reports no fuzzy match for userland tools.
-        if self.labels.get(sig.label)?.class.is_none() {
-            return None;
-        }
+        self.labels.get(sig.label)?.class.as_ref()?;
         Some(self.make_match(sig, obs, MatchQuality::Fuzzy))
     }
 
@@ -349,8 +347,7 @@ impl Database {
     ) -> Match<'a> {
         // Exact and generic matches have ittl >= ttl; a fuzzy one may not, and then p0f
         // falls back to its guess.
-        let distance = if sig.ittl < obs.ttl || (!sig.random_ttl && sig.ittl - obs.ttl > MAX_DIST)
-        {
+        let distance = if sig.ittl < obs.ttl || (!sig.random_ttl && sig.ittl - obs.ttl > MAX_DIST) {
             guess_distance(obs.ttl)
         } else {
             sig.ittl - obs.ttl

@@ -39,7 +39,10 @@ impl MtuTable {
     /// p0f's built-in table.
     pub fn defaults() -> MtuTable {
         MtuTable {
-            entries: DEFAULTS.iter().map(|(m, n)| (*m, (*n).to_string())).collect(),
+            entries: DEFAULTS
+                .iter()
+                .map(|(m, n)| (*m, (*n).to_string()))
+                .collect(),
         }
     }
 

@@ -138,10 +138,21 @@ pub struct WalkedOptions {
     pub bad: bool,
     /// Nonzero bytes after EOL (p0f `opt+`, with p0f's last-byte blind spot).
     pub nonzero_after_eol: bool,
+    /// Some window-scale option had a shift above 14. Like the two flags below this is
+    /// sticky across repeated options, as p0f's quirk bits are (found by fuzzing against
+    /// `p0f -r`): `ws(15),ws(7)` still has `exws`.
+    pub ws_over_14: bool,
+    /// Some timestamp option had TSval 0 (p0f `ts1-`).
+    pub ts1_zero: bool,
+    /// Some timestamp option had a nonzero TSecr (p0f `ts2+` on a pure SYN).
+    pub ts2_nonzero: bool,
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at.checked_add(1)?)?]))
+    Some(u16::from_be_bytes([
+        *b.get(at)?,
+        *b.get(at.checked_add(1)?)?,
+    ]))
 }
 
 fn be32(b: &[u8], at: usize) -> Option<u32> {
@@ -201,6 +212,7 @@ pub fn walk(opts: &[u8]) -> WalkedOptions {
                     w.bad = true;
                 }
                 w.window_scale = Some(opts[i + 1]);
+                w.ws_over_14 |= opts[i + 1] > 14;
                 i += 2;
             }
             KIND_SACK_PERMITTED => {
@@ -222,6 +234,10 @@ pub fn walk(opts: &[u8]) -> WalkedOptions {
                     w.bad = true;
                 }
                 w.timestamp = be32(opts, i + 1).zip(be32(opts, i + 5));
+                if let Some((ts1, ts2)) = w.timestamp {
+                    w.ts1_zero |= ts1 == 0;
+                    w.ts2_nonzero |= ts2 != 0;
+                }
                 i += 9;
             }
             _ => {

@@ -268,12 +268,10 @@ impl SynObservation {
         q.set(Quirks::PUSH, flags.has(TcpFlags::PSH));
         // p0f's tcp_type keeps SYN/ACK/FIN/RST only: ts2+ applies to a "pure" SYN.
         let pure_syn = !flags.ack() && !flags.fin() && !flags.rst();
-        if let Some((ts1, ts2)) = w.timestamp {
-            q.set(Quirks::ZERO_TS1, ts1 == 0);
-            q.set(Quirks::NZ_TS2, pure_syn && ts2 != 0);
-        }
+        q.set(Quirks::ZERO_TS1, w.ts1_zero);
+        q.set(Quirks::NZ_TS2, pure_syn && w.ts2_nonzero);
         q.set(Quirks::OPT_EOL_NZ, w.nonzero_after_eol);
-        q.set(Quirks::EXWS, w.window_scale.is_some_and(|s| s > 14));
+        q.set(Quirks::EXWS, w.ws_over_14);
         q.set(Quirks::OPT_BAD, w.bad);
 
         Some(SynObservation {
