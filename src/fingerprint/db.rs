@@ -115,6 +115,8 @@ pub struct Match<'a> {
     pub name: &'a str,
     pub flavor: &'a str,
     pub quality: MatchQuality,
+    /// The signature is generic (`g`); p0f prints `generic` (with `fuzzy` for a fuzzy one).
+    pub generic: bool,
     /// Hops: signature initial TTL - observed TTL (p0f's guess when that makes no sense).
     pub distance: u8,
     /// The signature allows a random TTL (`64-`): `distance` is an upper bound.
@@ -352,14 +354,15 @@ impl Database {
         } else {
             sig.ittl - obs.ttl
         };
-        let (label, class, name, flavor) = match self.labels.get(sig.label) {
+        let (label, class, name, flavor, generic) = match self.labels.get(sig.label) {
             Some(l) => (
                 l.text.as_str(),
                 l.class.as_deref(),
                 l.name.as_str(),
                 l.flavor.as_str(),
+                l.generic,
             ),
-            None => ("", None, "", ""),
+            None => ("", None, "", "", false),
         };
         Match {
             label,
@@ -367,6 +370,7 @@ impl Database {
             name,
             flavor,
             quality,
+            generic,
             distance,
             random_ttl: sig.random_ttl,
             line: sig.line,

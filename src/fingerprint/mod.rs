@@ -17,3 +17,6 @@ pub use mtu::{mtu_from_mss, MtuTable};
 pub use options::OptionLayout;
 pub use tcp::{P0fIgnores, Quirks, SynKind, SynObservation, WindowForm};
 pub use uptime::{estimate_uptime, TsSample, Uptime};
+
+#[cfg(test)]
+mod tests;

@@ -261,3 +261,160 @@ pub fn walk(opts: &[u8]) -> WalkedOptions {
     }
     w
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the naive reference reports.
+    #[derive(Debug, Default, PartialEq)]
+    struct Naive {
+        kinds: Vec<u8>,
+        pad: u8,
+        mss: Option<u16>,
+        ws: Option<u8>,
+        bad: bool,
+        nz: bool,
+    }
+
+    /// Deliberately naive reference: slice patterns over the remaining bytes, one rule per
+    /// arm, written from P0F.md plus p0f's observed corner cases (fixed-size options with a
+    /// wrong length byte are `bad` yet skipped by their expected size; at most 24 options;
+    /// the last EOL pad byte is not inspected), sharing no code with `walk`.
+    fn naive(opts: &[u8]) -> Naive {
+        let mut n = Naive::default();
+        let mut rest = opts;
+        while !rest.is_empty() {
+            if n.kinds.len() == 24 {
+                n.bad = true;
+                return n;
+            }
+            n.kinds.push(rest[0]);
+            rest = match rest {
+                [0, tail @ ..] => {
+                    n.pad = tail.len() as u8;
+                    n.nz = tail.len() > 1 && tail[..tail.len() - 1].iter().any(|&b| b != 0);
+                    return n;
+                }
+                [1, tail @ ..] => tail,
+                [2, l, a, b, tail @ ..] => {
+                    n.mss = Some(u16::from_be_bytes([*a, *b]));
+                    n.bad |= *l != 4;
+                    tail
+                }
+                [3, l, s, tail @ ..] => {
+                    n.ws = Some(*s);
+                    n.bad |= *l != 3;
+                    tail
+                }
+                [4, l, tail @ ..] => {
+                    n.bad |= *l != 2;
+                    tail
+                }
+                [8, l, _, _, _, _, _, _, _, _, tail @ ..] => {
+                    n.bad |= *l != 10;
+                    tail
+                }
+                [5, l, ..] if (10..=34).contains(l) && usize::from(*l) <= rest.len() => {
+                    &rest[usize::from(*l)..]
+                }
+                [k, l, ..]
+                    if ![2, 3, 4, 5, 8].contains(k)
+                        && (2..=40).contains(l)
+                        && usize::from(*l) <= rest.len() =>
+                {
+                    &rest[usize::from(*l)..]
+                }
+                _ => {
+                    n.bad = true;
+                    return n;
+                }
+            };
+        }
+        n
+    }
+
+    fn check(opts: &[u8]) {
+        let w = walk(opts);
+        let n = naive(opts);
+        assert_eq!(w.layout.kinds(), &n.kinds[..], "{opts:02x?}");
+        assert_eq!(w.bad, n.bad, "bad {opts:02x?}");
+        assert_eq!(w.nonzero_after_eol, n.nz, "opt+ {opts:02x?}");
+        assert_eq!(w.mss, n.mss, "mss {opts:02x?}");
+        assert_eq!(w.window_scale, n.ws, "ws {opts:02x?}");
+        assert_eq!(w.layout.eol_pad, n.pad, "pad {opts:02x?}");
+    }
+
+    #[test]
+    fn known_layouts() {
+        // Linux: mss,sok,ts,nop,ws
+        let linux = [
+            2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+        ];
+        let w = walk(&linux);
+        assert_eq!(w.layout.to_string(), "mss,sok,ts,nop,ws");
+        assert_eq!(w.layout.numeric().to_string(), "2,4,8,1,3");
+        assert_eq!(
+            (w.mss, w.window_scale, w.timestamp),
+            (Some(1460), Some(7), Some((1, 0)))
+        );
+        assert!(!w.bad);
+        // macOS: ...,sok,eol+1
+        let mac = [
+            2, 4, 5, 0xb4, 1, 3, 3, 6, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 4, 2, 0, 0,
+        ];
+        assert_eq!(
+            walk(&mac).layout.to_string(),
+            "mss,nop,ws,nop,nop,ts,sok,eol+1"
+        );
+        // Unknown kinds keep going (TFO 34 with an 8-byte cookie).
+        let tfo = [34, 10, 1, 2, 3, 4, 5, 6, 7, 8, 1, 1];
+        assert_eq!(walk(&tfo).layout.to_string(), "?34,nop,nop");
+        // Each bad rule (all checked against p0f -r in edge.pcap).
+        for bad in [
+            &[2u8, 3, 5, 0xb4][..], // MSS length 3
+            &[3, 3][..],            // WS runs past the header
+            &[5, 9, 0, 0][..],      // SACK length below 10
+            &[5, 10, 0, 0][..],     // SACK past the header
+            &[254, 1, 0, 0][..],    // unknown length below 2
+            &[254, 41, 0, 0][..],   // unknown length above 40
+            &[1; 40][..],           // more than 24 options
+        ] {
+            assert!(walk(bad).bad, "{bad:?}");
+        }
+        // EOL padding: nonzero in the middle is opt+, only in the last byte is not (p0f).
+        assert!(walk(&[0, 0, 5, 0]).nonzero_after_eol);
+        assert!(!walk(&[0, 0, 0, 5]).nonzero_after_eol);
+        assert_eq!(
+            walk(&[2, 4, 5, 0xb4, 0, 0, 0, 0]).layout.to_string(),
+            "mss,eol+3"
+        );
+        assert_eq!(walk(&[]).layout.to_string(), "");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn random_bytes_agree_with_naive(opts in proptest::collection::vec(any::<u8>(), 0..=40)) {
+            check(&opts);
+        }
+
+        #[test]
+        fn option_like_bytes_agree_with_naive(
+            opts in proptest::collection::vec(
+                prop_oneof![Just(0u8), Just(1), Just(2), Just(3), Just(4), Just(5), Just(8),
+                            Just(10), Just(34), Just(41), any::<u8>()],
+                0..=40)
+        ) {
+            check(&opts);
+        }
+
+        #[test]
+        fn never_panics_on_any_length(opts in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let w = walk(&opts);
+            prop_assert!(w.layout.kinds().len() <= MAX_OPTIONS);
+        }
+    }
+}
