@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
-pub(super) fn testdata(name: &str) -> PathBuf {
+pub(crate) fn testdata(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/fingerprint")
         .join(name)
@@ -19,7 +19,7 @@ pub(super) fn testdata(name: &str) -> PathBuf {
 
 /// One observed SYN / SYN+ACK with its client endpoint in p0f's notation.
 #[derive(Debug, Clone)]
-pub(super) struct Seen {
+pub(crate) struct Seen {
     pub client: String,
     pub obs: SynObservation,
 }
@@ -36,7 +36,7 @@ fn p0f_addr(s: SocketAddr) -> String {
 }
 
 /// Every SYN / SYN+ACK of a capture; SYN+ACKs get the MSS of the last SYN of their flow.
-pub(super) fn observe(name: &str) -> Vec<Seen> {
+pub(crate) fn observe(name: &str) -> Vec<Seen> {
     let mut cap = open(&Input::Path(testdata(name)), OpenOptions::default()).unwrap();
     let mut out = Vec::new();
     let mut syn_mss: HashMap<(SocketAddr, SocketAddr), Option<u16>> = HashMap::new();
