@@ -783,3 +783,88 @@ fn database_errors_name_lines() {
     assert_eq!(db.requests[1].ittl, 64);
     assert!(db.requests[1].random_ttl);
 }
+
+mod props {
+    use super::super::builtin;
+    use super::super::db::{parse_tcp_sig, Database, MatchQuality};
+    use super::super::tcp::SynObservation;
+    use crate::decode::{decode, Decoded};
+    use proptest::prelude::*;
+
+    /// Ethernet + IPv4 (+ options) + TCP with arbitrary field values and option bytes.
+    #[allow(clippy::too_many_arguments)]
+    fn frame(
+        ttl: u8,
+        flags_frag: u16,
+        id: u16,
+        tos: u8,
+        ip_opts: &[u8],
+        tcp_flags: u8,
+        ns: bool,
+        seq: u32,
+        ack: u32,
+        win: u16,
+        urg: u16,
+        opts: &[u8],
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let ihl = 5 + ip_opts.len() / 4;
+        let doff = 5 + opts.len() / 4;
+        let total = ihl * 4 + doff * 4 + payload.len();
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00, 0x40 | ihl as u8, tos]);
+        f.extend_from_slice(&(total as u16).to_be_bytes());
+        f.extend_from_slice(&id.to_be_bytes());
+        f.extend_from_slice(&flags_frag.to_be_bytes());
+        f.extend_from_slice(&[ttl, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(ip_opts);
+        f.extend_from_slice(&[0x12, 0x34, 0, 80]);
+        f.extend_from_slice(&seq.to_be_bytes());
+        f.extend_from_slice(&ack.to_be_bytes());
+        f.extend_from_slice(&[((doff as u8) << 4) | u8::from(ns), tcp_flags]);
+        f.extend_from_slice(&win.to_be_bytes());
+        f.extend_from_slice(&[0, 0]);
+        f.extend_from_slice(&urg.to_be_bytes());
+        f.extend_from_slice(opts);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn words(max_words: usize) -> impl Strategy<Value = Vec<u8>> {
+        (0..=max_words).prop_flat_map(|n| proptest::collection::vec(any::<u8>(), n * 4))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// Any SYN: observing, printing and matching never panic, and the printed signature
+        /// (when the distance is known) is a valid database signature that matches its own
+        /// observation exactly, as p0f's workflow of pasting raw_sig into p0f.fp assumes.
+        #[test]
+        fn observation_round_trips_through_the_database(
+            ttl in any::<u8>(), flags_frag in prop_oneof![Just(0u16), Just(0x4000), Just(0x8000), any::<u16>()],
+            id in prop_oneof![Just(0u16), any::<u16>()], tos in any::<u8>(),
+            ip_opts in words(2), extra_flags in any::<u8>(), ns in any::<bool>(),
+            seq in prop_oneof![Just(0u32), any::<u32>()], ack in any::<u32>(),
+            win in any::<u16>(), urg in prop_oneof![Just(0u16), any::<u16>()],
+            opts in words(10), payload in proptest::collection::vec(any::<u8>(), 0..4),
+        ) {
+            let tcp_flags = 0x02 | (extra_flags & !0x05);
+            let f = frame(ttl, flags_frag, id, tos, &ip_opts, tcp_flags, ns, seq, ack, win, urg, &opts, &payload);
+            let Ok(Decoded::Ip(p)) = decode(1, &f, f.len() as u32, 0) else { return Ok(()) };
+            let Some(obs) = SynObservation::from_packet(&p) else { return Ok(()) };
+            let sig = obs.to_string();
+            let _ = builtin::database().match_syn(&obs);
+            if obs.distance_guess().is_none() {
+                return Ok(());
+            }
+            let text = "[tcp:request]\n[tcp:response]\n";
+            let section = if obs.kind == super::SynKind::Syn { "[tcp:request]" } else { "[tcp:response]" };
+            let db_text = text.replace(section, &format!("{section}\nlabel = s:unix:Self:\nsig = {sig}"));
+            prop_assert!(parse_tcp_sig(&sig, 1, 0).is_ok(), "{sig}");
+            let db = Database::parse(&db_text).unwrap();
+            let m = db.match_syn(&obs);
+            prop_assert_eq!(m.map(|m| m.quality), Some(MatchQuality::Exact), "{}", sig);
+        }
+    }
+}
