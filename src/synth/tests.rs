@@ -569,7 +569,6 @@ fn snap_cut_tcp_is_flagged_truncated() {
 /// etherparse reports `LenSource::Slice` with `incomplete = true`, and the decoder then takes
 /// the captured payload length as `payload_len_on_wire` instead of the IP total length.
 #[test]
-#[ignore = "reader bug: payload_len_on_wire of snap-cut IPv4 TCP equals the captured length"]
 fn snap_cut_payload_len_on_wire() {
     let mut buf = Vec::new();
     TcpPacket {

@@ -6,12 +6,14 @@ use std::io::{Read, Write};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
+/// (index, offset, ts_ns, interface, link_type, caplen, orig_len, data)
+type RecordFields = (u64, u64, i64, u32, u16, u32, u32, Vec<u8>);
+
 /// What a walk produced, in comparable form.
 #[derive(Debug, PartialEq, Eq, Clone)]
 struct Walked {
     stats: WalkStats,
-    /// (index, offset, ts_ns, interface, link_type, caplen, orig_len, data)
-    records: Vec<(u64, u64, i64, u32, u16, u32, u32, Vec<u8>)>,
+    records: Vec<RecordFields>,
 }
 
 fn walk(cap: Result<Capture, CaptureError>) -> Result<Walked, String> {
@@ -187,7 +189,7 @@ fn damaged_record_header_in_the_middle_is_skipped_and_counted() {
     let offsets = record_offsets(&clean);
     let victim = 5;
     let at = offsets[victim] as usize;
-    let victim_len = (offsets[victim + 1] - offsets[victim]) as u64;
+    let victim_len = offsets[victim + 1] - offsets[victim];
     // caplen field (little-endian file) := 0xfffffff0.
     bytes[at + 8..at + 12].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
     for w in [mapped(&bytes).unwrap(), streamed(&bytes, 97).unwrap()] {
@@ -200,9 +202,7 @@ fn damaged_record_header_in_the_middle_is_skipped_and_counted() {
         expect.remove(victim);
         // Records after the damage keep their data; indexes close up (the damaged record
         // was never read as a record).
-        let strip = |v: &[(u64, u64, i64, u32, u16, u32, u32, Vec<u8>)]| {
-            v.iter().map(|r| (r.1, r.7.clone())).collect::<Vec<_>>()
-        };
+        let strip = |v: &[RecordFields]| v.iter().map(|r| (r.1, r.7.clone())).collect::<Vec<_>>();
         assert_eq!(strip(&w.records), strip(&expect));
     }
 }
