@@ -21,6 +21,10 @@ pub struct Cli {
 pub enum Command {
     /// Describe capture files: format, interfaces, times, packets by outcome.
     Info(InfoArgs),
+    /// Every HTTP request behind the proxy, with its client identity and 5-tuple.
+    Requests(RequestsArgs),
+    /// The distinct back-side TCP conversations of each client.
+    Flows(RequestsArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -62,4 +66,57 @@ pub struct InfoArgs {
     /// Write to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// An IP address (a /32 or /128) or a CIDR network.
+pub fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    if let Ok(n) = s.parse::<ipnet::IpNet>() {
+        return Ok(n.trunc());
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(ipnet::IpNet::from)
+        .map_err(|_| format!("{s:?} is neither an IP address nor a CIDR network"))
+}
+
+#[derive(Debug, Args)]
+pub struct RowOutputArgs {
+    /// Output format [default: table on a terminal, csv otherwise].
+    #[arg(long, value_enum)]
+    pub format: Option<OutFormat>,
+    /// Write to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Leave out the CSV header line.
+    #[arg(long)]
+    pub no_header: bool,
+    /// Only rows whose client is this address or in this network (repeatable).
+    #[arg(long = "client", value_name = "IP|CIDR", value_parser = parse_net)]
+    pub clients: Vec<ipnet::IpNet>,
+    /// Print only the number of matching rows. Exit status 0 if any, 1 if none.
+    #[arg(short = 'c', long)]
+    pub count: bool,
+    /// Print nothing; exit status 0 at the first match, 1 if none, 2 on error.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RequestsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub out: RowOutputArgs,
+    /// A trusted proxy network, skipped when choosing the client from a chain (repeatable).
+    #[arg(long, value_name = "CIDR", value_parser = parse_net)]
+    pub trusted: Vec<ipnet::IpNet>,
+    /// Another header that carries a client address (repeatable), e.g. X-Original-Client.
+    #[arg(long = "header", value_name = "NAME")]
+    pub headers: Vec<String>,
+    /// The back-side source address is the client (HAProxy `usesrc clientip`), unless it
+    /// is in a --trusted network (the proxy's own address).
+    #[arg(long)]
+    pub transparent: bool,
+    /// Leave out requests that carry no client identity.
+    #[arg(long)]
+    pub identified_only: bool,
 }

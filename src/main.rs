@@ -11,6 +11,7 @@ use proxytrace::capture::{self, OpenOptions};
 use proxytrace::info;
 use proxytrace::output::Format;
 use std::io::{self, IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -45,6 +46,8 @@ fn output(path: &Option<std::path::PathBuf>) -> anyhow::Result<Box<dyn Write>> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Requests(args) => run_requests(args, false),
+        Command::Flows(args) => run_requests(args, true),
         Command::Info(args) => {
             let format = match args.format {
                 Some(f) => Format::from(f),
@@ -88,5 +91,202 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+    }
+}
+
+/// Pick the output format: explicit, else a table for a person at a terminal, else CSV.
+fn row_format(args: &cli::RowOutputArgs) -> Format {
+    match args.format {
+        Some(f) => Format::from(f),
+        None if args.output.is_none() && io::stdout().is_terminal() => Format::Table,
+        None => Format::Csv,
+    }
+}
+
+/// The exit status for a run that matched `n` rows (grep's convention for -c and -q).
+fn match_status(args: &cli::RowOutputArgs, n: u64, failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::from(2)
+    } else if (args.count || args.quiet) && n == 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run_requests(args: cli::RequestsArgs, flows: bool) -> anyhow::Result<ExitCode> {
+    use proxytrace::requests::{self, FlowAggregator, RequestJson, RequestRow, RequestsConfig};
+    let cfg = RequestsConfig {
+        trusted: args.trusted.clone(),
+        extra_headers: args.headers.iter().map(|h| h.as_bytes().to_vec()).collect(),
+        transparent: args.transparent,
+        clients: args.out.clients.clone(),
+        identified_only: args.identified_only,
+        ..RequestsConfig::default()
+    };
+    let opts = OpenOptions {
+        mmap: !args.input.no_mmap,
+    };
+    let inputs = capture::expand_inputs(&args.input.files)?;
+    let format = row_format(&args.out);
+    let started = std::time::Instant::now();
+    let mut out = output(&args.out.output)?;
+    let quiet = args.out.quiet;
+    let header = !args.out.no_header;
+    let mut matched = 0u64;
+    let mut agg = FlowAggregator::default();
+    let mut failed = false;
+    let mut write_error: Option<io::Error> = None;
+    let summary = {
+        let writes_rows = !(args.out.count || quiet || flows);
+        let json = matches!(format, Format::Json | Format::Jsonl);
+        // CSV and tables take the flat row; JSON adds the parsed PROXY header.
+        enum Rows<'w> {
+            None,
+            Flat(Box<dyn proxytrace::output::RowSink<RequestRow> + 'w>),
+            Nested(Box<dyn proxytrace::output::RowSink<RequestJson> + 'w>),
+        }
+        let mut rows = match (writes_rows, json) {
+            (false, _) => Rows::None,
+            (true, false) => {
+                Rows::Flat(proxytrace::output::sink(format, Box::new(&mut out), header))
+            }
+            (true, true) => {
+                Rows::Nested(proxytrace::output::sink(format, Box::new(&mut out), header))
+            }
+        };
+        let mut emit = |mut row: RequestRow| -> ControlFlow<()> {
+            matched += 1;
+            if quiet {
+                return ControlFlow::Break(());
+            }
+            if flows {
+                agg.add(&row);
+                return ControlFlow::Continue(());
+            }
+            let written = match &mut rows {
+                Rows::Flat(s) => s.write_row(&row),
+                Rows::Nested(s) => s.write_row(&RequestJson {
+                    proxy: row.proxy.take(),
+                    row,
+                }),
+                Rows::None => Ok(()),
+            };
+            match written {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    write_error = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        };
+        let summary = requests::run(inputs, opts, &cfg, &mut emit, &mut |e| {
+            eprintln!("proxytrace: {e}");
+            failed = true;
+        });
+        match &mut rows {
+            Rows::Flat(s) => s.finish()?,
+            Rows::Nested(s) => s.finish()?,
+            Rows::None => {}
+        }
+        summary
+    };
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let mut n = matched;
+    if flows && !quiet {
+        let rows = agg.rows();
+        n = rows.len() as u64;
+        if !args.out.count {
+            let mut s = proxytrace::output::sink(format, Box::new(&mut out), header);
+            for r in &rows {
+                s.write_row(r)?;
+            }
+            s.finish()?;
+        }
+    }
+    if args.out.count && !quiet {
+        writeln!(out, "{n}")?;
+    }
+    out.flush()?;
+    if !quiet {
+        print_summary(&summary, started.elapsed());
+    }
+    Ok(match_status(
+        &args.out,
+        n,
+        failed || !summary.failed_files.is_empty(),
+    ))
+}
+
+/// The end-of-run summary on stderr: totals, then every skip and cap that is not zero.
+fn print_summary(s: &proxytrace::requests::RequestsSummary, elapsed: std::time::Duration) {
+    let secs = elapsed.as_secs_f64();
+    let gbps = if secs > 0.0 {
+        s.walk.bytes as f64 / secs / 1e9
+    } else {
+        0.0
+    };
+    let mut lines = vec![format!(
+        "proxytrace: {} files, {} records, {} bytes, {:.2} s, {:.2} GB/s; {} request heads, {} rows",
+        s.files, s.walk.records, s.walk.bytes, secs, gbps, s.heads, s.rows
+    )];
+    let mut nonzero = |what: &str, v: &serde_json::Value| {
+        if let Some(m) = v.as_object() {
+            for (k, n) in m {
+                if n.as_u64().is_some_and(|n| n > 0) {
+                    lines.push(format!("  {what} {k}: {n}"));
+                }
+            }
+        }
+    };
+    let skipped: std::collections::BTreeMap<&str, u64> =
+        s.walk.skipped.iter().map(|(r, n)| (r.name(), *n)).collect();
+    nonzero("skipped", &serde_json::json!(skipped));
+    nonzero("undecodable", &serde_json::json!(s.packets.undecodable));
+    nonzero("unparsed head", &serde_json::json!(s.heads_unparsed));
+    let r = serde_json::to_value(&s.reassembly).unwrap_or_default();
+    let caps: serde_json::Map<String, serde_json::Value> = r
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| {
+                    // Counters of loss or limits; the volume counters are not news.
+                    [
+                        "heads_partial",
+                        "heads_capped",
+                        "gaps",
+                        "gap_bytes",
+                        "ooo_cap_gaps",
+                        "not_http_flows",
+                        "framing_errors",
+                        "chunked_framing_errors",
+                        "preambles_invalid",
+                        "flows_timed_out",
+                        "flows_evicted_flow_cap",
+                        "flows_evicted_byte_cap",
+                        "ooo_bytes_discarded",
+                        "unsynced_bytes",
+                        "resyncs",
+                    ]
+                    .contains(&k.as_str())
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    nonzero("reassembly", &serde_json::Value::Object(caps));
+    if s.preambles_unparsed > 0 {
+        lines.push(format!(
+            "  unparsed PROXY preambles: {}",
+            s.preambles_unparsed
+        ));
+    }
+    if s.walk.damaged_bytes > 0 {
+        lines.push(format!("  damaged bytes: {}", s.walk.damaged_bytes));
+    }
+    for line in lines {
+        eprintln!("{line}");
     }
 }

@@ -1418,6 +1418,27 @@ impl HeadAssembler {
         self.held
     }
 
+    /// The earliest first-byte time any head still to be emitted can have: heads being
+    /// buffered and out-of-order segments held. `None` when nothing is pending. Callers
+    /// that sort events by first-byte time release everything earlier than this.
+    /// Costs one pass over the tracked flows: call it now and then, not per packet.
+    pub fn oldest_pending_ts(&self) -> Option<i64> {
+        self.flows
+            .values()
+            .filter_map(|f| match &f.kind {
+                Kind::Live(l) => {
+                    let head = (!l.buf.is_empty()).then_some(l.head_ts);
+                    let ooo = l.ooo.iter().map(|o| o.ts_ns).min();
+                    match (head, ooo) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    }
+                }
+                _ => None,
+            })
+            .min()
+    }
+
     /// Recomputes held bytes from the flows (tests check the running total).
     #[cfg(test)]
     fn recount_held(&self) -> usize {

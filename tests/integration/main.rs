@@ -2,4 +2,5 @@
 
 mod capture_robustness;
 mod info_golden;
+mod requests;
 mod util;

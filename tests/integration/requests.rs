@@ -1,0 +1,259 @@
+//! `requests` and `flows` against the scenario generator's truth files and real captures.
+
+use crate::util::{run, testdata, TempFile};
+use proxytrace::synth::scenario::{generate_to_dir, LinkKind, OutFormat, ScenarioConfig};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+fn scratch_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("proxytrace-req-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn jsonl(s: &str) -> Vec<Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The truth's identity names, as `requests` spells them.
+fn source_name(truth: &str) -> &str {
+    match truth {
+        "proxy_v1" | "proxy_v2" => "proxy_protocol",
+        "none" => "",
+        other => other,
+    }
+}
+
+/// Every request the generator wrote is found once, with the client the truth names.
+fn check_against_truth(dir: &Path, back: &Path, extra: &[&str]) {
+    let truth = jsonl(&std::fs::read_to_string(dir.join("truth.jsonl")).unwrap());
+    let mut args = vec!["requests", "--format", "jsonl"];
+    args.extend_from_slice(extra);
+    args.push(back.to_str().unwrap());
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let rows = jsonl(&out);
+    assert_eq!(rows.len(), truth.len(), "one row per request written");
+    let key = |src: &Value, sp: &Value, dst: &Value, dp: &Value, target: &Value| {
+        format!("{src} {sp} {dst} {dp} {target}")
+    };
+    let mut by_key: HashMap<String, &Value> = HashMap::new();
+    for r in &rows {
+        let k = key(
+            &r["src_ip"],
+            &r["src_port"],
+            &r["dst_ip"],
+            &r["dst_port"],
+            &r["target"],
+        );
+        assert!(
+            by_key.insert(k, r).is_none(),
+            "targets are unique per request"
+        );
+    }
+    let mut prev_time = String::new();
+    for r in &rows {
+        let t = r["time"].as_str().unwrap().to_string();
+        assert!(t >= prev_time, "rows sorted by time");
+        prev_time = t;
+    }
+    for t in &truth {
+        let b = &t["back"];
+        let k = key(
+            &b["src_ip"],
+            &b["src_port"],
+            &b["dst_ip"],
+            &b["dst_port"],
+            &t["target"],
+        );
+        let r = by_key.get(&k).unwrap_or_else(|| panic!("missing {t}"));
+        let ident = t["identity"].as_str().unwrap();
+        assert_eq!(r["method"], t["method"], "{t}");
+        assert_eq!(r["host"], t["host"], "{t}");
+        assert_eq!(r["identity_source"], source_name(ident), "{t}\n{r}");
+        assert_eq!(r["client_ip"], t["client_ip"], "{t}\n{r}");
+        if ident != "transparent" {
+            // Under `usesrc clientip` the back-side port is the proxy's choice; we never
+            // claim it as the client's.
+            assert_eq!(r["client_port"], t["client_port"], "{t}\n{r}");
+        }
+        // The first byte's time, to the nanosecond.
+        let ts = t["ts_ns"].as_i64().unwrap();
+        let want = proxytrace::timefmt::rfc3339(ts, proxytrace::timefmt::Precision::NANO);
+        let got = r["time"].as_str().unwrap();
+        assert_eq!(&want[..got.len() - 1], &got[..got.len() - 1], "{t}\n{r}");
+    }
+}
+
+#[test]
+fn generated_back_captures_match_truth() {
+    for (seed, format, link) in [
+        (1, OutFormat::Pcap, LinkKind::Ethernet),
+        (2, OutFormat::PcapNg, LinkKind::Vlan),
+        (3, OutFormat::Pcap, LinkKind::Sll2),
+    ] {
+        let dir = scratch_dir(&format!("truth{seed}"));
+        let cfg = ScenarioConfig {
+            seed,
+            back_bytes: 3 << 20,
+            format,
+            link,
+            ..ScenarioConfig::default()
+        };
+        let (_, files) = generate_to_dir(&cfg, &dir).unwrap();
+        // The generator's proxy talks to the backends from 10.0.0.2; transparent
+        // connections carry the client's own address.
+        check_against_truth(
+            &dir,
+            &files.back,
+            &["--transparent", "--trusted", "10.0.0.2"],
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn output_is_identical_mapped_streamed_and_across_formats() {
+    let dir = scratch_dir("formats");
+    let cfg = ScenarioConfig {
+        seed: 9,
+        back_bytes: 1 << 20,
+        ..ScenarioConfig::default()
+    };
+    let (_, files) = generate_to_dir(&cfg, &dir).unwrap();
+    let back = files.back.to_str().unwrap();
+    let (_, mapped, _) = run(&["requests", "--format", "csv", back]);
+    let (_, streamed, _) = run(&["requests", "--format", "csv", "--no-mmap", back]);
+    assert_eq!(mapped, streamed);
+    let gz = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&std::fs::read(back).unwrap()).unwrap();
+        TempFile::with_bytes(".pcap.gz", &e.finish().unwrap())
+    };
+    let (_, zipped, _) = run(&["requests", "--format", "csv", gz.0.to_str().unwrap()]);
+    // Same rows but for the file column.
+    let strip = |s: &str| {
+        s.lines()
+            .map(|l| l.replace(back, "F").replace(gz.0.to_str().unwrap(), "F"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&mapped), strip(&zipped));
+    // CSV and JSON Lines carry the same rows.
+    let (_, jl, _) = run(&["requests", "--format", "jsonl", back]);
+    assert_eq!(jl.lines().count() + 1, mapped.lines().count());
+    let (_, json, _) = run(&["requests", "--format", "json", back]);
+    let arr: Vec<Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(arr, jsonl(&jl));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn count_quiet_and_client_filters_follow_grep() {
+    let dir = scratch_dir("grep");
+    let cfg = ScenarioConfig {
+        seed: 5,
+        back_bytes: 1 << 20,
+        ..ScenarioConfig::default()
+    };
+    let (_, files) = generate_to_dir(&cfg, &dir).unwrap();
+    let back = files.back.to_str().unwrap();
+    let truth = jsonl(&std::fs::read_to_string(&files.truth).unwrap());
+    let client = truth
+        .iter()
+        .find_map(|t| t["client_ip"].as_str().filter(|c| c.contains('.')))
+        .unwrap()
+        .to_string();
+    let want = truth
+        .iter()
+        .filter(|t| t["client_ip"] == client.as_str())
+        .count();
+    let (code, out, _) = run(&["requests", "-c", "--client", &client, back]);
+    assert_eq!((code, out.trim()), (0, want.to_string().as_str()));
+    let (code, out, _) = run(&["requests", "-q", "--client", &client, back]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    let (code, out, _) = run(&["requests", "-c", "--client", "192.0.2.99", back]);
+    assert_eq!((code, out.trim()), (1, "0"));
+    let (code, _, _) = run(&["requests", "-q", "--client", "192.0.2.0/24", back]);
+    assert_eq!(code, 1);
+    let prefix = format!("{}/16", client);
+    let (code, out, _) = run(&["requests", "-c", "--client", &prefix, back]);
+    assert_eq!(code, 0);
+    assert!(out.trim().parse::<usize>().unwrap() >= want);
+    let (code, _, err) = run(&["requests", "-c", "--client", "not-an-ip", back]);
+    assert_eq!(code, 2);
+    assert!(err.contains("neither an IP address nor a CIDR"), "{err}");
+    let (code, _, _) = run(&["requests", "-q", "/nonexistent.pcap"]);
+    assert_eq!(code, 2);
+
+    // flows: one row per (client, back-side 5-tuple), request counts add up.
+    let (code, out, _) = run(&["flows", "--format", "jsonl", "--client", &client, back]);
+    assert_eq!(code, 0);
+    let flows = jsonl(&out);
+    let total: u64 = flows.iter().map(|f| f["requests"].as_u64().unwrap()).sum();
+    assert_eq!(total as usize, want);
+    let mut expect_tuples: Vec<String> = truth
+        .iter()
+        .filter(|t| t["client_ip"] == client.as_str())
+        .map(|t| format!("{} {}", t["back"]["src_port"], t["back"]["dst_ip"]))
+        .collect();
+    expect_tuples.sort();
+    expect_tuples.dedup();
+    assert_eq!(flows.len(), expect_tuples.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn broken_pipe_ends_quietly() {
+    let dir = scratch_dir("pipe");
+    let cfg = ScenarioConfig {
+        seed: 4,
+        back_bytes: 2 << 20,
+        ..ScenarioConfig::default()
+    };
+    let (_, files) = generate_to_dir(&cfg, &dir).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_proxytrace"))
+        .args(["requests", "--format", "csv", files.back.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then close the pipe, as `| head -1` does.
+    {
+        use std::io::BufRead;
+        let mut r = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        assert!(line.starts_with("time,"));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A real capture with HTTP requests and no proxy headers: every request appears, with
+/// an empty identity. Checked against `tshark -Y http.request -T fields -e frame.number
+/// -e http.request.method -e http.request.uri -e http.host`.
+#[test]
+fn real_capture_requests_without_identity() {
+    let f = testdata("captures/http-simple-get.pcap");
+    let (code, out, _) = run(&["requests", "--format", "jsonl", f.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let rows = jsonl(&out);
+    // tshark: frame 4, GET /, Host: www.example.com... (values below from tshark)
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["packet_index"], 4);
+    assert_eq!(rows[0]["method"], "GET");
+    assert_eq!(rows[0]["client_ip"], Value::Null);
+    assert_eq!(rows[0]["identity_source"], "");
+    let (code, out, _) = run(&["requests", "-c", "--identified-only", f.to_str().unwrap()]);
+    assert_eq!((code, out.trim()), (1, "0"));
+}
