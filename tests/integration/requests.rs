@@ -378,3 +378,82 @@ fn golden_csv_and_jsonl_of_a_generated_capture() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+    use proxytrace::synth::packet::TcpPacket;
+    use proxytrace::synth::writer::{PcapConfig, PcapWriter};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    /// Pieces that steer the parsers into their corners: request lines, identity headers
+    /// with hostile values, PROXY signatures, body framing, and junk.
+    const PIECES: &[&[u8]] = &[
+        b"GET / HTTP/1.1\r\n",
+        b"POST /x HTTP/1.0\r\n",
+        b"X-Forwarded-For: ",
+        b"x-forwarded-FOR:1.2.3.4, [2001:db8::1]:80, unknown, _hid, 10.000.000.03,,\r\n",
+        b"Forwarded: for=\"[2001:db8::1%eth0]:4711\";by=_x, for=unknown\r\n",
+        b"Content-Length: 5\r\n",
+        b"Content-Length: 99999999999999999999\r\n",
+        b"Transfer-Encoding: chunked\r\n",
+        b"\r\n",
+        b"5\r\nhello\r\n0\r\n\r\n",
+        b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n",
+        b"PROXY UNKNOWN\r\n",
+        b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c",
+        b"\r\n\r\n\0\r\nQUIT\n\x21\x11\xff\xff",
+        b"HTTP/1.1 200 OK\r\n",
+        b"\0\xff\xfe",
+        b" obs-fold\r\n",
+        b"Host : a\r\n",
+    ];
+
+    fn capture(segments: &[(u8, u8, u32, Vec<usize>)]) -> Vec<u8> {
+        let mut w = PcapWriter::new(Vec::new(), PcapConfig::default()).unwrap();
+        let mut frame = Vec::new();
+        for (i, (port, flags, seq, pieces)) in segments.iter().enumerate() {
+            let payload: Vec<u8> = pieces
+                .iter()
+                .flat_map(|p| PIECES[p % PIECES.len()].iter().copied())
+                .collect();
+            frame.clear();
+            TcpPacket {
+                src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+                dst: IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)),
+                src_port: 40000 + u16::from(port % 4),
+                dst_port: 8080,
+                seq: *seq,
+                flags: u16::from(*flags),
+                payload: &payload,
+                ..TcpPacket::default()
+            }
+            .build(&mut frame);
+            w.packet(1_700_000_000_000_000_000 + i as i64 * 1000, &frame)
+                .unwrap();
+        }
+        w.finish().unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        /// Random segments built from hostile pieces: never a panic, the same rows
+        /// mapped and streamed.
+        #[test]
+        fn hostile_streams_never_panic(segments in prop::collection::vec(
+            (any::<u8>(), prop::sample::select(vec![0x02u8, 0x10, 0x18, 0x11, 0x04, 0x12]),
+             prop::sample::select(vec![0u32, 1, 17, 100, 0xffff_fff0]),
+             prop::collection::vec(0usize..64, 0..8)),
+            1..40)) {
+            let bytes = capture(&segments);
+            let f = TempFile::with_bytes(".pcap", &bytes);
+            let path = f.0.to_str().unwrap();
+            let (c1, mapped, e1) = run(&["requests", "--format", "jsonl", path]);
+            let (c2, streamed, _) = run(&["requests", "--format", "jsonl", "--no-mmap", path]);
+            prop_assert_eq!(c1, 0, "{}", e1);
+            prop_assert_eq!(c2, 0);
+            prop_assert_eq!(mapped, streamed);
+            prop_assert!(!e1.contains("panicked"));
+        }
+    }
+}
