@@ -10,5 +10,6 @@ pub mod fingerprint;
 pub mod http;
 pub mod info;
 pub mod output;
+pub mod syns;
 pub mod synth;
 pub mod timefmt;
