@@ -2,4 +2,5 @@
 
 mod capture_robustness;
 mod info_golden;
+mod syns;
 mod util;
