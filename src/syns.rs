@@ -62,6 +62,24 @@
 //! | os_flavor | string? | `3.11 and newer`... |
 //! | match_quality | string | `exact`, `fuzzy`, `generic` or `none` |
 //! | match_distance | integer? | signature initial TTL - observed TTL (p0f `dist`) |
+//!
+//! `--summary` rows ([`ClientSummaryRow`]), one per client IP in order of its first SYN,
+//! counting SYN rows only (retransmissions excluded) that pass `--client`:
+//!
+//! | column | type | meaning |
+//! |---|---|---|
+//! | client_ip | string | client address |
+//! | syns | integer | SYN rows (connections attempted) |
+//! | signatures | integer | distinct p0f signatures |
+//! | ttls | string | distinct observed TTLs, ascending, `;`-separated |
+//! | mss_values | string | distinct MSS values, ascending, `;`-separated (`-`: no MSS option) |
+//! | oses | string | distinct OS matches (`name flavor`, `???` none), sorted, `;`-separated |
+//! | first_seen | string | time of the first SYN (RFC 3339) |
+//! | last_seen | string | time of the last SYN |
+//! | nat_hint | bool | more than one signature: several stacks behind the address (NAT, CGN, shared proxy) |
+//!
+//! For the join, [`CompactSyn`] keeps a SYN in 40 bytes (timestamp, client IP and port,
+//! server port, interned signature id, matched database line, TTL, flags).
 
 use crate::capture::{Capture, CaptureError, FileFormat, Record, TimeResolution, WalkStats};
 use crate::decode::{self, Decoded, FiveTuple, IpProto, TcpFlags};
