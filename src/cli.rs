@@ -25,6 +25,9 @@ pub enum Command {
     Requests(RequestsArgs),
     /// The distinct back-side TCP conversations of each client.
     Flows(RequestsArgs),
+    /// Fingerprint every client SYN and server SYN+ACK of a FRONT capture (p0f-style),
+    /// with handshake timing, retransmissions, uptime hints and OS matches.
+    Syns(SynsArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -96,7 +99,7 @@ pub struct RowOutputArgs {
     #[arg(short = 'c', long)]
     pub count: bool,
     /// Print nothing; exit status 0 at the first match, 1 if none, 2 on error.
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, conflicts_with = "count")]
     pub quiet: bool,
 }
 
@@ -119,4 +122,20 @@ pub struct RequestsArgs {
     /// Leave out requests that carry no client identity.
     #[arg(long)]
     pub identified_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SynsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output options; `--client` matches the client (SYN sender) of a connection.
+    #[command(flatten)]
+    pub out: RowOutputArgs,
+    /// p0f.fp-format database to match against [default: the built-in one].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// One row per client IP: SYNs, distinct signatures, TTLs, MSS values, OSes, first
+    /// and last seen, and a NAT hint.
+    #[arg(long)]
+    pub summary: bool,
 }

@@ -11,5 +11,6 @@ pub mod http;
 pub mod info;
 pub mod output;
 pub mod requests;
+pub mod syns;
 pub mod synth;
 pub mod timefmt;

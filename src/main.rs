@@ -48,6 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Requests(args) => run_requests(args, false),
         Command::Flows(args) => run_requests(args, true),
+        Command::Syns(args) => run_syns(args),
         Command::Info(args) => {
             let format = match args.format {
                 Some(f) => Format::from(f),
@@ -103,11 +104,14 @@ fn row_format(args: &cli::RowOutputArgs) -> Format {
     }
 }
 
-/// The exit status for a run that matched `n` rows (grep's convention for -c and -q).
+/// grep's statuses for `-q` / `-c`: 0 something matched, 1 nothing, 2 an error (but `-q`
+/// with a match is 0 even after an error, as grep does). Plain listings: 0 or 2.
 fn match_status(args: &cli::RowOutputArgs, n: u64, failed: bool) -> ExitCode {
-    if failed {
+    if args.quiet && n > 0 {
+        ExitCode::SUCCESS
+    } else if failed {
         ExitCode::from(2)
-    } else if (args.count || args.quiet) && n == 0 {
+    } else if (args.quiet || args.count) && n == 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -289,4 +293,98 @@ fn print_summary(s: &proxytrace::requests::RequestsSummary, elapsed: std::time::
     for line in lines {
         eprintln!("{line}");
     }
+}
+
+fn run_syns(args: cli::SynsArgs) -> anyhow::Result<ExitCode> {
+    use proxytrace::fingerprint::{builtin, db::Database};
+    use proxytrace::syns::{self, ClientSummary, FileMeta, SynEntry, SynRow, SynScanner};
+    let loaded;
+    let db: &Database = match &args.db {
+        Some(p) => {
+            loaded = Database::load(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            &loaded
+        }
+        None => builtin::database(),
+    };
+    let format = row_format(&args.out);
+    let opts = OpenOptions {
+        mmap: !args.input.no_mmap,
+    };
+    let inputs = capture::expand_inputs(&args.input.files)?;
+    let quiet = args.out.quiet;
+    let listing = !args.out.count && !quiet;
+    let header = !args.out.no_header;
+    let mut out = output(&args.out.output)?;
+    let mut scanner = SynScanner::new(db);
+    let mut summary = ClientSummary::default();
+    let mut matched = 0u64;
+    let mut failed = false;
+    let mut write_err: Option<io::Error> = None;
+    {
+        let mut rows = (listing && !args.summary)
+            .then(|| proxytrace::output::sink::<SynRow>(format, Box::new(&mut out), header));
+        let mut on_entry = |e: &SynEntry<'_>, meta: &FileMeta| -> ControlFlow<()> {
+            if !syns::client_matches(&args.out.clients, e.client().ip()) {
+                return ControlFlow::Continue(());
+            }
+            if args.summary {
+                summary.add(e, meta);
+                return ControlFlow::Continue(());
+            }
+            matched += 1;
+            if quiet {
+                return ControlFlow::Break(());
+            }
+            if let Some(sink) = rows.as_mut() {
+                if let Err(err) = sink.write_row(&SynRow::new(e, meta, db)) {
+                    write_err = Some(err);
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        };
+        let mut stopped = false;
+        for input in inputs {
+            match capture::open(&input, opts).and_then(|cap| scanner.scan(cap, &mut on_entry)) {
+                Ok(ControlFlow::Break(())) => {
+                    stopped = true;
+                    break;
+                }
+                Ok(ControlFlow::Continue(())) => {}
+                Err(e) => {
+                    eprintln!("proxytrace: {e}");
+                    failed = true;
+                }
+            }
+        }
+        if !stopped {
+            let _ = scanner.finish(&mut on_entry);
+        }
+        if let Some(mut sink) = rows {
+            sink.finish()?;
+        }
+    }
+    if let Some(err) = write_err {
+        return Err(err.into());
+    }
+    if args.summary {
+        let summary_rows = summary.rows();
+        matched = summary_rows.len() as u64;
+        if listing {
+            let mut sink = proxytrace::output::sink::<syns::ClientSummaryRow>(
+                format,
+                Box::new(&mut out),
+                header,
+            );
+            for r in &summary_rows {
+                sink.write_row(r)?;
+            }
+            sink.finish()?;
+        }
+    }
+    if args.out.count {
+        writeln!(out, "{matched}")?;
+    }
+    out.flush()?;
+    Ok(match_status(&args.out, matched, failed))
 }

@@ -3,4 +3,5 @@
 mod capture_robustness;
 mod info_golden;
 mod requests;
+mod syns;
 mod util;
