@@ -161,8 +161,12 @@ fn main() {
 }
 
 /// Debian's p0f 3.09b reads Ethernet at a fixed 14-byte offset: a VLAN tag, MPLS or
-/// PPPoE header in front of IP makes it skip the frame ("Unknown packet type").
+/// PPPoE header in front of IP makes it skip the frame ("Unknown packet type"). It does
+/// not know NFLOG (239) at all.
 fn p0f_reads_link(link_type: u16, data: &[u8]) -> bool {
+    if link_type == 239 {
+        return false;
+    }
     if link_type != 1 {
         return true;
     }
