@@ -7,6 +7,7 @@
 pub mod capture;
 pub mod decode;
 pub mod fingerprint;
+mod flagset;
 pub mod http;
 pub mod info;
 pub mod output;

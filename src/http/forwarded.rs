@@ -5,9 +5,7 @@
 //! form one list. Real traffic breaks the grammar (spaces, junk, unquoted IPv6, repeated
 //! parameters), so we accept what can be read, flag the rest and never panic.
 
-use std::fmt;
-
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use super::head::{ser_opt_bytes, trim_ws};
 use super::identity::{finish_capped, parse_node, push_capped, Chain, ChainEntry};
@@ -52,38 +50,9 @@ impl ForwardedAnomalies {
         (Self::UNQUOTED_IPV6, "unquoted_ipv6"),
         (Self::EMPTY_ELEMENT, "empty_element"),
     ];
-
-    pub fn contains(&self, f: u16) -> bool {
-        self.0 & f == f
-    }
-    pub fn set(&mut self, f: u16) {
-        self.0 |= f;
-    }
-    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        Self::NAMES
-            .iter()
-            .filter(move |(f, _)| self.contains(*f))
-            .map(|(_, n)| *n)
-    }
 }
 
-impl fmt::Display for ForwardedAnomalies {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, n) in self.names().enumerate() {
-            if i > 0 {
-                f.write_str("|")?;
-            }
-            f.write_str(n)?;
-        }
-        Ok(())
-    }
-}
-
-impl Serialize for ForwardedAnomalies {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.names())
-    }
-}
+crate::flagset::impl_flag_set!(ForwardedAnomalies, u16);
 
 /// All Forwarded headers of a request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -187,43 +187,9 @@ impl HeadAnomalies {
         (Self::FOLD_AT_START, "fold_at_start"),
         (Self::BARE_CR, "bare_cr"),
     ];
-
-    pub fn contains(&self, flag: u32) -> bool {
-        self.0 & flag == flag
-    }
-    pub fn set(&mut self, flag: u32) {
-        self.0 |= flag;
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0 == 0
-    }
-    /// snake_case names of the flags set, in a fixed order.
-    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        Self::NAMES
-            .iter()
-            .filter(move |(f, _)| self.contains(*f))
-            .map(|(_, n)| *n)
-    }
 }
 
-/// CSV form: flag names joined with `|`.
-impl fmt::Display for HeadAnomalies {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, n) in self.names().enumerate() {
-            if i > 0 {
-                f.write_str("|")?;
-            }
-            f.write_str(n)?;
-        }
-        Ok(())
-    }
-}
-
-impl Serialize for HeadAnomalies {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.names())
-    }
-}
+crate::flagset::impl_flag_set!(HeadAnomalies, u32);
 
 /// Serialize bytes as a (lossy UTF-8) string: output is for humans and JSON tools.
 pub(crate) fn ser_bytes<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
