@@ -9,6 +9,7 @@ pub mod decode;
 pub mod fingerprint;
 pub mod http;
 pub mod info;
+pub mod join;
 pub mod output;
 pub mod requests;
 pub mod syns;
