@@ -213,10 +213,11 @@ fn profile_of(obs: &SynObservation) -> SynObservation {
 /// A front request head, keyed for matching: 24 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct FrontReq {
+    // Field order is the sort order: (key, ip, ts) ranges are searched.
     key: u64,
     ip: u32,
-    port: u16,
     ts_ns: i64,
+    port: u16,
 }
 
 /// Hash of what a proxy passes on unchanged: method, target, host, user agent.
@@ -290,6 +291,110 @@ impl<T: Hash + Eq + Clone> Interner<T> {
     }
 }
 
+/// Collects client SYNs, then sorts them into a [`FrontIndex`].
+struct IndexBuilder<'db> {
+    db: &'db Database,
+    ips: Interner<IpAddr>,
+    servers: Interner<IpAddr>,
+    profiles: Interner<Profile>,
+    sig_ids: Interner<String>,
+    profile_sig: Vec<u32>,
+    syns: Vec<FrontSyn>,
+    vars: Vec<SynVar>,
+    skipped: u64,
+}
+
+impl<'db> IndexBuilder<'db> {
+    fn new(db: &'db Database) -> Self {
+        IndexBuilder {
+            db,
+            ips: Interner::new(),
+            servers: Interner::new(),
+            profiles: Interner::new(),
+            sig_ids: Interner::new(),
+            profile_sig: Vec::new(),
+            syns: Vec::new(),
+            vars: Vec::new(),
+            skipped: 0,
+        }
+    }
+
+    /// Add a client SYN (the caller passes SYNs only).
+    fn add(&mut self, e: &SynEntry<'_>) {
+        let pid = self.profiles.id(&Profile(profile_of(&e.obs)));
+        if pid as usize >= self.profile_sig.len() {
+            // Once per profile: the signature string is the same for all its SYNs.
+            let sig = self.sig_ids.id(&e.obs.to_string());
+            self.profile_sig.push(sig);
+        }
+        let sig = self.profile_sig.get(pid as usize).copied().unwrap_or(0);
+        let detail = u32::try_from(self.vars.len()).unwrap_or(u32::MAX);
+        self.vars.push(SynVar {
+            index: e.index,
+            syn_to_synack_ns: e.syn_to_synack_ns.unwrap_or(NONE_NS),
+            synack_to_ack_ns: e.synack_to_ack_ns.unwrap_or(NONE_NS),
+            uptime_s: e.uptime.map_or(0, |u| u.uptime_s),
+            ip_id: e.obs.ip_id.unwrap_or(0),
+            ts_val: e.obs.timestamp.map_or(0, |t| t.0),
+            ts_ecr: e.obs.timestamp.map_or(0, |t| t.1),
+            retransmits: e.retransmits,
+            profile: pid,
+            file: e.file,
+            ts_clock_hz: e.uptime.map_or(0, |u| u.freq_hz),
+        });
+        self.syns.push(FrontSyn {
+            ts_ns: e.obs.ts_ns,
+            ip: self.ips.id(&canon(e.src.ip())),
+            detail,
+            server: self.servers.id(&e.dst.ip()),
+            sig,
+            client_port: e.src.port(),
+            server_port: e.dst.port(),
+        });
+    }
+
+    fn finish(self, files: Vec<FileMeta>) -> FrontIndex<'db> {
+        let mut syns = self.syns;
+        let stats = IndexStats {
+            syns: syns.len() as u64,
+            syns_skipped: self.skipped,
+            profiles: self.profiles.vals.len() as u64,
+            client_ips: self.ips.vals.len() as u64,
+            ..IndexStats::default()
+        };
+        syns.sort_unstable_by_key(|s| (s.ip, s.ts_ns, s.client_port, s.detail));
+        let mut starts = vec![0u32; self.ips.vals.len() + 1];
+        for s in &syns {
+            if let Some(c) = starts.get_mut(s.ip as usize + 1) {
+                *c += 1;
+            }
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut by_port: Vec<u32> = (0..syns.len() as u32).collect();
+        by_port.sort_unstable_by_key(|&i| {
+            let s = &syns[i as usize];
+            (s.ip, s.client_port, s.ts_ns, i)
+        });
+        FrontIndex {
+            db: self.db,
+            ip_ids: self.ips.ids,
+            ips: self.ips.vals,
+            servers: self.servers.vals,
+            syns,
+            starts,
+            by_port,
+            vars: self.vars,
+            profiles: self.profiles.vals.into_iter().map(|p| p.0).collect(),
+            sigs: self.sig_ids.vals,
+            files,
+            reqs: Vec::new(),
+            stats,
+        }
+    }
+}
+
 impl<'db> FrontIndex<'db> {
     /// Read the front files: client SYNs (of `only`'s addresses, when given) and request
     /// heads. The two reads run on two threads.
@@ -345,97 +450,33 @@ impl<'db> FrontIndex<'db> {
         on_error: &mut dyn FnMut(&CaptureError),
     ) -> FrontIndex<'db> {
         let mut scanner = SynScanner::new(db);
-        let mut ips = Interner::<IpAddr>::new();
-        let mut servers = Interner::<IpAddr>::new();
-        let mut profiles = Interner::<Profile>::new();
-        let mut sig_ids = Interner::<String>::new();
-        let mut profile_sig: Vec<u32> = Vec::new();
-        let mut syns = Vec::new();
-        let mut vars = Vec::new();
-        let mut stats = IndexStats::default();
+        let mut b = IndexBuilder::new(db);
+        let mut files = 0;
         {
             let mut on_entry = |e: &SynEntry<'_>, _: &FileMeta| -> ControlFlow<()> {
                 if e.obs.kind != SynKind::Syn {
                     return ControlFlow::Continue(());
                 }
-                if !wanted(e.src.ip()) {
-                    stats.syns_skipped += 1;
-                    return ControlFlow::Continue(());
+                if wanted(e.src.ip()) {
+                    b.add(e);
+                } else {
+                    b.skipped += 1;
                 }
-                let prof = Profile(profile_of(&e.obs));
-                let pid = profiles.id(&prof);
-                if pid as usize >= profile_sig.len() {
-                    profile_sig.push(sig_ids.id(&e.obs.to_string()));
-                }
-                let sig = profile_sig.get(pid as usize).copied().unwrap_or(0);
-                let detail = u32::try_from(vars.len()).unwrap_or(u32::MAX);
-                vars.push(SynVar {
-                    index: e.index,
-                    syn_to_synack_ns: e.syn_to_synack_ns.unwrap_or(NONE_NS),
-                    synack_to_ack_ns: e.synack_to_ack_ns.unwrap_or(NONE_NS),
-                    uptime_s: e.uptime.map_or(0, |u| u.uptime_s),
-                    ip_id: e.obs.ip_id.unwrap_or(0),
-                    ts_val: e.obs.timestamp.map_or(0, |t| t.0),
-                    ts_ecr: e.obs.timestamp.map_or(0, |t| t.1),
-                    retransmits: e.retransmits,
-                    profile: pid,
-                    file: e.file,
-                    ts_clock_hz: e.uptime.map_or(0, |u| u.freq_hz),
-                });
-                syns.push(FrontSyn {
-                    ts_ns: e.obs.ts_ns,
-                    ip: ips.id(&canon(e.src.ip())),
-                    detail,
-                    server: servers.id(&e.dst.ip()),
-                    sig,
-                    client_port: e.src.port(),
-                    server_port: e.dst.port(),
-                });
                 ControlFlow::Continue(())
             };
             for input in inputs {
                 match capture::open(&input, opts).and_then(|c| scanner.scan(c, &mut on_entry)) {
-                    Ok(_) => stats.front_files += 1,
+                    Ok(_) => files += 1,
                     Err(e) => on_error(&e),
                 }
             }
             let _ = scanner.finish(&mut on_entry);
         }
-        stats.front_records = scanner.stats.records;
-        stats.front_bytes = scanner.stats.bytes;
-        stats.syns = syns.len() as u64;
-        stats.profiles = profiles.vals.len() as u64;
-        stats.client_ips = ips.vals.len() as u64;
-        syns.sort_unstable_by_key(|s: &FrontSyn| (s.ip, s.ts_ns, s.client_port, s.detail));
-        let mut starts = vec![0u32; ips.vals.len() + 1];
-        for s in &syns {
-            if let Some(c) = starts.get_mut(s.ip as usize + 1) {
-                *c += 1;
-            }
-        }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
-        }
-        let mut by_port: Vec<u32> = (0..syns.len() as u32).collect();
-        by_port.sort_unstable_by_key(|&i| {
-            let s = &syns[i as usize];
-            (s.ip, s.client_port, s.ts_ns, i)
-        });
-        FrontIndex {
-            db,
-            ip_ids: ips.ids,
-            ips: ips.vals,
-            servers: servers.vals,
-            syns,
-            starts,
-            by_port,
-            vars,
-            profiles: profiles.vals.into_iter().map(|p| p.0).collect(),
-            sigs: sig_ids.vals,
-            files: scanner.files,
-            reqs: Vec::new(),
-            stats,
-        }
+        let mut index = b.finish(scanner.files);
+        index.stats.front_files = files;
+        index.stats.front_records = scanner.stats.records;
+        index.stats.front_bytes = scanner.stats.bytes;
+        index
     }
 
     fn add_requests(&mut self, raw: Vec<(u64, IpAddr, u16, i64)>) {
@@ -1214,6 +1255,122 @@ mod tests {
         assert!(parse_duration_ns("1.2.3s").is_err());
         assert!(parse_duration_ns("5 parsecs").is_err());
         assert!(parse_duration_ns("99999999999999h").is_err());
+    }
+
+    use crate::decode::TcpFlags;
+    use crate::fingerprint::{OptionLayout, Quirks};
+    use proptest::prelude::*;
+
+    fn entry<'db>(ip: u8, port: u16, ts_ns: i64, window: u16) -> SynEntry<'db> {
+        let obs = SynObservation {
+            kind: SynKind::Syn,
+            ts_ns,
+            p0f_ignores: None,
+            ip_version: 4,
+            ttl: 60,
+            ip_options_len: 0,
+            df: true,
+            ip_id: Some(u32::from(port)),
+            ip_ecn: 0,
+            tcp_flags: TcpFlags(TcpFlags::SYN),
+            seq: 1,
+            ack: 0,
+            window,
+            mss: Some(1460),
+            window_scale: None,
+            timestamp: Some((ts_ns as u32, 0)),
+            options: OptionLayout::default(),
+            quirks: Quirks::default(),
+            payload_len: 0,
+            header_len: 40,
+            peer_syn_mss: None,
+        };
+        SynEntry {
+            file: 0,
+            index: 1,
+            src: SocketAddr::new(IpAddr::from([192, 0, 2, ip]), port),
+            dst: SocketAddr::new(IpAddr::from([203, 0, 113, 10]), 443),
+            obs,
+            retransmits: 0,
+            syn_to_synack_ns: None,
+            synack_to_ack_ns: None,
+            uptime: None,
+            os: None,
+        }
+    }
+
+    proptest! {
+        /// The index's binary searches give what filtering the whole list gives: the
+        /// latest SYN of an (ip, port) in a range (ties: the last added), an IP's SYNs in
+        /// a range, front requests of a key and IP in a range, and the fingerprint count.
+        #[test]
+        fn lookups_match_naive_filtering(
+            syns in prop::collection::vec((0u8..4, 1u16..4, 0i64..60, 0u16..3), 0..80),
+            reqs in prop::collection::vec((0u64..3, 0u8..5, 1u16..4, 0i64..60), 0..40),
+            queries in prop::collection::vec((0u8..5, 1u16..4, 0i64..70, 0i64..30), 1..30),
+        ) {
+            let db = Database::default();
+            let mut b = IndexBuilder::new(&db);
+            for &(ip, port, ts, w) in &syns {
+                b.add(&entry(ip, port, ts, 1000 + w));
+            }
+            let mut index = b.finish(vec![FileMeta { name: "f".into(), precision: Precision::NANO }]);
+            let ipaddr = |i: u8| IpAddr::from([192, 0, 2, i]);
+            index.add_requests(
+                reqs.iter().map(|&(k, ip, port, ts)| (k, ipaddr(ip), port, ts)).collect(),
+            );
+            for &(qip, qport, hi, len) in &queries {
+                let lo = hi - len;
+                let Some(id) = index.ip_id(ipaddr(qip)) else {
+                    prop_assert!(!syns.iter().any(|s| s.0 == qip));
+                    continue;
+                };
+                // (insertion order, ts) of SYNs of this ip in range.
+                let naive: Vec<(usize, i64)> = syns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.0 == qip && (lo..=hi).contains(&s.2))
+                    .map(|(i, s)| (i, s.2))
+                    .collect();
+                let mut got: Vec<usize> =
+                    index.syns_between(id, lo, hi).iter().map(|s| s.detail as usize).collect();
+                got.sort_unstable();
+                prop_assert_eq!(&got, &naive.iter().map(|n| n.0).collect::<Vec<_>>());
+                let of_port: Vec<(i64, usize)> = naive
+                    .iter()
+                    .filter(|n| syns[n.0].1 == qport)
+                    .map(|n| (n.1, n.0))
+                    .collect();
+                let (latest, n) = index.latest_port(id, qport, lo, hi);
+                prop_assert_eq!(n, of_port.len());
+                prop_assert_eq!(
+                    latest.map(|s| (s.ts_ns, s.detail as usize)),
+                    of_port.iter().max().copied()
+                );
+                let mut sigs: Vec<u16> = naive.iter().map(|n| syns[n.0].3).collect();
+                sigs.sort_unstable();
+                sigs.dedup();
+                let mut isigs: Vec<u32> =
+                    index.syns_between(id, lo, hi).iter().map(|s| s.sig).collect();
+                isigs.sort_unstable();
+                isigs.dedup();
+                prop_assert_eq!(isigs.len(), sigs.len());
+                for key in 0..3 {
+                    let mut want: Vec<(i64, u16)> = reqs
+                        .iter()
+                        .filter(|r| r.0 == key && r.1 == qip && (lo..=hi).contains(&r.3))
+                        .map(|r| (r.3, r.2))
+                        .collect();
+                    want.sort_unstable();
+                    let got: Vec<(i64, u16)> = index
+                        .requests_between(key, id, lo, hi)
+                        .iter()
+                        .map(|r| (r.ts_ns, r.port))
+                        .collect();
+                    prop_assert_eq!(got, want);
+                }
+            }
+        }
     }
 
     #[test]
