@@ -153,17 +153,19 @@ fn print_tally(tally: &Tally) {
 #[test]
 fn generated_pairs_join_as_the_truth_says() {
     let mut tally = Tally::new();
-    for (seed, format, link, offset_ms) in [
-        (1, OutFormat::Pcap, LinkKind::Ethernet, -1500),
-        (2, OutFormat::PcapNg, LinkKind::Vlan, 250),
-        (3, OutFormat::Pcap, LinkKind::Sll2, 0),
-        (4, OutFormat::Pcap, LinkKind::Ethernet, 42_000),
+    // The last, larger pair has enough NAT addresses active at once for ambiguous rows.
+    for (seed, format, link, offset_ms, mib) in [
+        (1, OutFormat::Pcap, LinkKind::Ethernet, -1500, 6),
+        (2, OutFormat::PcapNg, LinkKind::Vlan, 250, 6),
+        (3, OutFormat::Pcap, LinkKind::Sll2, 0, 6),
+        (4, OutFormat::Pcap, LinkKind::Ethernet, 42_000, 6),
+        (5, OutFormat::Pcap, LinkKind::Ethernet, -90_000, 48),
     ] {
         let dir = scratch_dir(&format!("truth{seed}"));
         let offset_ns = offset_ms * 1_000_000;
         let cfg = ScenarioConfig {
             seed,
-            back_bytes: 6 << 20,
+            back_bytes: mib << 20,
             format,
             link,
             clock_offset_ns: offset_ns,
