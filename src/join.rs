@@ -554,17 +554,6 @@ impl<'db> FrontIndex<'db> {
         )
     }
 
-    /// The earliest SYN from (ip, port) in [lo, hi].
-    fn earliest_port(&self, ip: u32, port: u16, lo: i64, hi: i64) -> Option<&FrontSyn> {
-        let key = |i: &u32| {
-            let s = &self.syns[*i as usize];
-            (s.ip, s.client_port, s.ts_ns)
-        };
-        let a = self.by_port.partition_point(|i| key(i) < (ip, port, lo));
-        let s = self.syns.get(*self.by_port.get(a)? as usize)?;
-        (s.ip == ip && s.client_port == port && s.ts_ns <= hi).then_some(s)
-    }
-
     /// Front requests with this key from this address in [lo, hi].
     fn requests_between(&self, key: u64, ip: u32, lo: i64, hi: i64) -> &[FrontReq] {
         let k = |r: &FrontReq| (r.key, r.ip, r.ts_ns);
@@ -829,15 +818,6 @@ pub struct Joiner<'i, 'db> {
 }
 
 impl Joiner<'_, '_> {
-    /// The SYN of a known (ip, port) for a request at corrected time `t`: the latest in
-    /// [lo, t], else the earliest in the slack after `t`.
-    fn port_syn(&self, ip: u32, port: u16, lo: i64, t: i64) -> Option<&FrontSyn> {
-        match self.index.latest_port(ip, port, lo, t) {
-            (Some(s), _) => Some(s),
-            _ => self.index.earliest_port(ip, port, t, t + CLOCK_SLACK_NS),
-        }
-    }
-
     /// Apply the rules to one back-side request.
     pub fn join(&self, r: &RequestRow) -> JoinOutcome {
         let Some(client) = r.client_ip else {
@@ -857,7 +837,7 @@ impl Joiner<'_, '_> {
             delta_ns: Some(t - s.ts_ns),
         };
         if let (Some(port), false) = (r.client_port, transparent) {
-            if let Some(s) = self.port_syn(ip, port, lo, t) {
+            if let (Some(s), _) = self.index.latest_port(ip, port, lo, hi) {
                 return certain(JoinMethod::ExactPort, s);
             }
         }
@@ -877,19 +857,12 @@ impl Joiner<'_, '_> {
             }
         }
         if transparent {
-            if let Some(s) = self.port_syn(ip, r.src_port, lo, t) {
+            if let (Some(s), _) = self.index.latest_port(ip, r.src_port, lo, hi) {
                 return certain(JoinMethod::Transparent, s);
             }
         }
         let syns = self.index.syns_between(ip, lo, hi);
-        // The latest SYN before the request; one in the slack after it only when there is
-        // none before (the next connection of a busy client often starts right after).
-        let before = syns.partition_point(|s| s.ts_ns <= t);
-        let pick = match before {
-            0 => syns.first(),
-            n => syns.get(n - 1),
-        };
-        let Some(latest) = pick else {
+        let Some(latest) = syns.last() else {
             return JoinOutcome::none(JoinMethod::None);
         };
         let scan = syns.get(syns.len().saturating_sub(MAX_CANDIDATE_SCAN)..);
@@ -1373,10 +1346,6 @@ mod tests {
                 prop_assert_eq!(
                     latest.map(|s| (s.ts_ns, s.detail as usize)),
                     of_port.iter().max().copied()
-                );
-                prop_assert_eq!(
-                    index.earliest_port(id, qport, lo, hi).map(|s| (s.ts_ns, s.detail as usize)),
-                    of_port.iter().min().copied()
                 );
                 let mut sigs: Vec<u16> = naive.iter().map(|n| syns[n.0].3).collect();
                 sigs.sort_unstable();
