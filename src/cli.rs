@@ -28,6 +28,9 @@ pub enum Command {
     /// Fingerprint every client SYN and server SYN+ACK of a FRONT capture (p0f-style),
     /// with handshake timing, retransmissions, uptime hints and OS matches.
     Syns(SynsArgs),
+    /// Pair every BACK-side request with the FRONT-side connection it came in on and the
+    /// client's SYN fingerprint.
+    Join(JoinArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -138,4 +141,52 @@ pub struct SynsArgs {
     /// and last seen, and a NAT hint.
     #[arg(long)]
     pub summary: bool,
+}
+
+fn parse_duration(s: &str) -> Result<i64, String> {
+    proxytrace::join::parse_duration_ns(s)
+}
+
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// FRONT capture files (clients -> proxy): files or directories.
+    #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+    pub front: Vec<String>,
+    /// BACK capture files (proxy -> backends): files, directories, or - for stdin (only
+    /// with --clock-offset and without --two-pass).
+    #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+    pub back: Vec<String>,
+    /// Read files with ordinary reads instead of memory-mapping them.
+    #[arg(long)]
+    pub no_mmap: bool,
+    #[command(flatten)]
+    pub out: RowOutputArgs,
+    /// A trusted proxy network, skipped when choosing the client from a chain (repeatable).
+    #[arg(long, value_name = "CIDR", value_parser = parse_net)]
+    pub trusted: Vec<ipnet::IpNet>,
+    /// Another header that carries a client address (repeatable).
+    #[arg(long = "header", value_name = "NAME")]
+    pub headers: Vec<String>,
+    /// The back-side source address is the client, unless it is in a --trusted network.
+    #[arg(long)]
+    pub transparent: bool,
+    /// back time = front time + OFFSET (e.g. -1.5s, 250ms) [default: estimated].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub clock_offset: Option<i64>,
+    /// How far back the client IP's latest SYN may be (ip_time, and any SYN).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30min")]
+    pub window: i64,
+    /// How far back a front request may be for request_match.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub match_window: i64,
+    /// Read the back side first and index only its clients' SYNs (less memory).
+    #[arg(long)]
+    pub two_pass: bool,
+    /// One row per client: requests, back flows, front connections, fingerprints, OSes,
+    /// first and last seen.
+    #[arg(long)]
+    pub summary: bool,
+    /// p0f.fp-format database to match against [default: the built-in one].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
 }

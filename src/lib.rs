@@ -10,6 +10,7 @@ pub mod fingerprint;
 mod flagset;
 pub mod http;
 pub mod info;
+pub mod join;
 pub mod output;
 pub mod requests;
 pub mod syns;

@@ -49,6 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Requests(args) => run_requests(args, false),
         Command::Flows(args) => run_requests(args, true),
         Command::Syns(args) => run_syns(args),
+        Command::Join(args) => run_join(args),
         Command::Info(args) => {
             let format = match args.format {
                 Some(f) => Format::from(f),
@@ -387,4 +388,132 @@ fn run_syns(args: cli::SynsArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(match_status(&args.out, matched, failed))
+}
+
+fn run_join(args: cli::JoinArgs) -> anyhow::Result<ExitCode> {
+    use proxytrace::fingerprint::{builtin, db::Database};
+    use proxytrace::join::{self, ClientJoinRow, ClientJoinSummary, JoinConfig, JoinRow};
+    use proxytrace::requests::RequestsConfig;
+    let loaded;
+    let db: &Database = match &args.db {
+        Some(p) => {
+            loaded = Database::load(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            &loaded
+        }
+        None => builtin::database(),
+    };
+    let cfg = JoinConfig {
+        requests: RequestsConfig {
+            trusted: args.trusted.clone(),
+            extra_headers: args.headers.iter().map(|h| h.as_bytes().to_vec()).collect(),
+            transparent: args.transparent,
+            clients: args.out.clients.clone(),
+            ..RequestsConfig::default()
+        },
+        window_ns: args.window,
+        match_window_ns: args.match_window,
+        clock_offset_ns: args.clock_offset,
+        two_pass: args.two_pass,
+    };
+    let opts = OpenOptions {
+        mmap: !args.no_mmap,
+    };
+    let front = capture::expand_inputs(&args.front)?;
+    let back = capture::expand_inputs(&args.back)?;
+    let format = row_format(&args.out);
+    let started = std::time::Instant::now();
+    let mut out = output(&args.out.output)?;
+    let quiet = args.out.quiet;
+    let header = !args.out.no_header;
+    let writes_rows = !(args.out.count || quiet || args.summary);
+    let mut matched = 0u64;
+    let mut failed = false;
+    let mut write_error: Option<io::Error> = None;
+    let mut clients = ClientJoinSummary::default();
+    let summary = {
+        let mut rows = writes_rows
+            .then(|| proxytrace::output::sink::<JoinRow>(format, Box::new(&mut out), header));
+        let mut emit = |row: JoinRow| -> ControlFlow<()> {
+            matched += 1;
+            if quiet {
+                return ControlFlow::Break(());
+            }
+            if args.summary {
+                clients.add(&row);
+                return ControlFlow::Continue(());
+            }
+            if let Some(sink) = rows.as_mut() {
+                if let Err(e) = sink.write_row(&row) {
+                    write_error = Some(e);
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        };
+        let summary = join::run(front, back, opts, &cfg, db, &mut emit, &mut |e| {
+            eprintln!("proxytrace: {e}");
+            failed = true;
+        })?;
+        if let Some(mut sink) = rows {
+            sink.finish()?;
+        }
+        summary
+    };
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let mut n = matched;
+    if args.summary && !quiet {
+        let rows = clients.rows();
+        n = rows.len() as u64;
+        if !args.out.count {
+            let mut s =
+                proxytrace::output::sink::<ClientJoinRow>(format, Box::new(&mut out), header);
+            for r in &rows {
+                s.write_row(r)?;
+            }
+            s.finish()?;
+        }
+    }
+    if args.out.count && !quiet {
+        writeln!(out, "{n}")?;
+    }
+    out.flush()?;
+    if !quiet {
+        print_summary(&summary.back, started.elapsed());
+        let ix = &summary.index;
+        eprintln!(
+            "proxytrace: front: {} files, {} records, {} bytes; {} client SYNs indexed ({} skipped), {} addresses, {} stack profiles, {} front requests, index {} bytes",
+            ix.front_files, ix.front_records, ix.front_bytes, ix.syns, ix.syns_skipped, ix.client_ips, ix.profiles, ix.front_requests, ix.index_bytes
+        );
+        if let Some(c) = summary.two_pass_clients {
+            eprintln!("proxytrace: two-pass: {c} client addresses on the back side");
+        }
+        match (&summary.estimate, summary.offset_given) {
+            (_, true) => eprintln!("proxytrace: clock offset {} ns (given)", summary.offset_ns),
+            (Some(e), false) => eprintln!(
+                "proxytrace: clock offset estimated {} ns (median of {} {} pairs, interquartile range {} ns)",
+                e.offset_ns, e.pairs, e.source, e.iqr_ns
+            ),
+            (None, false) => eprintln!(
+                "proxytrace: clock offset: no unambiguous pairs to estimate it; assumed 0 (use --clock-offset)"
+            ),
+        }
+        let list = |m: &std::collections::BTreeMap<&str, u64>| {
+            m.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        eprintln!("proxytrace: join methods: {}", list(&summary.by_method));
+        eprintln!(
+            "proxytrace: join confidence: {}",
+            list(&summary.by_confidence)
+        );
+    }
+    Ok(match_status(
+        &args.out,
+        n,
+        failed || !summary.back.failed_files.is_empty(),
+    ))
 }

@@ -2,6 +2,7 @@
 
 mod capture_robustness;
 mod info_golden;
+mod join;
 mod requests;
 mod syns;
 mod util;
