@@ -111,7 +111,9 @@ pub enum Resync {
 }
 
 /// The format-specific parser, with the state a walk carries (pcapng interface tables).
-#[derive(Debug, Clone)]
+/// `PartialEq`: the engine compares the state a worker started with to the state the
+/// sequential walk had there.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Parser {
     Legacy(LegacyParser),
     Ng(NgParser),
