@@ -15,6 +15,15 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Worker threads [default: one per core].
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Bytes per chunk of a mapped file (a test hook for many chunk boundaries).
+    #[arg(long, global = true, hide = true, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_size: Option<u64>,
+    /// No progress bar and no end-of-run summary on standard error.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
 //! Integration tests, in one binary (as ripgrep does) so they link once.
 
 mod capture_robustness;
+mod engine;
 mod info_golden;
 mod util;
