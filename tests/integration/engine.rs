@@ -127,7 +127,15 @@ fn check_file(path: &Path) -> u64 {
     )
     .unwrap();
     let mut redone = 0;
-    for (threads, chunk) in [(1, 4096), (3, 4096), (4, 65536), (2, 1 << 20), (1, 8 << 20)] {
+    for (threads, chunk) in [
+        (1, 4096),
+        (3, 4096),
+        (4, 65536),
+        (2, 1 << 20),
+        (1, 8 << 20),
+        // Chunks smaller than many records: most chunks start inside a record.
+        (2, 300),
+    ] {
         let e = eng(threads, chunk);
         for opts in [MAPPED, STREAMED] {
             let (got, r) = engine(&e, capture::open(&input, opts).unwrap());
@@ -386,20 +394,30 @@ fn consumer_break_stops_the_run_early() {
 
 #[test]
 fn cli_info_is_identical_across_threads_chunks_and_streaming() {
-    let f = testdata("captures/pcapng-multi-interface.pcapng");
-    let f = f.to_str().unwrap();
-    let (code, want, _) = run(&["info", "--format", "json", f]);
-    assert_eq!(code, 0);
-    for extra in [
-        vec!["--threads", "1"],
-        vec!["--threads", "3", "--chunk-size", "4096"],
-        vec!["--threads", "2", "--chunk-size", "4096", "--no-mmap"],
-    ] {
-        let mut args = vec!["info", "--format", "json"];
-        args.extend(extra.iter().copied());
-        args.push(f);
-        let (code, got, _) = run(&args);
-        assert_eq!(code, 0, "{args:?}");
-        assert_eq!(got, want, "{args:?}");
+    for name in ["pcapng-multi-interface.pcapng", "pppoe-over-qinq.pcap"] {
+        let f = testdata(&format!("captures/{name}"));
+        let f = f.to_str().unwrap();
+        let (code, want, _) = run(&["--threads", "1", "info", "--format", "json", f]);
+        assert_eq!(code, 0);
+        assert!(want.contains("\"records\""), "{want}");
+        for extra in [
+            vec!["--threads", "3", "--chunk-size", "100"],
+            vec!["--threads", "2", "--chunk-size", "4096"],
+            vec!["--threads", "2", "--chunk-size", "100", "--no-mmap"],
+            vec!["--quiet"],
+        ] {
+            let mut args = vec!["info", "--format", "json"];
+            args.extend(extra.iter().copied());
+            args.push(f);
+            let (code, got, err) = run(&args);
+            assert_eq!(code, 0, "{args:?}");
+            assert_eq!(got, want, "{args:?}");
+            // The summary goes to stderr unless --quiet.
+            assert_eq!(
+                err.is_empty(),
+                extra.contains(&"--quiet"),
+                "{args:?}: {err}"
+            );
+        }
     }
 }
