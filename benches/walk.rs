@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 
 fn main() {
     divan::main();
+    let _ = std::fs::remove_file(file_path());
 }
 
 /// A 64 MiB back capture, generated once.
@@ -29,12 +30,15 @@ fn capture_bytes() -> &'static [u8] {
     })
 }
 
-/// The same bytes in a file (removed by the OS temp cleaner; named per process).
+fn file_path() -> PathBuf {
+    std::env::temp_dir().join(format!("proxytrace-bench-walk-{}.pcap", std::process::id()))
+}
+
+/// The same bytes in a file (removed when the benchmarks end).
 fn capture_file() -> &'static PathBuf {
     static F: OnceLock<PathBuf> = OnceLock::new();
     F.get_or_init(|| {
-        let p =
-            std::env::temp_dir().join(format!("proxytrace-bench-walk-{}.pcap", std::process::id()));
+        let p = file_path();
         std::fs::write(&p, capture_bytes()).unwrap();
         p
     })
