@@ -15,6 +15,12 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Worker threads [default: one per core].
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Bytes per chunk of a mapped file (a test hook for many chunk boundaries).
+    #[arg(long, global = true, hide = true, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_size: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +72,9 @@ pub struct InputArgs {
 pub struct InfoArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    /// No progress bar and no end-of-run summary on standard error.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
     /// Output format [default: table on a terminal, json otherwise].
     #[arg(long, value_enum)]
     pub format: Option<OutFormat>,

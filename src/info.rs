@@ -4,6 +4,7 @@ use crate::capture::{
     ByteOrder, Capture, CaptureError, Compression, FileFormat, Interface, Parser, Record, WalkStats,
 };
 use crate::decode::{self, link_type_name, Decoded, Fragment, Transport, Undecodable};
+use crate::engine::{Engine, Job};
 use crate::timefmt::{rfc3339, Precision};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -131,13 +132,53 @@ pub struct FileInfo {
     pub compressed_stream_cut: bool,
 }
 
-/// Read a whole capture and describe it.
-pub fn describe(mut cap: Capture) -> Result<FileInfo, CaptureError> {
-    let mut stats = WalkStats::default();
+/// Counts packet outcomes per chunk; chunks' counts add up.
+struct InfoJob;
+
+impl Job for InfoJob {
+    type Chunk = Outcomes;
+    type Out = Outcomes;
+    fn start(&self) -> Outcomes {
+        Outcomes::default()
+    }
+    fn record(&self, o: &mut Outcomes, rec: &Record<'_>) {
+        o.count(&decode::decode(
+            rec.link_type,
+            rec.data,
+            rec.orig_len,
+            rec.ts_ns,
+        ));
+    }
+    fn finish(&self, o: Outcomes, _: &WalkStats) -> Outcomes {
+        o
+    }
+}
+
+/// Read a whole capture with the process-wide engine and describe it.
+pub fn describe(cap: Capture) -> Result<FileInfo, CaptureError> {
+    match Engine::shared() {
+        Ok(engine) => describe_with(engine, cap),
+        // No worker threads to be had: walk on this thread.
+        Err(_) => describe_sequential(cap),
+    }
+}
+
+/// Read a whole capture with `engine` and describe it.
+pub fn describe_with(engine: &Engine, mut cap: Capture) -> Result<FileInfo, CaptureError> {
     let mut outcomes = Outcomes::default();
+    let run = engine.run(&mut cap, &InfoJob, |o, _| {
+        outcomes.merge(&o);
+        ControlFlow::Continue(())
+    })?;
+    Ok(summarize(&cap, &run.stats, outcomes))
+}
+
+/// The sequential walk, without the engine (the reference the engine must equal).
+pub fn describe_sequential(mut cap: Capture) -> Result<FileInfo, CaptureError> {
+    let mut stats = WalkStats::default();
+    let mut outcomes = InfoJob.start();
     cap.walk(&mut stats, |rec: &Record<'_>| {
-        let decoded = decode::decode(rec.link_type, rec.data, rec.orig_len, rec.ts_ns);
-        outcomes.count(&decoded);
+        InfoJob.record(&mut outcomes, rec);
         ControlFlow::Continue(())
     })?;
     Ok(summarize(&cap, &stats, outcomes))

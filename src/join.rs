@@ -36,6 +36,7 @@
 
 use crate::capture::{self, CaptureError, Input, OpenOptions};
 use crate::decode::FiveTuple;
+use crate::engine::Engine;
 use crate::fingerprint::{Database, SynKind, SynObservation, Uptime};
 use crate::requests::{self, RequestRow, RequestsConfig, RequestsSummary};
 use crate::syns::{FileMeta, SynEntry, SynRow, SynScanner};
@@ -399,8 +400,9 @@ impl<'db> IndexBuilder<'db> {
 
 impl<'db> FrontIndex<'db> {
     /// Read the front files: client SYNs (of `only`'s addresses, when given) and request
-    /// heads. The two reads run on two threads.
+    /// heads.
     pub fn build(
+        engine: &Engine,
         inputs: Vec<Input>,
         opts: OpenOptions,
         cfg: &RequestsConfig,
@@ -414,37 +416,30 @@ impl<'db> FrontIndex<'db> {
         front_cfg.identified_only = false;
         let wanted = |ip: IpAddr| only.is_none_or(|s| s.contains(&canon(ip)));
         let req_inputs = inputs.clone();
-        let (mut index, (raw_reqs, req_errors)) = std::thread::scope(|s| {
-            let reqs = s.spawn(|| {
-                let mut raw: Vec<(u64, IpAddr, u16, i64)> = Vec::new();
-                let mut errors = Vec::new();
-                let _ = requests::run(
-                    req_inputs,
-                    opts,
-                    &front_cfg,
-                    &mut |r| {
-                        if wanted(r.src_ip) {
-                            raw.push((request_key(&r), canon(r.src_ip), r.src_port, r.ts_ns));
-                        }
-                        ControlFlow::Continue(())
-                    },
-                    &mut |e| errors.push(e.to_string()),
-                );
-                (raw, errors)
-            });
-            let index = Self::scan_syns(inputs, opts, db, &wanted, on_error);
-            let reqs = reqs.join().unwrap_or_default();
-            (index, reqs)
-        });
-        // The SYN scan already reported unreadable files; the request read fails on the
-        // same ones.
-        drop(req_errors);
+        // SYNs first, then request heads: each read runs in parallel on the engine.
+        let mut index = Self::scan_syns(engine, inputs, opts, db, &wanted, on_error);
+        let mut raw_reqs: Vec<(u64, IpAddr, u16, i64)> = Vec::new();
+        let _ = requests::run(
+            engine,
+            req_inputs,
+            opts,
+            &front_cfg,
+            &mut |r| {
+                if wanted(r.src_ip) {
+                    raw_reqs.push((request_key(&r), canon(r.src_ip), r.src_port, r.ts_ns));
+                }
+                ControlFlow::Continue(())
+            },
+            // The SYN scan already reported unreadable files; this read fails on the same.
+            &mut |_| {},
+        );
         index.add_requests(raw_reqs);
         index.stats.index_bytes = index.memory_bytes();
         index
     }
 
     fn scan_syns(
+        engine: &Engine,
         inputs: Vec<Input>,
         opts: OpenOptions,
         db: &'db Database,
@@ -467,7 +462,9 @@ impl<'db> FrontIndex<'db> {
                 ControlFlow::Continue(())
             };
             for input in inputs {
-                match capture::open(&input, opts).and_then(|c| scanner.scan(c, &mut on_entry)) {
+                match capture::open(&input, opts)
+                    .and_then(|c| scanner.scan(engine, c, &mut on_entry))
+                {
                     Ok(_) => files += 1,
                     Err(e) => on_error(&e),
                 }
@@ -655,6 +652,7 @@ fn estimate_from(mut d: Vec<i64>, source: &'static str) -> Option<OffsetEstimate
 /// named port) within ±[`ESTIMATE_WINDOW_NS`] when exactly one candidate exists, and take
 /// the median difference. Reads the back side only until [`ESTIMATE_PAIRS`] pairs.
 pub fn estimate_offset(
+    engine: &Engine,
     back: Vec<Input>,
     opts: OpenOptions,
     cfg: &RequestsConfig,
@@ -666,6 +664,7 @@ pub fn estimate_offset(
     let mut seen = 0u64;
     let w = ESTIMATE_WINDOW_NS;
     let _ = requests::run(
+        engine,
         back,
         opts,
         cfg,
@@ -1009,15 +1008,27 @@ pub struct JoinSummary {
 
 /// Run the join: front index, clock offset, then every back-side request to `emit`.
 /// Unreadable files are reported through `on_error` and the run goes on.
+/// The captures of a join: FRONT (clients -> proxy) and BACK (proxy -> backends) files.
+#[derive(Debug, Clone)]
+pub struct JoinInputs {
+    pub front: Vec<Input>,
+    pub back: Vec<Input>,
+    pub open: OpenOptions,
+}
+
 pub fn run(
-    front: Vec<Input>,
-    back: Vec<Input>,
-    opts: OpenOptions,
+    engine: &Engine,
+    inputs: JoinInputs,
     cfg: &JoinConfig,
     db: &Database,
     emit: &mut dyn FnMut(JoinRow) -> ControlFlow<()>,
     on_error: &mut dyn FnMut(&CaptureError),
 ) -> Result<JoinSummary, JoinError> {
+    let JoinInputs {
+        front,
+        back,
+        open: opts,
+    } = inputs;
     if front.contains(&Input::Stdin) {
         return Err(JoinError::FrontStdin);
     }
@@ -1028,6 +1039,7 @@ pub fn run(
     let only = if cfg.two_pass {
         let mut set = HashSet::new();
         let _ = requests::run(
+            engine,
             back.clone(),
             opts,
             &cfg.requests,
@@ -1044,7 +1056,15 @@ pub fn run(
     } else {
         None
     };
-    let index = FrontIndex::build(front, opts, &cfg.requests, db, only.as_ref(), on_error);
+    let index = FrontIndex::build(
+        engine,
+        front,
+        opts,
+        &cfg.requests,
+        db,
+        only.as_ref(),
+        on_error,
+    );
     drop(only);
     summary.index = index.stats.clone();
     let offset = match cfg.clock_offset_ns {
@@ -1053,8 +1073,14 @@ pub fn run(
             o
         }
         None => {
-            summary.estimate =
-                estimate_offset(back.clone(), opts, &cfg.requests, &index, &mut |_| {});
+            summary.estimate = estimate_offset(
+                engine,
+                back.clone(),
+                opts,
+                &cfg.requests,
+                &index,
+                &mut |_| {},
+            );
             summary.estimate.as_ref().map_or(0, |e| e.offset_ns)
         }
     };
@@ -1070,6 +1096,7 @@ pub fn run(
         std::collections::BTreeMap::new(),
     );
     summary.back = requests::run(
+        engine,
         back,
         opts,
         &cfg.requests,

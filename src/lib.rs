@@ -6,6 +6,7 @@
 
 pub mod capture;
 pub mod decode;
+pub mod engine;
 pub mod fingerprint;
 mod flagset;
 pub mod http;

@@ -8,11 +8,14 @@ mod cli;
 use clap::Parser as _;
 use cli::{Cli, Command};
 use proxytrace::capture::{self, OpenOptions};
+use proxytrace::engine::{Engine, EngineOptions};
 use proxytrace::info;
 use proxytrace::output::Format;
 use std::io::{self, IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -44,12 +47,32 @@ fn output(path: &Option<std::path::PathBuf>) -> anyhow::Result<Box<dyn Write>> {
     })
 }
 
+/// The engine, built once: `--threads`, the hidden `--chunk-size`, and a progress bar
+/// when standard error is a terminal.
+fn engine(cli: &Cli, bar: Option<&Arc<ui::Bar>>) -> anyhow::Result<Engine> {
+    let mut opts = EngineOptions::default();
+    if let Some(t) = cli.threads {
+        opts.threads = usize::from(t);
+    }
+    if let Some(c) = cli.chunk_size {
+        let c = usize::try_from(c).unwrap_or(usize::MAX);
+        opts.chunk_size = c;
+        opts.batch_size = c;
+    }
+    let mut e = Engine::new(opts)?;
+    if let Some(b) = bar {
+        e = e.with_progress(b.clone());
+    }
+    Ok(e)
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Requests(args) => run_requests(args, false),
-        Command::Flows(args) => run_requests(args, true),
-        Command::Syns(args) => run_syns(args),
-        Command::Join(args) => run_join(args),
+    let started = Instant::now();
+    match &cli.command {
+        Command::Requests(args) => run_requests(&cli, args, false),
+        Command::Flows(args) => run_requests(&cli, args, true),
+        Command::Syns(args) => run_syns(&cli, args),
+        Command::Join(args) => run_join(&cli, args),
         Command::Info(args) => {
             let format = match args.format {
                 Some(f) => Format::from(f),
@@ -65,8 +88,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut out = output(&args.output)?;
             let mut failed = false;
             let mut infos = Vec::new();
-            for input in capture::expand_inputs(&args.input.files)? {
-                match capture::open(&input, opts).and_then(info::describe) {
+            let inputs = capture::expand_inputs(&args.input.files)?;
+            let bar = (!args.quiet).then(|| ui::Bar::new(&inputs)).flatten();
+            let engine = engine(&cli, bar.as_ref())?;
+            let mut summary = ui::Summary::default();
+            for input in inputs {
+                if let Some(b) = &bar {
+                    b.file(&input);
+                }
+                let described =
+                    capture::open(&input, opts).and_then(|c| info::describe_with(&engine, c));
+                if let Ok(fi) = &described {
+                    summary.add(fi);
+                }
+                match described {
                     Ok(fi) => match format {
                         Format::Table => info::write_text(&mut out, &fi)?,
                         Format::Jsonl => {
@@ -77,7 +112,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     },
                     Err(e) => {
                         out.flush()?;
-                        eprintln!("proxytrace: {e}");
+                        ui::suspend(bar.as_ref(), || eprintln!("proxytrace: {e}"));
                         failed = true;
                     }
                 }
@@ -87,6 +122,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 out.write_all(b"\n")?;
             }
             out.flush()?;
+            if let Some(b) = &bar {
+                b.finish();
+            }
+            if !args.quiet {
+                eprintln!("{}", summary.line(started.elapsed()));
+            }
             Ok(if failed {
                 ExitCode::from(2)
             } else {
@@ -119,7 +160,7 @@ fn match_status(args: &cli::RowOutputArgs, n: u64, failed: bool) -> ExitCode {
     }
 }
 
-fn run_requests(args: cli::RequestsArgs, flows: bool) -> anyhow::Result<ExitCode> {
+fn run_requests(cli: &Cli, args: &cli::RequestsArgs, flows: bool) -> anyhow::Result<ExitCode> {
     use proxytrace::requests::{self, FlowAggregator, RequestJson, RequestRow, RequestsConfig};
     let cfg = RequestsConfig {
         trusted: args.trusted.clone(),
@@ -133,6 +174,8 @@ fn run_requests(args: cli::RequestsArgs, flows: bool) -> anyhow::Result<ExitCode
         mmap: !args.input.no_mmap,
     };
     let inputs = capture::expand_inputs(&args.input.files)?;
+    let bar = (!args.out.quiet).then(|| ui::Bar::new(&inputs)).flatten();
+    let engine = engine(cli, bar.as_ref())?;
     let format = row_format(&args.out);
     let started = std::time::Instant::now();
     let mut out = output(&args.out.output)?;
@@ -185,7 +228,7 @@ fn run_requests(args: cli::RequestsArgs, flows: bool) -> anyhow::Result<ExitCode
                 }
             }
         };
-        let summary = requests::run(inputs, opts, &cfg, &mut emit, &mut |e| {
+        let summary = requests::run(&engine, inputs, opts, &cfg, &mut emit, &mut |e| {
             eprintln!("proxytrace: {e}");
             failed = true;
         });
@@ -216,6 +259,9 @@ fn run_requests(args: cli::RequestsArgs, flows: bool) -> anyhow::Result<ExitCode
     }
     out.flush()?;
     if !quiet {
+        if let Some(b) = &bar {
+            b.finish();
+        }
         print_summary(&summary, started.elapsed());
     }
     Ok(match_status(
@@ -296,7 +342,7 @@ fn print_summary(s: &proxytrace::requests::RequestsSummary, elapsed: std::time::
     }
 }
 
-fn run_syns(args: cli::SynsArgs) -> anyhow::Result<ExitCode> {
+fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
     use proxytrace::fingerprint::{builtin, db::Database};
     use proxytrace::syns::{self, ClientSummary, FileMeta, SynEntry, SynRow, SynScanner};
     let loaded;
@@ -312,6 +358,8 @@ fn run_syns(args: cli::SynsArgs) -> anyhow::Result<ExitCode> {
         mmap: !args.input.no_mmap,
     };
     let inputs = capture::expand_inputs(&args.input.files)?;
+    let bar = (!args.out.quiet).then(|| ui::Bar::new(&inputs)).flatten();
+    let engine = engine(cli, bar.as_ref())?;
     let quiet = args.out.quiet;
     let listing = !args.out.count && !quiet;
     let header = !args.out.no_header;
@@ -346,7 +394,9 @@ fn run_syns(args: cli::SynsArgs) -> anyhow::Result<ExitCode> {
         };
         let mut stopped = false;
         for input in inputs {
-            match capture::open(&input, opts).and_then(|cap| scanner.scan(cap, &mut on_entry)) {
+            match capture::open(&input, opts)
+                .and_then(|cap| scanner.scan(&engine, cap, &mut on_entry))
+            {
                 Ok(ControlFlow::Break(())) => {
                     stopped = true;
                     break;
@@ -387,10 +437,13 @@ fn run_syns(args: cli::SynsArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "{matched}")?;
     }
     out.flush()?;
+    if let Some(b) = &bar {
+        b.finish();
+    }
     Ok(match_status(&args.out, matched, failed))
 }
 
-fn run_join(args: cli::JoinArgs) -> anyhow::Result<ExitCode> {
+fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
     use proxytrace::fingerprint::{builtin, db::Database};
     use proxytrace::join::{self, ClientJoinRow, ClientJoinSummary, JoinConfig, JoinRow};
     use proxytrace::requests::RequestsConfig;
@@ -420,6 +473,9 @@ fn run_join(args: cli::JoinArgs) -> anyhow::Result<ExitCode> {
     };
     let front = capture::expand_inputs(&args.front)?;
     let back = capture::expand_inputs(&args.back)?;
+    let all: Vec<_> = front.iter().chain(back.iter()).cloned().collect();
+    let bar = (!args.out.quiet).then(|| ui::Bar::new(&all)).flatten();
+    let engine = engine(cli, bar.as_ref())?;
     let format = row_format(&args.out);
     let started = std::time::Instant::now();
     let mut out = output(&args.out.output)?;
@@ -450,10 +506,21 @@ fn run_join(args: cli::JoinArgs) -> anyhow::Result<ExitCode> {
             }
             ControlFlow::Continue(())
         };
-        let summary = join::run(front, back, opts, &cfg, db, &mut emit, &mut |e| {
-            eprintln!("proxytrace: {e}");
-            failed = true;
-        })?;
+        let summary = join::run(
+            &engine,
+            join::JoinInputs {
+                front,
+                back,
+                open: opts,
+            },
+            &cfg,
+            db,
+            &mut emit,
+            &mut |e| {
+                eprintln!("proxytrace: {e}");
+                failed = true;
+            },
+        )?;
         if let Some(mut sink) = rows {
             sink.finish()?;
         }
@@ -480,6 +547,9 @@ fn run_join(args: cli::JoinArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     if !quiet {
+        if let Some(b) = &bar {
+            b.finish();
+        }
         print_summary(&summary.back, started.elapsed());
         let ix = &summary.index;
         eprintln!(
@@ -516,4 +586,131 @@ fn run_join(args: cli::JoinArgs) -> anyhow::Result<ExitCode> {
         n,
         failed || !summary.back.failed_files.is_empty(),
     ))
+}
+
+/// Terminal feedback on standard error: the progress bar and the end-of-run summary.
+/// indicatif stays here, in the binary; the library reports progress through
+/// `engine::Progress`.
+mod ui {
+    use proxytrace::capture::Input;
+    use proxytrace::engine::Progress;
+    use proxytrace::info::FileInfo;
+    use std::collections::BTreeMap;
+    use std::io::IsTerminal;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    pub struct Bar(indicatif::ProgressBar);
+
+    impl Progress for Bar {
+        fn advance(&self, bytes: u64) {
+            // Compressed inputs advance by decompressed bytes: grow the total rather
+            // than show more than 100 %.
+            let b = &self.0;
+            let pos = b.position().saturating_add(bytes);
+            if b.length().is_some_and(|l| pos > l) {
+                b.set_length(pos);
+            }
+            b.inc(bytes);
+        }
+    }
+
+    impl Bar {
+        /// A bar over the inputs' total size, or `None` when standard error is not a
+        /// terminal or we run in CI.
+        pub fn new(inputs: &[Input]) -> Option<Arc<Bar>> {
+            if !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+                return None;
+            }
+            let total: u64 = inputs
+                .iter()
+                .filter_map(|i| match i {
+                    Input::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+                    Input::Stdin => None,
+                })
+                .sum();
+            let bar = indicatif::ProgressBar::new(total);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{wide_msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.enable_steady_tick(Duration::from_millis(200));
+            Some(Arc::new(Bar(bar)))
+        }
+
+        pub fn file(&self, input: &Input) {
+            self.0.set_message(input.display().display().to_string());
+        }
+
+        pub fn finish(&self) {
+            self.0.finish_and_clear();
+        }
+    }
+
+    /// Print without tearing the bar.
+    pub fn suspend(bar: Option<&Arc<Bar>>, f: impl FnOnce()) {
+        match bar {
+            Some(b) => b.0.suspend(f),
+            None => f(),
+        }
+    }
+
+    /// Totals over the files of a run.
+    #[derive(Default)]
+    pub struct Summary {
+        files: u64,
+        records: u64,
+        bytes: u64,
+        damaged_bytes: u64,
+        skipped: BTreeMap<&'static str, u64>,
+        undecodable: BTreeMap<String, u64>,
+        cut_streams: u64,
+    }
+
+    impl Summary {
+        pub fn add(&mut self, f: &FileInfo) {
+            self.files += 1;
+            self.records += f.records;
+            self.bytes += f.bytes;
+            self.damaged_bytes += f.damaged_bytes;
+            for (k, v) in &f.skipped {
+                *self.skipped.entry(k).or_default() += v;
+            }
+            for (k, v) in &f.packets.undecodable {
+                *self.undecodable.entry(k.clone()).or_default() += v;
+            }
+            self.cut_streams += u64::from(f.compressed_stream_cut);
+        }
+
+        pub fn line(&self, took: Duration) -> String {
+            use std::fmt::Write as _;
+            let secs = took.as_secs_f64();
+            let gbs = if secs > 0.0 {
+                self.bytes as f64 / secs / 1e9
+            } else {
+                0.0
+            };
+            let mut s = format!(
+                "proxytrace: {} file{}, {} records, {} bytes in {secs:.2} s ({gbs:.2} GB/s)",
+                self.files,
+                if self.files == 1 { "" } else { "s" },
+                self.records,
+                self.bytes
+            );
+            for (k, v) in &self.skipped {
+                let _ = write!(s, "; skipped {k}: {v}");
+            }
+            if self.damaged_bytes > 0 {
+                let _ = write!(s, "; damaged bytes: {}", self.damaged_bytes);
+            }
+            for (k, v) in &self.undecodable {
+                let _ = write!(s, "; undecodable {k}: {v}");
+            }
+            if self.cut_streams > 0 {
+                let _ = write!(s, "; cut compressed streams: {}", self.cut_streams);
+            }
+            s
+        }
+    }
 }

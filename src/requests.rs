@@ -6,8 +6,9 @@
 //! their first byte's timestamp (ties: file order, then packet order), through a reorder
 //! buffer that releases a row once no pending head can start earlier.
 
-use crate::capture::{self, Capture, CaptureError, Input, OpenOptions, WalkStats};
+use crate::capture::{self, Capture, CaptureError, Input, OpenOptions, Record, WalkStats};
 use crate::decode::{self, Decoded, FiveTuple};
+use crate::engine::{Engine, Job};
 use crate::http::head::{parse_request_head, HeaderKind, RequestHead};
 use crate::http::identity::{extract_identity, is_trusted, Identity};
 use crate::http::proxy::{parse_proxy, ProxyHeader};
@@ -175,6 +176,71 @@ fn join_values<'a>(it: impl Iterator<Item = &'a [u8]>) -> String {
         s.push_str(&escape_bytes(v));
     }
     s
+}
+
+/// One TCP segment as a worker saw it, with its payload in the chunk's arena.
+struct Seg {
+    ts_ns: i64,
+    index: u64,
+    flow: FiveTuple,
+    seq: u32,
+    flags: crate::decode::TcpFlags,
+    /// Byte range of the payload in [`SegmentChunk::arena`].
+    payload: (u32, u32),
+}
+
+/// A chunk's TCP segments and packet outcomes. Payloads are copied into one arena per
+/// chunk (one allocation, not one per packet) because the chunk's mapped pages may be
+/// released once it is delivered.
+#[derive(Default)]
+struct SegmentChunk {
+    segs: Vec<Seg>,
+    arena: Vec<u8>,
+    outcomes: Outcomes,
+}
+
+/// The parallel half of `requests`: decode every record, keep TCP segments.
+struct SegmentJob;
+
+impl Job for SegmentJob {
+    type Chunk = SegmentChunk;
+    type Out = SegmentChunk;
+
+    fn start(&self) -> SegmentChunk {
+        SegmentChunk::default()
+    }
+
+    fn record(&self, c: &mut SegmentChunk, rec: &Record<'_>) {
+        let decoded = decode::decode(rec.link_type, rec.data, rec.orig_len, rec.ts_ns);
+        c.outcomes.count(&decoded);
+        let Ok(Decoded::Ip(pkt)) = &decoded else {
+            return;
+        };
+        let Some(seg) = SegmentMeta::from_packet(pkt, rec.index) else {
+            return;
+        };
+        let start = c.arena.len();
+        c.arena.extend_from_slice(seg.payload);
+        // Arena offsets fit u32: a chunk is a few MiB of records (a stream batch too).
+        c.segs.push(Seg {
+            ts_ns: seg.ts_ns,
+            index: seg.packet_index,
+            flow: seg.flow,
+            seq: seg.seq,
+            flags: seg.flags,
+            payload: (start as u32, c.arena.len() as u32),
+        });
+    }
+
+    fn finish(&self, c: SegmentChunk, _stats: &WalkStats) -> SegmentChunk {
+        c
+    }
+
+    fn rebase(&self, out: &mut SegmentChunk, index_base: u64) {
+        for s in &mut out.segs {
+            s.index += index_base;
+        }
+    }
 }
 
 /// Processes packets of one run (all files) into rows.
@@ -405,10 +471,12 @@ impl<'c> RequestExtractor<'c> {
         ControlFlow::Continue(())
     }
 
-    /// Walk one capture (the next file of the run). Returns `Break` when `emit` asked
-    /// to stop.
+    /// Walk one capture (the next file of the run) on `engine`: workers decode packets
+    /// into compact TCP segments in parallel; reassembly, parsing and rows follow here, in
+    /// packet order. Returns `Break` when `emit` asked to stop.
     pub fn walk_capture(
         &mut self,
+        engine: &Engine,
         mut cap: Capture,
         name: String,
         emit: &mut dyn FnMut(RequestRow) -> ControlFlow<()>,
@@ -418,38 +486,43 @@ impl<'c> RequestExtractor<'c> {
             name,
             precision: capture_precision(&cap),
         });
-        let mut stats = WalkStats::default();
-        let mut outcomes = Outcomes::default();
-        let mut events = Vec::new();
         let mut stopped = ControlFlow::Continue(());
+        let mut events = Vec::new();
         let mut since_release = 0u64;
-        cap.walk(&mut stats, |rec| {
-            let decoded = decode::decode(rec.link_type, rec.data, rec.orig_len, rec.ts_ns);
-            outcomes.count(&decoded);
-            if let Ok(Decoded::Ip(pkt)) = &decoded {
-                if let Some(seg) = SegmentMeta::from_packet(pkt, tag_index(ord, rec.index)) {
-                    if seg.ts_ns > self.max_ts {
-                        self.max_ts = seg.ts_ns;
-                    }
-                    self.assembler.push(seg, &mut |ev| events.push(ev));
-                    for ev in events.drain(..) {
-                        self.on_event(ev);
-                    }
+        let run = engine.run(&mut cap, &SegmentJob, |chunk: SegmentChunk, _| {
+            self.summary.packets.merge(&chunk.outcomes);
+            for seg in &chunk.segs {
+                let payload = chunk
+                    .arena
+                    .get(seg.payload.0 as usize..seg.payload.1 as usize)
+                    .unwrap_or_default();
+                if seg.ts_ns > self.max_ts {
+                    self.max_ts = seg.ts_ns;
+                }
+                let meta = SegmentMeta {
+                    ts_ns: seg.ts_ns,
+                    packet_index: tag_index(ord, seg.index),
+                    flow: seg.flow,
+                    seq: seg.seq,
+                    flags: seg.flags,
+                    payload,
+                };
+                self.assembler.push(meta, &mut |ev| events.push(ev));
+                for ev in events.drain(..) {
+                    self.on_event(ev);
                 }
             }
-            since_release += 1;
+            since_release += chunk.segs.len() as u64;
             if since_release >= RELEASE_EVERY {
                 since_release = 0;
                 if self.release(false, emit).is_break() {
                     stopped = ControlFlow::Break(());
-                    return ControlFlow::Break(());
                 }
             }
-            ControlFlow::Continue(())
+            stopped
         })?;
         self.summary.files += 1;
-        self.summary.walk.merge(&stats);
-        self.summary.packets.merge(&outcomes);
+        self.summary.walk.merge(&run.stats);
         if stopped.is_break() {
             return Ok(stopped);
         }
@@ -514,6 +587,7 @@ fn first_ts(input: &Input, opts: OpenOptions) -> Option<i64> {
 /// Run `requests` over inputs. Errors opening or reading a file are reported through
 /// `on_error` and the run goes on; the summary lists the failed files.
 pub fn run(
+    engine: &Engine,
     inputs: Vec<Input>,
     opts: OpenOptions,
     cfg: &RequestsConfig,
@@ -531,7 +605,7 @@ pub fn run(
                 continue;
             }
         };
-        match ex.walk_capture(cap, name.clone(), emit) {
+        match ex.walk_capture(engine, cap, name.clone(), emit) {
             Ok(ControlFlow::Break(())) => {
                 let mut s = ex.summary;
                 s.reassembly = ex.assembler.stats().clone();

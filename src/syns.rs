@@ -83,6 +83,7 @@
 
 use crate::capture::{Capture, CaptureError, FileFormat, Record, TimeResolution, WalkStats};
 use crate::decode::{self, Decoded, FiveTuple, IpProto, TcpFlags};
+use crate::engine::{Engine, Job};
 use crate::fingerprint::{
     estimate_uptime, Database, Match, MatchQuality, P0fIgnores, SynKind, SynObservation, TsSample,
     Uptime,
@@ -519,6 +520,36 @@ pub struct FileMeta {
 }
 
 /// Runs both stages over files in order, keeping the tracker across files.
+/// The parallel stage on the engine: [`classify`] every record of a chunk.
+struct ClassifyJob {
+    file: u32,
+}
+
+impl Job for ClassifyJob {
+    type Chunk = Vec<PacketEvent>;
+    type Out = Vec<PacketEvent>;
+
+    fn start(&self) -> Vec<PacketEvent> {
+        Vec::new()
+    }
+
+    fn record(&self, events: &mut Vec<PacketEvent>, rec: &Record<'_>) {
+        events.extend(classify(rec, self.file));
+    }
+
+    fn finish(&self, events: Vec<PacketEvent>, _: &WalkStats) -> Vec<PacketEvent> {
+        events
+    }
+
+    fn rebase(&self, events: &mut Vec<PacketEvent>, index_base: u64) {
+        for ev in events {
+            if let PacketEvent::Syn(s) = ev {
+                s.index += index_base;
+            }
+        }
+    }
+}
+
 pub struct SynScanner<'db> {
     pub tracker: SynTracker<'db>,
     pub files: Vec<FileMeta>,
@@ -539,6 +570,7 @@ impl<'db> SynScanner<'db> {
     /// the metadata of their file. `out` returning Break stops the scan.
     pub fn scan<F>(
         &mut self,
+        engine: &Engine,
         mut cap: Capture,
         out: &mut F,
     ) -> Result<ControlFlow<()>, CaptureError>
@@ -556,17 +588,16 @@ impl<'db> SynScanner<'db> {
             Some(meta) => out(e, meta),
             None => ControlFlow::Continue(()),
         };
-        let mut stats = WalkStats::default();
-        cap.walk(&mut stats, |rec| {
-            if let Some(ev) = classify(rec, file) {
-                if tracker.push(&ev, &mut emit).is_break() {
+        let run = engine.run(&mut cap, &ClassifyJob { file }, |events, _| {
+            for ev in &events {
+                if tracker.push(ev, &mut emit).is_break() {
                     stopped = ControlFlow::Break(());
-                    return ControlFlow::Break(());
+                    break;
                 }
             }
-            ControlFlow::Continue(())
+            stopped
         })?;
-        self.stats.merge(&stats);
+        self.stats.merge(&run.stats);
         Ok(stopped)
     }
 

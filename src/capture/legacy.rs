@@ -21,7 +21,7 @@ const CHAIN_MAX_DT_S: i64 = 3600;
 const WINDOW_BEFORE_S: i64 = 86_400;
 const WINDOW_AFTER_S: i64 = 366 * 86_400;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LegacyParser {
     pub order: ByteOrder,
     pub resolution: TimeResolution,

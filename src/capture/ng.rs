@@ -44,7 +44,7 @@ pub struct Interface {
     pub order: ByteOrder,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NgParser {
     /// Byte order of the current section.
     pub order: ByteOrder,

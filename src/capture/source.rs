@@ -263,6 +263,45 @@ impl Capture {
         }
     }
 
+    /// Advise the kernel about a byte range of the map (no-op for streams). Advice is a
+    /// hint: errors are ignored.
+    pub fn advise_range(&self, advice: memmap2::Advice, offset: usize, len: usize) {
+        if let Data::Mapped(m) = &self.data {
+            if len > 0 && offset.saturating_add(len) <= m.len() {
+                let _ = m.advise_range(advice, offset, len);
+            }
+        }
+    }
+
+    /// Drop the pages of a mapped range from this process (MADV_DONTNEED) so resident
+    /// memory stays flat on huge files. No-op for streams.
+    pub fn release_range(&self, offset: usize, len: usize) {
+        if let Data::Mapped(m) = &self.data {
+            if len > 0 && offset.saturating_add(len) <= m.len() {
+                // SAFETY: the map is a read-only MAP_SHARED file mapping: DONTNEED only
+                // unmaps the pages, a later access faults them back in from the file with
+                // the same contents (private anonymous or written pages would be zeroed or
+                // lost; we have none).
+                let _ = unsafe {
+                    m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len)
+                };
+            }
+        }
+    }
+
+    /// For the engine's streaming path: the reader and the bytes already read after
+    /// format detection, which the walk starts with. `None` for mapped captures. The
+    /// capture cannot be walked afterwards.
+    pub fn take_stream(&mut self) -> Option<(Box<dyn Read + Send>, Vec<u8>)> {
+        match &mut self.data {
+            Data::Mapped(_) => None,
+            Data::Stream { reader, prefix } => Some((
+                std::mem::replace(reader, Box::new(io::empty())),
+                std::mem::take(prefix),
+            )),
+        }
+    }
+
     /// Walk every record in file order. Damaged regions and cut records are counted in
     /// `stats`; only I/O failures are errors. `on_record` may stop the walk early.
     pub fn walk<F>(&mut self, stats: &mut WalkStats, mut on_record: F) -> Result<(), CaptureError>

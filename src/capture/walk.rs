@@ -111,7 +111,9 @@ pub enum Resync {
 }
 
 /// The format-specific parser, with the state a walk carries (pcapng interface tables).
-#[derive(Debug, Clone)]
+/// `PartialEq`: the engine compares the state a worker started with to the state the
+/// sequential walk had there.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Parser {
     Legacy(LegacyParser),
     Ng(NgParser),
@@ -315,6 +317,10 @@ pub fn walk_buffer<F>(
 where
     F: FnMut(&Record<'_>) -> std::ops::ControlFlow<()>,
 {
+    // Next cache line to prefetch. Every line up to PREFETCH_AHEAD is fetched once, not
+    // one line per record: record headers land on any line, and a single prefetch per
+    // record missed most of them (measured 7 GB/s, 27 GB/s with every line).
+    let mut prefetched = pos;
     loop {
         if let Some((damage_start, reason)) = resyncing {
             match parser.resync(buf, pos, at_eof) {
@@ -335,7 +341,12 @@ where
         if pos >= stop_at && stop_at < buf.len() {
             return (WalkEnd::Handoff(pos), None);
         }
-        prefetch(buf, pos + PREFETCH_AHEAD);
+        prefetched = prefetched.max(pos);
+        let ahead = (pos + PREFETCH_AHEAD).min(buf.len());
+        while prefetched < ahead {
+            prefetch(buf, prefetched);
+            prefetched += 64;
+        }
         match parser.step(buf, pos, at_eof) {
             Step::Record(raw, next) => {
                 *next_index += 1;

@@ -1,0 +1,285 @@
+//! Mapped captures: split, resync, hand off, verify, redo.
+
+use super::{empty_out, send_result, ChunkInfo, Engine, FileRun, Job, Sent};
+use crate::capture::{walk_buffer, Capture, Parser, Resync, WalkEnd, WalkStats};
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+/// One chunk's walk.
+struct Walked<O> {
+    end: WalkEnd,
+    /// Parser state after the walk (pcapng: interfaces met on the way).
+    fin: Parser,
+    stats: WalkStats,
+    records: u64,
+    out: O,
+}
+
+/// A worker's result: where it started and with which parser state, so the merge can
+/// check both against the sequential walk.
+struct Piece<O> {
+    start: Option<usize>,
+    init: Parser,
+    walked: Option<Walked<O>>,
+}
+
+/// Walk `buf` from the record start `start` to the first record boundary at or after
+/// `stop_at` (or the end of the file).
+fn walk_from<J: Job>(
+    job: &J,
+    buf: &[u8],
+    mut parser: Parser,
+    start: usize,
+    stop_at: usize,
+) -> Walked<J::Out> {
+    let mut chunk = job.start();
+    let mut stats = WalkStats::default();
+    let mut records = 0u64;
+    let (end, _) = walk_buffer(
+        &mut parser,
+        buf,
+        0,
+        start,
+        true,
+        stop_at,
+        &mut records,
+        None,
+        &mut stats,
+        &mut |r| {
+            job.record(&mut chunk, r);
+            ControlFlow::Continue(())
+        },
+    );
+    let out = job.finish(chunk, &stats);
+    Walked {
+        end,
+        fin: parser,
+        stats,
+        records,
+        out,
+    }
+}
+
+/// The first plausible record start in `[from, end)`, judged with `parser`'s resync rule.
+/// The scan looks only a bounded distance past `end` (doubling while a candidate's chain
+/// needs more bytes), so a chunk whose guessed state is wrong (a pcapng section of the
+/// other byte order) cannot scan the rest of the file.
+fn find_start(parser: &Parser, buf: &[u8], mut from: usize, end: usize) -> Option<usize> {
+    let mut margin = 1usize << 20;
+    loop {
+        let hi = end.saturating_add(margin).min(buf.len());
+        let eof = hi == buf.len();
+        match parser.resync(&buf[..hi], from, eof) {
+            Resync::Found(p) => return (p < end).then_some(p),
+            Resync::NotFound => return None,
+            Resync::NeedMore(p) => {
+                if p >= end || eof {
+                    return None;
+                }
+                from = p;
+                margin = margin.saturating_mul(2);
+            }
+        }
+    }
+}
+
+/// The parser state once the first packet record is read: the state every worker of a
+/// file guesses it starts with (legacy: the resync window anchored on the first record's
+/// time, as in the sequential walk; pcapng: the interface table of the first section).
+fn state_after_first_record(parser: &Parser, buf: &[u8], start: usize) -> Parser {
+    let mut p = parser.clone();
+    let mut index = 0;
+    let mut stats = WalkStats::default();
+    walk_buffer(
+        &mut p,
+        buf,
+        0,
+        start,
+        true,
+        usize::MAX,
+        &mut index,
+        None,
+        &mut stats,
+        &mut |_| ControlFlow::Break(()),
+    );
+    p
+}
+
+/// Where the sequential walk is when the merge reaches a chunk.
+enum Expect {
+    /// At a record boundary, with this parser state.
+    At(usize, Parser),
+    /// Past the end of the file, with the parser state at the end.
+    Eof(Parser),
+}
+
+const PAGE: usize = 4096;
+
+pub(super) fn run<J, C>(eng: &Engine, cap: &mut Capture, job: &J, mut consumer: C) -> FileRun
+where
+    J: Job,
+    C: FnMut(J::Out, &ChunkInfo) -> ControlFlow<()>,
+{
+    let Some(buf) = cap.mapped_bytes() else {
+        return FileRun::default();
+    };
+    let len = buf.len();
+    let start = cap.parser.data_start().min(len);
+    let cs = eng.opts.chunk_size;
+    let n = (len - start).div_ceil(cs).max(1) as u64;
+    let bounds = |k: u64| -> (usize, usize) {
+        let b = start
+            .saturating_add((k as usize).saturating_mul(cs))
+            .min(len);
+        let e = if k + 1 == n {
+            len
+        } else {
+            b.saturating_add(cs).min(len)
+        };
+        (b, e)
+    };
+    // The last chunk walks to the end of the file; the others hand off at their end.
+    let stop_at = |k: u64, e: usize| if k + 1 == n { usize::MAX } else { e };
+
+    let initial = cap.parser.clone();
+    let mut guess = if n > 1 {
+        state_after_first_record(&initial, buf, start)
+    } else {
+        initial.clone()
+    };
+    let mut expect = Expect::At(start, initial.clone());
+    let mut run = FileRun::default();
+    let mut index_base = 0u64;
+    let mut released = 0usize;
+    let cancel = AtomicBool::new(false);
+    let window = eng.window() as u64;
+    let capref: &Capture = cap;
+
+    eng.pool.in_place_scope(|s| {
+        let (tx, rx) = mpsc::channel::<Sent<Piece<J::Out>>>();
+        let mut pending: BTreeMap<u64, Piece<J::Out>> = BTreeMap::new();
+        let mut dispatched = 0u64;
+        for k in 0..n {
+            while dispatched < n && dispatched < k + window {
+                let d = dispatched;
+                let (b, e) = bounds(d);
+                capref.advise_range(memmap2::Advice::WillNeed, b, e - b);
+                let init = if d == 0 {
+                    initial.clone()
+                } else {
+                    guess.clone()
+                };
+                let tx = tx.clone();
+                let cancel = &cancel;
+                s.spawn(move |_| {
+                    send_result(&tx, d, || {
+                        if cancel.load(Ordering::Relaxed) {
+                            return Piece {
+                                start: None,
+                                init,
+                                walked: None,
+                            };
+                        }
+                        // Chunk 0 starts at the true first record; the others search.
+                        let first = if d == 0 {
+                            Some(b)
+                        } else {
+                            find_start(&init, buf, b, e)
+                        };
+                        let walked =
+                            first.map(|p| walk_from(job, buf, init.clone(), p, stop_at(d, e)));
+                        Piece {
+                            start: first,
+                            init,
+                            walked,
+                        }
+                    })
+                });
+                dispatched += 1;
+            }
+            let piece = loop {
+                if let Some(p) = pending.remove(&k) {
+                    break p;
+                }
+                match rx.recv() {
+                    Ok((i, Some(p))) => {
+                        pending.insert(i, p);
+                    }
+                    // A worker panicked: stop; the scope re-raises its panic.
+                    Ok((_, None)) | Err(_) => {
+                        cancel.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            };
+            let (b, e) = bounds(k);
+            let mut redone = false;
+            let walked = match &expect {
+                // Nothing starts after the end of the file, whatever the worker believed.
+                Expect::Eof(_) => None,
+                // The previous chunk's last record runs past this whole chunk.
+                Expect::At(pos, _) if *pos >= e && k + 1 < n => None,
+                Expect::At(pos, state) => {
+                    let ok = piece.start == Some(*pos) && piece.init == *state;
+                    match piece.walked {
+                        Some(w) if ok => Some(w),
+                        _ => {
+                            redone = true;
+                            Some(walk_from(job, buf, state.clone(), *pos, stop_at(k, e)))
+                        }
+                    }
+                }
+            };
+            let (mut out, records) = match walked {
+                Some(w) => {
+                    expect = match w.end {
+                        WalkEnd::Handoff(p) => Expect::At(p, w.fin),
+                        // Exhausted (Stopped and NeedMore do not happen on a whole map).
+                        _ => Expect::Eof(w.fin),
+                    };
+                    run.stats.merge(&w.stats);
+                    (w.out, w.records)
+                }
+                None => (empty_out(job), 0),
+            };
+            // Later chunks guess the state the walk has now (a mid-file SHB or IDB).
+            if let Expect::At(_, st) = &expect {
+                if *st != guess {
+                    guess = st.clone();
+                }
+            }
+            run.chunks += 1;
+            run.redone += u64::from(redone);
+            job.rebase(&mut out, index_base);
+            let info = ChunkInfo {
+                chunk: k,
+                offset: if k == 0 { 0 } else { b as u64 },
+                end: e as u64,
+                records,
+                index_base,
+                redone,
+            };
+            index_base += records;
+            eng.advance(info.end - info.offset);
+            // Nothing before this chunk's end is read again (workers only read forward
+            // from their own start): let its pages go.
+            let upto = e / PAGE * PAGE;
+            if upto > released {
+                capref.release_range(released, upto - released);
+                released = upto;
+            }
+            if consumer(out, &info).is_break() {
+                run.stopped = true;
+                cancel.store(true, Ordering::Relaxed);
+                return;
+            }
+        }
+    });
+    cap.parser = match expect {
+        Expect::At(_, st) | Expect::Eof(st) => st,
+    };
+    run.stats.bytes = len as u64;
+    run
+}

@@ -1,0 +1,233 @@
+//! The parallel engine: the only module that runs things in parallel (rayon).
+//!
+//! A mapped capture is cut into chunks of `chunk_size` bytes. Worker `k` finds its first
+//! record with the format's resync rule (chain validation), walks records until the first
+//! record boundary at or after its chunk end (the handoff) and hands its job state back.
+//! The merge, in file order, checks that each chunk started where the previous one handed
+//! off and with the parser state the previous one ended with; a chunk that did not is
+//! walked again from the right place. The heuristic therefore only affects speed: the
+//! records, their numbering and the counters equal a sequential walk's.
+//!
+//! Streams (stdin, .gz, .zst, `--no-mmap`) cannot be split: they are read and walked in
+//! order on the calling thread, and batches of whole records, copied into owned buffers,
+//! go to the same workers.
+//!
+//! Either way at most `2 x threads` chunks are in flight, and their outputs reach the
+//! consumer strictly in file order on the calling thread.
+
+mod mapped;
+mod stream;
+
+use crate::capture::{Capture, CaptureError, Record, SourceKind, WalkStats};
+use std::ops::ControlFlow;
+use std::sync::{Arc, OnceLock};
+
+/// Work done on the records of one chunk. Workers run `start`, `record` for each record of
+/// their chunk in order, then `finish`; outputs reach the consumer in file order.
+///
+/// `Record::index` as seen by `record` is chunk-local (1-based within the chunk): the
+/// file-wide index is `ChunkInfo::index_base + index`. The engine calls [`Job::rebase`] on
+/// each output before delivering it, so a job whose output carries indexes can fix them
+/// there. Offsets and timestamps are file-wide already.
+pub trait Job: Sync {
+    /// Per-chunk working state.
+    type Chunk: Send;
+    /// What a chunk produces: owned, since the chunk's bytes may be unmapped or reused
+    /// once it is delivered.
+    type Out: Send + 'static;
+    fn start(&self) -> Self::Chunk;
+    fn record(&self, chunk: &mut Self::Chunk, rec: &Record<'_>);
+    /// `stats` are the chunk's walk counters (records, skips and damage in the chunk).
+    fn finish(&self, chunk: Self::Chunk, stats: &WalkStats) -> Self::Out;
+    /// Turn chunk-local record indexes in `out` into file-wide ones.
+    fn rebase(&self, _out: &mut Self::Out, _index_base: u64) {}
+}
+
+/// Where a delivered chunk sits in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// 0-based ordinal of the chunk in the file.
+    pub chunk: u64,
+    /// Byte range of the file the chunk covers (mapped: its split range; streams: the
+    /// bytes consumed for the batch).
+    pub offset: u64,
+    pub end: u64,
+    /// Packet records (emitted or skipped) in the chunk.
+    pub records: u64,
+    /// Records of the file before this chunk: add to chunk-local indexes.
+    pub index_base: u64,
+    /// The chunk was walked again because its worker started at the wrong place or with
+    /// the wrong interface table.
+    pub redone: bool,
+}
+
+/// Progress reports, in bytes of the file, from the calling thread after each chunk.
+pub trait Progress: Send + Sync {
+    fn advance(&self, bytes: u64);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Bytes per chunk of a mapped file.
+    pub chunk_size: usize,
+    /// Target bytes per batch of a stream.
+    pub batch_size: usize,
+}
+
+/// 8 MiB: a few ms of work per chunk, small next to a 100 GB file's page cache, large
+/// next to the resync scan at a chunk's start.
+pub const DEFAULT_CHUNK_SIZE: usize = 8 << 20;
+pub const DEFAULT_BATCH_SIZE: usize = 4 << 20;
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            threads: 0,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            batch_size: DEFAULT_BATCH_SIZE,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot start {threads} worker threads: {source}")]
+    ThreadPool {
+        threads: usize,
+        #[source]
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
+/// What a run over one capture did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileRun {
+    /// The walk counters of the delivered chunks, equal to a sequential walk's.
+    pub stats: WalkStats,
+    /// Chunks delivered.
+    pub chunks: u64,
+    /// Chunks walked a second time (wrong start or interface table).
+    pub redone: u64,
+    /// The consumer stopped the run.
+    pub stopped: bool,
+}
+
+/// A thread pool and the options, built once per process.
+pub struct Engine {
+    pool: rayon::ThreadPool,
+    opts: EngineOptions,
+    progress: Option<Arc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("threads", &self.threads())
+            .field("opts", &self.opts)
+            .finish()
+    }
+}
+
+impl Engine {
+    pub fn new(opts: EngineOptions) -> Result<Engine, EngineError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .thread_name(|i| format!("proxytrace-worker-{i}"))
+            .build()
+            .map_err(|source| EngineError::ThreadPool {
+                threads: opts.threads,
+                source,
+            })?;
+        Ok(Engine {
+            pool,
+            opts: EngineOptions {
+                chunk_size: opts.chunk_size.max(1),
+                batch_size: opts.batch_size.max(1),
+                ..opts
+            },
+            progress: None,
+        })
+    }
+
+    /// A process-wide engine with default options, for library callers that do not
+    /// build their own.
+    pub fn shared() -> Result<&'static Engine, EngineError> {
+        static SHARED: OnceLock<Engine> = OnceLock::new();
+        if let Some(e) = SHARED.get() {
+            return Ok(e);
+        }
+        let e = Engine::new(EngineOptions::default())?;
+        Ok(SHARED.get_or_init(|| e))
+    }
+
+    /// Report progress to `p` after each delivered chunk.
+    pub fn with_progress(mut self, p: Arc<dyn Progress>) -> Engine {
+        self.progress = Some(p);
+        self
+    }
+
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// Chunks in flight at once: enough to keep every worker busy while the merge waits
+    /// on the oldest one, few enough that memory does not grow with the file.
+    fn window(&self) -> usize {
+        2 * self.threads().max(1)
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Some(p) = &self.progress {
+            p.advance(bytes);
+        }
+    }
+
+    /// Run `job` over every record of `cap` and hand each chunk's output to `consumer`,
+    /// in file order, on the calling thread. `consumer` returning `Break` ends the run
+    /// after the chunks already in flight (their outputs are dropped). Afterwards
+    /// `cap.parser` holds the parser state at the end of the walk (pcapng: every section
+    /// and interface seen). Only I/O failures of a stream are errors.
+    pub fn run<J, C>(
+        &self,
+        cap: &mut Capture,
+        job: &J,
+        consumer: C,
+    ) -> Result<FileRun, CaptureError>
+    where
+        J: Job,
+        C: FnMut(J::Out, &ChunkInfo) -> ControlFlow<()>,
+    {
+        match cap.kind() {
+            SourceKind::Mapped => Ok(mapped::run(self, cap, job, consumer)),
+            SourceKind::Stream => stream::run(self, cap, job, consumer),
+        }
+    }
+}
+
+/// An empty chunk's output.
+fn empty_out<J: Job>(job: &J) -> J::Out {
+    job.finish(job.start(), &WalkStats::default())
+}
+
+/// What a worker sends back: `None` when it panicked (the scope re-raises the panic).
+type Sent<T> = (u64, Option<T>);
+
+/// Run `f` and send its result tagged with `k`; a panic sends `None` first so the
+/// merge never waits forever on a chunk that will not come, then propagates.
+fn send_result<T>(tx: &std::sync::mpsc::Sender<Sent<T>>, k: u64, f: impl FnOnce() -> T) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(v) => {
+            let _ = tx.send((k, Some(v)));
+        }
+        Err(p) => {
+            let _ = tx.send((k, None));
+            std::panic::resume_unwind(p);
+        }
+    }
+}

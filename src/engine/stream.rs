@@ -1,0 +1,288 @@
+//! Streams: read and walk in order on the calling thread, hand batches of whole records
+//! (copied into owned buffers) to the workers, deliver their outputs in order.
+
+use super::{send_result, ChunkInfo, Engine, FileRun, Job, Sent};
+use crate::capture::{walk_buffer, Capture, CaptureError, Record, SkipReason, WalkEnd, WalkStats};
+use std::collections::BTreeMap;
+use std::io;
+use std::ops::ControlFlow;
+use std::sync::mpsc;
+
+/// Read size, as the capture's own streaming walk (blocks of a few MiB need few refills).
+const READ_CHUNK: usize = 1 << 20;
+
+/// A record of a batch; its bytes are `Batch::data[at..at + len]`.
+struct Meta {
+    index: u64,
+    offset: u64,
+    ts_ns: i64,
+    interface: u32,
+    link_type: u16,
+    caplen: u32,
+    orig_len: u32,
+    at: usize,
+    len: usize,
+}
+
+struct Batch {
+    offset: u64,
+    end: u64,
+    data: Vec<u8>,
+    meta: Vec<Meta>,
+    stats: WalkStats,
+    records: u64,
+}
+
+impl Batch {
+    fn new(offset: u64, capacity: usize) -> Batch {
+        Batch {
+            offset,
+            end: offset,
+            data: Vec::with_capacity(capacity),
+            meta: Vec::new(),
+            stats: WalkStats::default(),
+            records: 0,
+        }
+    }
+}
+
+struct Done<O> {
+    out: O,
+    stats: WalkStats,
+    offset: u64,
+    end: u64,
+    records: u64,
+}
+
+fn work<J: Job>(job: &J, b: Batch) -> Done<J::Out> {
+    let mut c = job.start();
+    for m in &b.meta {
+        // Always in range: `at` and `len` were recorded when the bytes were appended.
+        let data = b.data.get(m.at..m.at + m.len).unwrap_or_default();
+        job.record(
+            &mut c,
+            &Record {
+                index: m.index,
+                offset: m.offset,
+                ts_ns: m.ts_ns,
+                interface: m.interface,
+                link_type: m.link_type,
+                caplen: m.caplen,
+                orig_len: m.orig_len,
+                data,
+            },
+        );
+    }
+    let out = job.finish(c, &b.stats);
+    Done {
+        out,
+        stats: b.stats,
+        offset: b.offset,
+        end: b.end,
+        records: b.records,
+    }
+}
+
+pub(super) fn run<J, C>(
+    eng: &Engine,
+    cap: &mut Capture,
+    job: &J,
+    mut consumer: C,
+) -> Result<FileRun, CaptureError>
+where
+    J: Job,
+    C: FnMut(J::Out, &ChunkInfo) -> ControlFlow<()>,
+{
+    let Some((mut reader, prefix)) = cap.take_stream() else {
+        return Ok(FileRun::default());
+    };
+    let mut parser = cap.parser.clone();
+    let start = parser.data_start();
+    // `buf[..end]` holds data; the rest is zeroed room for the next read.
+    let mut buf = prefix;
+    let mut end = buf.len();
+    buf.resize(READ_CHUNK.max(end), 0);
+    let mut base = 0u64;
+    let mut pos = start.min(end);
+    let mut eof = false;
+    let mut resync: Option<(u64, SkipReason)> = None;
+    let mut error: Option<CaptureError> = None;
+    let mut stream_cut = false;
+    let mut run = FileRun::default();
+    let bs = eng.opts.batch_size;
+    let window = eng.window() as u64;
+    let path = cap.path.clone();
+
+    eng.pool.in_place_scope(|s| {
+        let (tx, rx) = mpsc::channel::<Sent<Done<J::Out>>>();
+        let mut pending: BTreeMap<u64, Done<J::Out>> = BTreeMap::new();
+        let mut delivered = 0u64;
+        let mut dispatched = 0u64;
+        let mut index_base = 0u64;
+        // Receive results until the next one in order is delivered (`block`) or none is
+        // ready; Break when the consumer stops or a worker panicked.
+        let mut pump = |block: bool, delivered: &mut u64, run: &mut FileRun| -> ControlFlow<()> {
+            loop {
+                if let Some(d) = pending.remove(delivered) {
+                    let mut out = d.out;
+                    job.rebase(&mut out, index_base);
+                    let info = ChunkInfo {
+                        chunk: *delivered,
+                        offset: d.offset,
+                        end: d.end,
+                        records: d.records,
+                        index_base,
+                        redone: false,
+                    };
+                    index_base += d.records;
+                    run.stats.merge(&d.stats);
+                    run.chunks += 1;
+                    *delivered += 1;
+                    eng.advance(d.end - d.offset);
+                    if consumer(out, &info).is_break() {
+                        run.stopped = true;
+                        return ControlFlow::Break(());
+                    }
+                    if block {
+                        return ControlFlow::Continue(());
+                    }
+                    continue;
+                }
+                let got = if block {
+                    rx.recv().ok()
+                } else {
+                    match rx.try_recv() {
+                        Ok(v) => Some(v),
+                        Err(mpsc::TryRecvError::Empty) => return ControlFlow::Continue(()),
+                        Err(mpsc::TryRecvError::Disconnected) => None,
+                    }
+                };
+                match got {
+                    Some((k, Some(d))) => {
+                        pending.insert(k, d);
+                    }
+                    _ => return ControlFlow::Break(()),
+                }
+            }
+        };
+
+        let mut cur = Batch::new(0, bs + bs / 8);
+        let mut local_index = 0u64;
+        loop {
+            let stop_at = usize::try_from((cur.offset + bs as u64).saturating_sub(base))
+                .unwrap_or(usize::MAX);
+            let data = &mut cur.data;
+            let meta = &mut cur.meta;
+            let (walked, rs) = walk_buffer(
+                &mut parser,
+                &buf[..end],
+                base,
+                pos,
+                eof,
+                stop_at,
+                &mut local_index,
+                resync,
+                &mut cur.stats,
+                &mut |r| {
+                    meta.push(Meta {
+                        index: r.index,
+                        offset: r.offset,
+                        ts_ns: r.ts_ns,
+                        interface: r.interface,
+                        link_type: r.link_type,
+                        caplen: r.caplen,
+                        orig_len: r.orig_len,
+                        at: data.len(),
+                        len: r.data.len(),
+                    });
+                    data.extend_from_slice(r.data);
+                    ControlFlow::Continue(())
+                },
+            );
+            resync = rs;
+            let last = match walked {
+                WalkEnd::Handoff(p) => {
+                    pos = p;
+                    cur.end = base + p as u64;
+                    false
+                }
+                WalkEnd::NeedMore { pos: p } => {
+                    // Keep only what is still needed, then read more behind it.
+                    buf.copy_within(p..end, 0);
+                    end -= p;
+                    base += p as u64;
+                    pos = 0;
+                    if end == buf.len() {
+                        buf.resize(buf.len() * 2, 0);
+                    }
+                    let n = loop {
+                        match reader.read(&mut buf[end..]) {
+                            Ok(n) => break Some(n),
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            // A compressed stream cut short: walk what we have, count the
+                            // cut record, and say so.
+                            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                                stream_cut = true;
+                                break Some(0);
+                            }
+                            Err(source) => {
+                                error = Some(CaptureError::Read {
+                                    path: path.clone(),
+                                    offset: base + end as u64,
+                                    source,
+                                });
+                                break None;
+                            }
+                        }
+                    };
+                    match n {
+                        Some(n) => {
+                            end += n;
+                            eof = n == 0;
+                            continue;
+                        }
+                        // Deliver what was read before the error, as the sequential walk.
+                        None => {
+                            cur.end = base + end as u64;
+                            true
+                        }
+                    }
+                }
+                WalkEnd::Exhausted | WalkEnd::Stopped => {
+                    cur.end = base + end as u64;
+                    true
+                }
+            };
+            let next = Batch::new(cur.end, bs + bs / 8);
+            let mut batch = std::mem::replace(&mut cur, next);
+            batch.records = std::mem::take(&mut local_index);
+            while dispatched - delivered >= window {
+                if pump(true, &mut delivered, &mut run).is_break() {
+                    return;
+                }
+            }
+            let tx = tx.clone();
+            let k = dispatched;
+            s.spawn(move |_| send_result(&tx, k, || work(job, batch)));
+            dispatched += 1;
+            if pump(false, &mut delivered, &mut run).is_break() {
+                return;
+            }
+            if last {
+                break;
+            }
+        }
+        while delivered < dispatched {
+            if pump(true, &mut delivered, &mut run).is_break() {
+                return;
+            }
+        }
+    });
+    cap.parser = parser;
+    if let Some(e) = error {
+        return Err(e);
+    }
+    run.stats.stream_cut |= stream_cut;
+    run.stats.bytes = base + end as u64;
+    Ok(run)
+}
