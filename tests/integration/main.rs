@@ -4,6 +4,7 @@ mod capture_robustness;
 mod engine;
 mod info_golden;
 mod join;
+mod parallel;
 mod requests;
 mod syns;
 mod util;
