@@ -61,14 +61,17 @@ enum Stages {
 /// where 1 worker plus the stage took 0.64 s), the hidden `--chunk-size`, and a progress
 /// bar when standard error is a terminal.
 fn engine(cli: &Cli, bar: Option<&Arc<ui::Bar>>, stages: Stages) -> anyhow::Result<Engine> {
-    let mut opts = EngineOptions::default();
-    opts.threads = match (cli.threads, stages) {
+    let threads = match (cli.threads, stages) {
         (Some(t), _) => usize::from(t),
         (None, Stages::WorkersOnly) => 0,
         (None, Stages::WithSequentialStage) => {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             cores.saturating_sub(1).max(1)
         }
+    };
+    let mut opts = EngineOptions {
+        threads,
+        ..EngineOptions::default()
     };
     if let Some(c) = cli.chunk_size {
         let c = usize::try_from(c).unwrap_or(usize::MAX);
