@@ -23,6 +23,11 @@ pub struct Record<'a> {
     pub caplen: u32,
     pub orig_len: u32,
     pub data: &'a [u8],
+    /// Where `data` starts in the bytes the walk reads from: the file offset for a
+    /// whole-file walk; under the engine, the position in the chunk's
+    /// [`source`](crate::engine::ChunkInfo::source), so a job can keep offsets instead of
+    /// copies.
+    pub data_offset: u64,
 }
 
 /// Why bytes or records were skipped. Records skipped count as records read.
@@ -360,6 +365,8 @@ where
                     caplen: raw.caplen,
                     orig_len: raw.orig_len,
                     data: raw.data,
+                    // Pointer difference within `buf`: the parser sliced `data` out of it.
+                    data_offset: base + (raw.data.as_ptr() as usize - buf.as_ptr() as usize) as u64,
                 };
                 pos = next;
                 if on_record(&rec).is_break() {

@@ -120,7 +120,7 @@ const PAGE: usize = 4096;
 pub(super) fn run<J, C>(eng: &Engine, cap: &mut Capture, job: &J, mut consumer: C) -> FileRun
 where
     J: Job,
-    C: FnMut(J::Out, &ChunkInfo) -> ControlFlow<()>,
+    C: FnMut(J::Out, &ChunkInfo<'_>) -> ControlFlow<()>,
 {
     let Some(buf) = cap.mapped_bytes() else {
         return FileRun::default();
@@ -260,20 +260,22 @@ where
                 records,
                 index_base,
                 redone,
+                source: buf,
             };
             index_base += records;
             eng.advance(info.end - info.offset);
-            // Nothing before this chunk's end is read again (workers only read forward
-            // from their own start): let its pages go.
-            let upto = e / PAGE * PAGE;
-            if upto > released {
-                capref.release_range(released, upto - released);
-                released = upto;
-            }
             if consumer(out, &info).is_break() {
                 run.stopped = true;
                 cancel.store(true, Ordering::Relaxed);
                 return;
+            }
+            // Nothing before this chunk's end is read again (workers only read forward
+            // from their own start, and the consumer, which may read this chunk's bytes
+            // through `source`, is done with it): let its pages go.
+            let upto = e / PAGE * PAGE;
+            if upto > released {
+                capref.release_range(released, upto - released);
+                released = upto;
             }
         }
     });

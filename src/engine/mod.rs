@@ -44,8 +44,8 @@ pub trait Job: Sync {
 }
 
 /// Where a delivered chunk sits in its file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChunkInfo {
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChunkInfo<'a> {
     /// 0-based ordinal of the chunk in the file.
     pub chunk: u64,
     /// Byte range of the file the chunk covers (mapped: its split range; streams: the
@@ -59,6 +59,24 @@ pub struct ChunkInfo {
     /// The chunk was walked again because its worker started at the wrong place or with
     /// the wrong interface table.
     pub redone: bool,
+    /// The bytes the chunk's records were read from, valid while the consumer runs:
+    /// the whole mapped file, or a stream batch. `Record::data_offset` indexes into it, so
+    /// a job can hand over offsets and the consumer read payloads without a copy.
+    pub source: &'a [u8],
+}
+
+impl std::fmt::Debug for ChunkInfo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkInfo")
+            .field("chunk", &self.chunk)
+            .field("offset", &self.offset)
+            .field("end", &self.end)
+            .field("records", &self.records)
+            .field("index_base", &self.index_base)
+            .field("redone", &self.redone)
+            .field("source_len", &self.source.len())
+            .finish()
+    }
 }
 
 /// Progress reports, in bytes of the file, from the calling thread after each chunk.
@@ -201,7 +219,7 @@ impl Engine {
     ) -> Result<FileRun, CaptureError>
     where
         J: Job,
-        C: FnMut(J::Out, &ChunkInfo) -> ControlFlow<()>,
+        C: FnMut(J::Out, &ChunkInfo<'_>) -> ControlFlow<()>,
     {
         match cap.kind() {
             SourceKind::Mapped => Ok(mapped::run(self, cap, job, consumer)),

@@ -48,6 +48,8 @@ impl Batch {
 
 struct Done<O> {
     out: O,
+    /// The batch's bytes, kept for the consumer (`ChunkInfo::source`).
+    data: Vec<u8>,
     stats: WalkStats,
     offset: u64,
     end: u64,
@@ -70,12 +72,14 @@ fn work<J: Job>(job: &J, b: Batch) -> Done<J::Out> {
                 caplen: m.caplen,
                 orig_len: m.orig_len,
                 data,
+                data_offset: m.at as u64,
             },
         );
     }
     let out = job.finish(c, &b.stats);
     Done {
         out,
+        data: b.data,
         stats: b.stats,
         offset: b.offset,
         end: b.end,
@@ -91,7 +95,7 @@ pub(super) fn run<J, C>(
 ) -> Result<FileRun, CaptureError>
 where
     J: Job,
-    C: FnMut(J::Out, &ChunkInfo) -> ControlFlow<()>,
+    C: FnMut(J::Out, &ChunkInfo<'_>) -> ControlFlow<()>,
 {
     let Some((mut reader, prefix)) = cap.take_stream() else {
         return Ok(FileRun::default());
@@ -133,6 +137,7 @@ where
                         records: d.records,
                         index_base,
                         redone: false,
+                        source: &d.data,
                     };
                     index_base += d.records;
                     run.stats.merge(&d.stats);
