@@ -122,7 +122,8 @@ const RELEASE_EVERY: u64 = 8192;
 
 struct Pending {
     key: (i64, u32, u64, u32, u64),
-    row: RequestRow,
+    /// Boxed: the heap moves entries as it sifts, and a row is several hundred bytes.
+    row: Box<RequestRow>,
 }
 
 impl PartialEq for Pending {
@@ -146,6 +147,10 @@ impl Ord for Pending {
 /// backslash, which become `\xNN` and `\\`; invalid bytes become `\xNN`. Reversible, so
 /// nothing a hostile header carries is lost or can break a CSV/terminal.
 pub fn escape_bytes(b: &[u8]) -> String {
+    // Nearly every value is plain printable ASCII: take it whole.
+    if b.iter().all(|&c| (0x20..0x7f).contains(&c) && c != b'\\') {
+        return String::from_utf8_lossy(b).into_owned();
+    }
     let mut s = String::with_capacity(b.len());
     for chunk in b.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -333,7 +338,10 @@ impl<'c> RequestExtractor<'c> {
         let row = self.row(&ev, &head, &identity, proxy, file);
         self.seq += 1;
         let key = (row.ts_ns, file_ord, row.packet_index, ev.ordinal, self.seq);
-        self.heap.push(Reverse(Pending { key, row }));
+        self.heap.push(Reverse(Pending {
+            key,
+            row: Box::new(row),
+        }));
     }
 
     /// The client a row will name: the transparent source, else the identity's choice.
@@ -487,7 +495,7 @@ impl<'c> RequestExtractor<'c> {
                 break;
             };
             self.summary.rows += 1;
-            emit(p.row)?;
+            emit(*p.row)?;
         }
         ControlFlow::Continue(())
     }
