@@ -75,7 +75,9 @@ impl LegacyParser {
             link_type: (network & 0xffff) as u16,
             link_type_flags: (network >> 16) as u16,
             first_ts_s: None,
-            max_caplen: snaplen.max(LIBPCAP_MAX_SNAPLEN),
+            // A hostile header's snaplen must not let one record make a stream buffer
+            // the rest of the file: past MAX_RECORD_LEN a length is damage.
+            max_caplen: snaplen.max(LIBPCAP_MAX_SNAPLEN).min(super::MAX_RECORD_LEN),
         })
     }
 
