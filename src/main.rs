@@ -266,11 +266,7 @@ fn run_requests(cli: &Cli, args: &cli::RequestsArgs, flows: bool) -> anyhow::Res
         let rows = agg.rows();
         n = rows.len() as u64;
         if !args.out.count {
-            let mut s = proxytrace::output::sink(format, Box::new(&mut out), header);
-            for r in &rows {
-                s.write_row(r)?;
-            }
-            s.finish()?;
+            proxytrace::output::write_rows(format, &mut out, header, &rows)?;
         }
     }
     if args.out.count && !quiet {
@@ -440,15 +436,7 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
         let summary_rows = summary.rows();
         matched = summary_rows.len() as u64;
         if listing {
-            let mut sink = proxytrace::output::sink::<syns::ClientSummaryRow>(
-                format,
-                Box::new(&mut out),
-                header,
-            );
-            for r in &summary_rows {
-                sink.write_row(r)?;
-            }
-            sink.finish()?;
+            proxytrace::output::write_rows(format, &mut out, header, &summary_rows)?;
         }
     }
     if args.out.count {
@@ -463,7 +451,7 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
 
 fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
     use proxytrace::fingerprint::{builtin, db::Database};
-    use proxytrace::join::{self, ClientJoinRow, ClientJoinSummary, JoinConfig, JoinRow};
+    use proxytrace::join::{self, ClientJoinSummary, JoinConfig, JoinRow};
     use proxytrace::requests::RequestsConfig;
     let loaded;
     let db: &Database = match &args.db {
@@ -552,12 +540,7 @@ fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
         let rows = clients.rows();
         n = rows.len() as u64;
         if !args.out.count {
-            let mut s =
-                proxytrace::output::sink::<ClientJoinRow>(format, Box::new(&mut out), header);
-            for r in &rows {
-                s.write_row(r)?;
-            }
-            s.finish()?;
+            proxytrace::output::write_rows(format, &mut out, header, &rows)?;
         }
     }
     if args.out.count && !quiet {

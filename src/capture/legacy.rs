@@ -77,7 +77,7 @@ impl LegacyParser {
             first_ts_s: None,
             // A hostile header's snaplen must not let one record make a stream buffer
             // the rest of the file: past MAX_RECORD_LEN a length is damage.
-            max_caplen: snaplen.max(LIBPCAP_MAX_SNAPLEN).min(super::MAX_RECORD_LEN),
+            max_caplen: snaplen.clamp(LIBPCAP_MAX_SNAPLEN, super::MAX_RECORD_LEN),
         })
     }
 

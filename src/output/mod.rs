@@ -54,6 +54,20 @@ pub fn sink<'w, R: Serialize + 'w>(
     }
 }
 
+/// Write a finished list of rows (aggregates such as `flows` or a `--summary`).
+pub fn write_rows<R: Serialize>(
+    format: Format,
+    out: &mut dyn Write,
+    header: bool,
+    rows: &[R],
+) -> io::Result<()> {
+    let mut s = sink::<R>(format, Box::new(out), header);
+    for r in rows {
+        s.write_row(r)?;
+    }
+    s.finish()
+}
+
 fn csv_err(e: csv::Error) -> io::Error {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
