@@ -306,3 +306,23 @@ fn one_bad_file_does_not_hide_the_others() {
     assert_eq!(out.lines().count(), 1);
     assert!(err.contains("not a pcap or pcapng"));
 }
+
+/// A header claiming a 4 GiB snap length does not make a 100 MB record length believable:
+/// past 16 MiB a length is damage (else a stream would buffer the rest of the file to
+/// honour it). The good record after it is found again.
+#[test]
+fn absurd_record_length_is_damage_whatever_the_snaplen() {
+    let mut bytes = read("captures/http-vlan-0.pcap");
+    // snaplen := 0xffffffff
+    bytes[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
+    let clean = mapped(&read("captures/http-vlan-0.pcap")).unwrap();
+    let first = 24;
+    // The first record's caplen := 100 MB.
+    bytes[first + 8..first + 12].copy_from_slice(&100_000_000u32.to_le_bytes());
+    for w in [mapped(&bytes).unwrap(), streamed(&bytes, 4096).unwrap()] {
+        check_invariants(&w);
+        assert_eq!(w.stats.skipped.get(&SkipReason::DamagedHeader), Some(&1));
+        assert_eq!(w.stats.emitted, clean.stats.emitted - 1);
+        assert_eq!(w.stats.damage[0].offset, first as u64);
+    }
+}
