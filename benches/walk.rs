@@ -16,12 +16,17 @@ fn main() {
     let _ = std::fs::remove_file(file_path());
 }
 
-/// A 64 MiB back capture, generated once.
+/// A generated back capture of 1 GiB (`PROXYTRACE_BENCH_BYTES` overrides), made once:
+/// large enough that the walk streams from memory rather than from the CPU caches.
 fn capture_bytes() -> &'static [u8] {
     static B: OnceLock<Vec<u8>> = OnceLock::new();
     B.get_or_init(|| {
+        let bytes = std::env::var("PROXYTRACE_BENCH_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1u64 << 30);
         let cfg = ScenarioConfig {
-            back_bytes: 64 << 20,
+            back_bytes: bytes,
             ..ScenarioConfig::default()
         };
         let (_, _, back, _) =
