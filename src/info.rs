@@ -27,8 +27,10 @@ pub struct Outcomes {
     pub transport_truncated: u64,
     /// Well-formed frames that carry no IP (ARP, LLDP, ...).
     pub non_ip: u64,
-    /// Records that could not be decoded, by reason.
-    pub undecodable: BTreeMap<String, u64>,
+    /// Records that could not be decoded, by reason (keyed by the reason, named only when
+    /// written: counting must not allocate per packet).
+    #[serde(serialize_with = "undecodable_by_name")]
+    pub undecodable: BTreeMap<Undecodable, u64>,
 }
 
 impl Outcomes {
@@ -53,12 +55,20 @@ impl Outcomes {
                     p.ip.fragment != Fragment::Later || p.transport == Transport::Fragment
                 );
             }
-            Err(e) => *self.undecodable.entry(e.name()).or_default() += 1,
+            Err(e) => *self.undecodable.entry(*e).or_default() += 1,
         }
     }
 
     pub fn decoded(&self) -> u64 {
         self.ipv4 + self.ipv6 + self.non_ip
+    }
+
+    /// The undecodable counts under their stable snake_case names.
+    pub fn undecodable_names(&self) -> BTreeMap<String, u64> {
+        self.undecodable
+            .iter()
+            .map(|(k, v)| (k.name(), *v))
+            .collect()
     }
 
     pub fn undecodable_total(&self) -> u64 {
@@ -75,9 +85,16 @@ impl Outcomes {
         self.transport_truncated += o.transport_truncated;
         self.non_ip += o.non_ip;
         for (k, v) in &o.undecodable {
-            *self.undecodable.entry(k.clone()).or_default() += v;
+            *self.undecodable.entry(*k).or_default() += v;
         }
     }
+}
+
+fn undecodable_by_name<S: serde::Serializer>(
+    m: &BTreeMap<Undecodable, u64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(m.iter().map(|(k, v)| (k.name(), v)))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -403,7 +420,7 @@ pub fn write_text<W: std::io::Write + ?Sized>(w: &mut W, f: &FileInfo) -> std::i
         "transport:         tcp {}, udp {}, other {}, fragments {}, truncated {}",
         p.tcp, p.udp, p.other_transport, p.ip_fragments, p.transport_truncated
     );
-    for (reason, n) in &p.undecodable {
+    for (reason, n) in &p.undecodable_names() {
         let _ = writeln!(s, "  undecodable {reason}: {n}");
     }
     let _ = writeln!(s, "truncated records: {}", f.truncated_records);
@@ -427,4 +444,29 @@ pub fn write_text<W: std::io::Write + ?Sized>(w: &mut W, f: &FileInfo) -> std::i
     }
     s.push('\n');
     w.write_all(s.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undecodable_reasons_are_counted_and_written_by_name() {
+        let mut o = Outcomes::default();
+        for e in [
+            Undecodable::TruncatedIp,
+            Undecodable::UnsupportedLinkType(147),
+            Undecodable::TruncatedIp,
+        ] {
+            o.count(&Err(e));
+        }
+        assert_eq!(o.undecodable_total(), 3);
+        assert_eq!(o.decoded(), 0);
+        let json = serde_json::to_value(&o).unwrap();
+        assert_eq!(json["undecodable"]["truncated_ip_header"], 2);
+        assert_eq!(json["undecodable"]["unsupported_link_type_147"], 1);
+        let mut merged = o.clone();
+        merged.merge(&o);
+        assert_eq!(merged.undecodable_names()["truncated_ip_header"], 4);
+    }
 }

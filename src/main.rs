@@ -310,7 +310,10 @@ fn print_summary(s: &proxytrace::requests::RequestsSummary, elapsed: std::time::
     let skipped: std::collections::BTreeMap<&str, u64> =
         s.walk.skipped.iter().map(|(r, n)| (r.name(), *n)).collect();
     nonzero("skipped", &serde_json::json!(skipped));
-    nonzero("undecodable", &serde_json::json!(s.packets.undecodable));
+    nonzero(
+        "undecodable",
+        &serde_json::json!(s.packets.undecodable_names()),
+    );
     nonzero("unparsed head", &serde_json::json!(s.heads_unparsed));
     let r = serde_json::to_value(&s.reassembly).unwrap_or_default();
     let caps: serde_json::Map<String, serde_json::Value> = r
@@ -678,7 +681,7 @@ mod ui {
             for (k, v) in &f.skipped {
                 *self.skipped.entry(k).or_default() += v;
             }
-            for (k, v) in &f.packets.undecodable {
+            for (k, v) in &f.packets.undecodable_names() {
                 *self.undecodable.entry(k.clone()).or_default() += v;
             }
             self.cut_streams += u64::from(f.compressed_stream_cut);
