@@ -3,7 +3,7 @@
 use crate::capture::{
     ByteOrder, Capture, CaptureError, Compression, FileFormat, Interface, Parser, Record, WalkStats,
 };
-use crate::decode::{self, link_type_name, Decoded, Fragment, Transport, Undecodable};
+use crate::decode::{self, link_type_name, Decoded, Transport, Undecodable};
 use crate::engine::{Engine, Job};
 use crate::timefmt::{rfc3339, Precision};
 use serde::Serialize;
@@ -51,9 +51,6 @@ impl Outcomes {
                     Transport::Truncated => self.transport_truncated += 1,
                     Transport::Other => self.other_transport += 1,
                 }
-                debug_assert!(
-                    p.ip.fragment != Fragment::Later || p.transport == Transport::Fragment
-                );
             }
             Err(e) => *self.undecodable.entry(*e).or_default() += 1,
         }
