@@ -457,3 +457,14 @@ mod hostile {
         }
     }
 }
+
+/// The sample the README runs first: every request of its truth file, with its client.
+#[test]
+fn bundled_sample_matches_its_truth() {
+    let dir = testdata("sample");
+    check_against_truth(
+        &dir,
+        &dir.join("back.pcap"),
+        &["--transparent", "--trusted", "10.0.0.2"],
+    );
+}
