@@ -17,7 +17,9 @@ pub use error::CaptureError;
 pub use format::{detect, ByteOrder, Compression, FileFormat, TimeResolution};
 pub use legacy::LegacyParser;
 pub use ng::{Interface, NgParser};
-pub use source::{expand_inputs, from_reader, open, Capture, Input, OpenOptions, SourceKind};
+pub use source::{
+    expand_inputs, from_reader, open, Capture, Input, OpenOptions, SourceKind, StreamWindow,
+};
 pub use walk::{
     walk_buffer, Damage, Parser, RawRecord, Record, Resync, SkipReason, Step, WalkEnd, WalkStats,
 };

@@ -329,22 +329,19 @@ impl Capture {
                 Ok(())
             }
             Data::Stream { reader, prefix } => {
-                // `buf[..end]` holds data; the rest is zeroed room for the next read, so
-                // the buffer is initialised once per growth, not once per read.
-                let mut buf = std::mem::take(prefix);
-                let mut end = buf.len();
-                buf.resize(READ_CHUNK.max(end), 0);
-                let mut base = 0u64;
-                let mut pos = start.min(end);
-                let mut eof = false;
+                let mut win = StreamWindow::new(
+                    std::mem::replace(reader, Box::new(io::empty())),
+                    std::mem::take(prefix),
+                );
+                let mut pos = start.min(win.data().len());
                 let mut resync: Option<(u64, SkipReason)> = None;
                 loop {
                     let (walked, rs) = walk_buffer(
                         &mut self.parser,
-                        &buf[..end],
-                        base,
+                        win.data(),
+                        win.base,
                         pos,
-                        eof,
+                        win.eof,
                         usize::MAX,
                         &mut index,
                         resync,
@@ -353,41 +350,87 @@ impl Capture {
                     );
                     resync = rs;
                     let WalkEnd::NeedMore { pos: p } = walked else {
-                        stats.bytes = base + end as u64;
+                        stats.bytes = win.end_offset();
+                        stats.stream_cut |= win.cut;
                         return Ok(());
                     };
-                    // Keep only what is still needed, then read more behind it.
-                    buf.copy_within(p..end, 0);
-                    end -= p;
-                    base += p as u64;
+                    win.refill(p).map_err(|source| CaptureError::Read {
+                        path: self.path.clone(),
+                        offset: win.end_offset(),
+                        source,
+                    })?;
                     pos = 0;
-                    if end == buf.len() {
-                        buf.resize(buf.len() * 2, 0);
-                    }
-                    let n = loop {
-                        match reader.read(&mut buf[end..]) {
-                            Ok(n) => break n,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                            // A compressed stream cut short: walk what we have, count the
-                            // cut record, and say so.
-                            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                                stats.stream_cut = true;
-                                break 0;
-                            }
-                            Err(source) => {
-                                return Err(CaptureError::Read {
-                                    path: self.path.clone(),
-                                    offset: base + end as u64,
-                                    source,
-                                })
-                            }
-                        }
-                    };
-                    end += n;
-                    eof = n == 0;
                 }
             }
         }
+    }
+}
+
+/// A sliding window over a stream, shared by the sequential walk and the engine's stream
+/// batching: `data()` holds the stream's bytes from offset `base`; the allocation behind
+/// them is zeroed room for the next read, so it is initialised once per growth, not once
+/// per read.
+pub struct StreamWindow {
+    reader: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    end: usize,
+    /// Stream offset of `data()[0]`.
+    pub base: u64,
+    /// The stream has ended: `data()` runs to the end of the file.
+    pub eof: bool,
+    /// A compressed stream ended before its end marker (a cut .gz or .zst).
+    pub cut: bool,
+}
+
+impl StreamWindow {
+    pub fn new(reader: Box<dyn Read + Send>, prefix: Vec<u8>) -> StreamWindow {
+        let end = prefix.len();
+        let mut buf = prefix;
+        buf.resize(READ_CHUNK.max(end), 0);
+        StreamWindow {
+            reader,
+            buf,
+            end,
+            base: 0,
+            eof: false,
+            cut: false,
+        }
+    }
+
+    pub fn data(&self) -> &[u8] {
+        &self.buf[..self.end]
+    }
+
+    /// Stream offset just past `data()`.
+    pub fn end_offset(&self) -> u64 {
+        self.base + self.end as u64
+    }
+
+    /// Drop the bytes before `keep_from` (still needed bytes move to the front), then read
+    /// more behind them; at the end of the stream `eof` is set. A compressed stream cut
+    /// short ends the stream and sets `cut`. Other read errors are returned.
+    pub fn refill(&mut self, keep_from: usize) -> io::Result<()> {
+        let keep_from = keep_from.min(self.end);
+        self.buf.copy_within(keep_from..self.end, 0);
+        self.end -= keep_from;
+        self.base += keep_from as u64;
+        if self.end == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        let n = loop {
+            match self.reader.read(&mut self.buf[self.end..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.cut = true;
+                    break 0;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        self.end += n;
+        self.eof = n == 0;
+        Ok(())
     }
 }
 

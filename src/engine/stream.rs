@@ -2,14 +2,12 @@
 //! (copied into owned buffers) to the workers, deliver their outputs in order.
 
 use super::{send_result, ChunkInfo, Engine, FileRun, Job, Sent};
-use crate::capture::{walk_buffer, Capture, CaptureError, Record, SkipReason, WalkEnd, WalkStats};
+use crate::capture::{
+    walk_buffer, Capture, CaptureError, Record, SkipReason, StreamWindow, WalkEnd, WalkStats,
+};
 use std::collections::BTreeMap;
-use std::io;
 use std::ops::ControlFlow;
 use std::sync::mpsc;
-
-/// Read size, as the capture's own streaming walk (blocks of a few MiB need few refills).
-const READ_CHUNK: usize = 1 << 20;
 
 /// A record of a batch; its bytes are `Batch::data[at..at + len]`.
 struct Meta {
@@ -97,21 +95,15 @@ where
     J: Job,
     C: FnMut(J::Out, &ChunkInfo<'_>) -> ControlFlow<()>,
 {
-    let Some((mut reader, prefix)) = cap.take_stream() else {
+    let Some((reader, prefix)) = cap.take_stream() else {
         return Ok(FileRun::default());
     };
     let mut parser = cap.parser.clone();
     let start = parser.data_start();
-    // `buf[..end]` holds data; the rest is zeroed room for the next read.
-    let mut buf = prefix;
-    let mut end = buf.len();
-    buf.resize(READ_CHUNK.max(end), 0);
-    let mut base = 0u64;
-    let mut pos = start.min(end);
-    let mut eof = false;
+    let mut win = StreamWindow::new(reader, prefix);
+    let mut pos = start.min(win.data().len());
     let mut resync: Option<(u64, SkipReason)> = None;
     let mut error: Option<CaptureError> = None;
-    let mut stream_cut = false;
     let mut run = FileRun::default();
     let bs = eng.opts.batch_size;
     let window = eng.window() as u64;
@@ -174,16 +166,16 @@ where
         let mut cur = Batch::new(0, bs + bs / 8);
         let mut local_index = 0u64;
         loop {
-            let stop_at = usize::try_from((cur.offset + bs as u64).saturating_sub(base))
+            let stop_at = usize::try_from((cur.offset + bs as u64).saturating_sub(win.base))
                 .unwrap_or(usize::MAX);
             let data = &mut cur.data;
             let meta = &mut cur.meta;
             let (walked, rs) = walk_buffer(
                 &mut parser,
-                &buf[..end],
-                base,
+                win.data(),
+                win.base,
                 pos,
-                eof,
+                win.eof,
                 stop_at,
                 &mut local_index,
                 resync,
@@ -208,53 +200,27 @@ where
             let last = match walked {
                 WalkEnd::Handoff(p) => {
                     pos = p;
-                    cur.end = base + p as u64;
+                    cur.end = win.base + p as u64;
                     false
                 }
-                WalkEnd::NeedMore { pos: p } => {
-                    // Keep only what is still needed, then read more behind it.
-                    buf.copy_within(p..end, 0);
-                    end -= p;
-                    base += p as u64;
-                    pos = 0;
-                    if end == buf.len() {
-                        buf.resize(buf.len() * 2, 0);
+                WalkEnd::NeedMore { pos: p } => match win.refill(p) {
+                    Ok(()) => {
+                        pos = 0;
+                        continue;
                     }
-                    let n = loop {
-                        match reader.read(&mut buf[end..]) {
-                            Ok(n) => break Some(n),
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                            // A compressed stream cut short: walk what we have, count the
-                            // cut record, and say so.
-                            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                                stream_cut = true;
-                                break Some(0);
-                            }
-                            Err(source) => {
-                                error = Some(CaptureError::Read {
-                                    path: path.clone(),
-                                    offset: base + end as u64,
-                                    source,
-                                });
-                                break None;
-                            }
-                        }
-                    };
-                    match n {
-                        Some(n) => {
-                            end += n;
-                            eof = n == 0;
-                            continue;
-                        }
-                        // Deliver what was read before the error, as the sequential walk.
-                        None => {
-                            cur.end = base + end as u64;
-                            true
-                        }
+                    // Deliver what was read before the error, as the sequential walk.
+                    Err(source) => {
+                        error = Some(CaptureError::Read {
+                            path: path.clone(),
+                            offset: win.end_offset(),
+                            source,
+                        });
+                        cur.end = win.end_offset();
+                        true
                     }
-                }
+                },
                 WalkEnd::Exhausted | WalkEnd::Stopped => {
-                    cur.end = base + end as u64;
+                    cur.end = win.end_offset();
                     true
                 }
             };
@@ -287,7 +253,7 @@ where
     if let Some(e) = error {
         return Err(e);
     }
-    run.stats.stream_cut |= stream_cut;
-    run.stats.bytes = base + end as u64;
+    run.stats.stream_cut |= win.cut;
+    run.stats.bytes = win.end_offset();
     Ok(run)
 }
