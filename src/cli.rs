@@ -115,12 +115,9 @@ pub struct RowOutputArgs {
     pub quiet: bool,
 }
 
+/// How the client of a request is chosen.
 #[derive(Debug, Args)]
-pub struct RequestsArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-    #[command(flatten)]
-    pub out: RowOutputArgs,
+pub struct IdentityArgs {
     /// A trusted proxy network, skipped when choosing the client from a chain (repeatable).
     #[arg(long, value_name = "CIDR", value_parser = parse_net)]
     pub trusted: Vec<ipnet::IpNet>,
@@ -131,6 +128,16 @@ pub struct RequestsArgs {
     /// is in a --trusted network (the proxy's own address).
     #[arg(long)]
     pub transparent: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RequestsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub out: RowOutputArgs,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
     /// Leave out requests that carry no client identity.
     #[arg(long)]
     pub identified_only: bool,
@@ -170,15 +177,9 @@ pub struct JoinArgs {
     pub no_mmap: bool,
     #[command(flatten)]
     pub out: RowOutputArgs,
-    /// A trusted proxy network, skipped when choosing the client from a chain (repeatable).
-    #[arg(long, value_name = "CIDR", value_parser = parse_net)]
-    pub trusted: Vec<ipnet::IpNet>,
-    /// Another header that carries a client address (repeatable).
-    #[arg(long = "header", value_name = "NAME")]
-    pub headers: Vec<String>,
-    /// The back-side source address is the client, unless it is in a --trusted network.
-    #[arg(long)]
-    pub transparent: bool,
+    /// How clients are read from requests (both sides).
+    #[command(flatten)]
+    pub identity: IdentityArgs,
     /// back time = front time + OFFSET (e.g. -1.5s, 250ms) [default: estimated].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub clock_offset: Option<i64>,

@@ -179,15 +179,25 @@ fn match_status(args: &cli::RowOutputArgs, n: u64, failed: bool) -> ExitCode {
     }
 }
 
+/// Request extraction settings from the identity and filter options.
+fn requests_config(
+    id: &cli::IdentityArgs,
+    out: &cli::RowOutputArgs,
+) -> proxytrace::requests::RequestsConfig {
+    proxytrace::requests::RequestsConfig {
+        trusted: id.trusted.clone(),
+        extra_headers: id.headers.iter().map(|h| h.as_bytes().to_vec()).collect(),
+        transparent: id.transparent,
+        clients: out.clients.clone(),
+        ..Default::default()
+    }
+}
+
 fn run_requests(cli: &Cli, args: &cli::RequestsArgs, flows: bool) -> anyhow::Result<ExitCode> {
     use proxytrace::requests::{self, FlowAggregator, RequestJson, RequestRow, RequestsConfig};
     let cfg = RequestsConfig {
-        trusted: args.trusted.clone(),
-        extra_headers: args.headers.iter().map(|h| h.as_bytes().to_vec()).collect(),
-        transparent: args.transparent,
-        clients: args.out.clients.clone(),
         identified_only: args.identified_only,
-        ..RequestsConfig::default()
+        ..requests_config(&args.identity, &args.out)
     };
     let opts = OpenOptions {
         mmap: !args.input.no_mmap,
@@ -455,7 +465,6 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
 fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
     use proxytrace::fingerprint::{builtin, db::Database};
     use proxytrace::join::{self, ClientJoinSummary, JoinConfig, JoinRow};
-    use proxytrace::requests::RequestsConfig;
     let loaded;
     let db: &Database = match &args.db {
         Some(p) => {
@@ -465,13 +474,7 @@ fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
         None => builtin::database(),
     };
     let cfg = JoinConfig {
-        requests: RequestsConfig {
-            trusted: args.trusted.clone(),
-            extra_headers: args.headers.iter().map(|h| h.as_bytes().to_vec()).collect(),
-            transparent: args.transparent,
-            clients: args.out.clients.clone(),
-            ..RequestsConfig::default()
-        },
+        requests: requests_config(&args.identity, &args.out),
         window_ns: args.window,
         match_window_ns: args.match_window,
         clock_offset_ns: args.clock_offset,

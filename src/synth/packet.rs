@@ -6,6 +6,7 @@
 //! `PacketBuilder` writes. Builders append to a caller-owned `Vec<u8>` so a generator can
 //! reuse one buffer for every packet (no allocation per packet).
 
+use crate::decode::TcpFlags;
 use std::net::IpAddr;
 
 /// LINKTYPE_* numbers written by [`Link::link_type`].
@@ -465,19 +466,6 @@ fn pseudo(src: IpAddr, dst: IpAddr, proto: u8, l4_len: usize) -> Checksum {
     c
 }
 
-/// TCP flag bits (as in `decode::TcpFlags`).
-pub mod flags {
-    pub const FIN: u16 = 0x001;
-    pub const SYN: u16 = 0x002;
-    pub const RST: u16 = 0x004;
-    pub const PSH: u16 = 0x008;
-    pub const ACK: u16 = 0x010;
-    pub const URG: u16 = 0x020;
-    pub const ECE: u16 = 0x040;
-    pub const CWR: u16 = 0x080;
-    pub const NS: u16 = 0x100;
-}
-
 /// A TCP segment in a frame. Mixing an IPv4 and an IPv6 address writes IPv6 (the v4 one
 /// mapped).
 #[derive(Debug, Clone, Copy)]
@@ -512,7 +500,7 @@ impl Default for TcpPacket<'_> {
             dst_port: 80,
             seq: 1,
             ack: 0,
-            flags: flags::ACK,
+            flags: TcpFlags::ACK,
             window: 65535,
             urgent_ptr: 0,
             reserved: 0,
@@ -733,7 +721,7 @@ pub const MACOS: SynPreset = SynPreset {
     mss: 1460,
     wscale: 6,
     layout: &[Mss, Nop, Ws, Nop, Nop, Ts, Sok, Eol(1)],
-    extra_flags: flags::ECE | flags::CWR,
+    extra_flags: TcpFlags::ECE | TcpFlags::CWR,
 };
 
 /// Android: window 65535, `mss,sok,ts,nop,ws`, ws 9, TTL 64, DF, nonzero IP ID. The layout,

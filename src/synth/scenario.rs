@@ -9,11 +9,11 @@
 //! connections it serves); a unit's packets never overlap in time with the next unit's, so
 //! both files are in time order. Everything derives from the seed through [`Rng`].
 
-use super::packet::{self, flags, IpIdMode, IpParams, Link, SynPreset, TcpPacket, VlanTag};
+use super::packet::{self, IpIdMode, IpParams, Link, SynPreset, TcpPacket, VlanTag};
 use super::rng::Rng;
 use super::writer::{AnyWriter, NgInterface, NgWriter, PacketSink, PcapConfig, PcapWriter};
 use crate::capture::ByteOrder;
-use crate::decode::{FiveTuple, IpProto};
+use crate::decode::{FiveTuple, IpProto, TcpFlags};
 use serde::Serialize;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -647,7 +647,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         let mut syn = c.seg(
             true,
             c.cseq.wrapping_sub(1),
-            flags::SYN | p.extra_flags,
+            TcpFlags::SYN | p.extra_flags,
             &[],
         );
         syn.ack = 0;
@@ -668,12 +668,17 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         *t += self.us(30, 3000);
         let mut sa_opts = Vec::new();
         packet::LINUX.options(self.r.next_u32(), &mut sa_opts);
-        let mut sa = c.seg(false, c.sseq.wrapping_sub(1), flags::SYN | flags::ACK, &[]);
+        let mut sa = c.seg(
+            false,
+            c.sseq.wrapping_sub(1),
+            TcpFlags::SYN | TcpFlags::ACK,
+            &[],
+        );
         sa.window = 65160;
         sa.options = &sa_opts;
         self.emit(front, *t, &sa)?;
         *t += self.us(30, 3000);
-        self.emit(front, *t, &c.seg(true, c.cseq, flags::ACK, &[]))?;
+        self.emit(front, *t, &c.seg(true, c.cseq, TcpFlags::ACK, &[]))?;
         self.opts = opts;
         Ok(first)
     }
@@ -743,9 +748,9 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         for &i in &order {
             let (a, b) = self.segs[i];
             let fl = if b == len {
-                flags::ACK | flags::PSH
+                TcpFlags::ACK | TcpFlags::PSH
             } else {
-                flags::ACK
+                TcpFlags::ACK
             };
             let p = c.seg(from_c, base.wrapping_add(a as u32), fl, &stream[a..b]);
             *t += self.us(5, 120);
@@ -759,7 +764,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
                 let mut ackp = c.seg(
                     !from_c,
                     if from_c { c.sseq } else { c.cseq },
-                    flags::ACK,
+                    TcpFlags::ACK,
                     &[],
                 );
                 ackp.ack = acked;
@@ -779,7 +784,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
             &c.seg(
                 !from_c,
                 if from_c { c.sseq } else { c.cseq },
-                flags::ACK,
+                TcpFlags::ACK,
                 &[],
             ),
         )?;
@@ -818,18 +823,18 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         self.emit(
             front,
             *t,
-            &c.seg(true, c.cseq, flags::FIN | flags::ACK, &[]),
+            &c.seg(true, c.cseq, TcpFlags::FIN | TcpFlags::ACK, &[]),
         )?;
         c.cseq = c.cseq.wrapping_add(1);
         *t += self.us(30, 500);
         self.emit(
             front,
             *t,
-            &c.seg(false, c.sseq, flags::FIN | flags::ACK, &[]),
+            &c.seg(false, c.sseq, TcpFlags::FIN | TcpFlags::ACK, &[]),
         )?;
         c.sseq = c.sseq.wrapping_add(1);
         *t += self.us(30, 500);
-        self.emit(front, *t, &c.seg(true, c.cseq, flags::ACK, &[]))?;
+        self.emit(front, *t, &c.seg(true, c.cseq, TcpFlags::ACK, &[]))?;
         Ok(())
     }
 

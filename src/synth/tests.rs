@@ -5,7 +5,7 @@
 use super::packet::*;
 use super::writer::*;
 use crate::capture::{self, ByteOrder, Input, OpenOptions, WalkStats};
-use crate::decode::{self, Decoded, Fragment, Transport};
+use crate::decode::{self, Decoded, Fragment, TcpFlags, Transport};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -393,7 +393,7 @@ fn tcp_over_every_link_decodes_exactly() {
                 dst_port: 443,
                 seq: 0xfedc_ba98,
                 ack: 7,
-                flags: flags::SYN | flags::ECE | flags::CWR | flags::NS | flags::URG,
+                flags: TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR | TcpFlags::NS | TcpFlags::URG,
                 window: 65535,
                 urgent_ptr: 3,
                 reserved: 5,
@@ -475,7 +475,7 @@ fn fragments_and_udp() {
     };
     TcpPacket {
         ip,
-        flags: flags::SYN,
+        flags: TcpFlags::SYN,
         ..TcpPacket::default()
     }
     .build(&mut buf);
@@ -1002,7 +1002,7 @@ fn ethernet_padding_is_not_payload() {
     // A 54-byte SYN padded to the 60-byte Ethernet minimum, as NICs send it.
     let mut buf = Vec::new();
     TcpPacket {
-        flags: flags::SYN,
+        flags: TcpFlags::SYN,
         ..TcpPacket::default()
     }
     .build(&mut buf);

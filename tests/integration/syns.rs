@@ -2,7 +2,8 @@
 //! handshake timings, retransmissions, filters, exit statuses and the NAT summary.
 
 use crate::util::{run, testdata, TempFile};
-use proxytrace::synth::packet::{self, flags, IpParams, SynPreset, TcpPacket};
+use proxytrace::decode::TcpFlags;
+use proxytrace::synth::packet::{self, IpParams, SynPreset, TcpPacket};
 use proxytrace::synth::writer::{PcapConfig, PcapFlavor, PcapWriter};
 use serde_json::Value;
 use std::net::IpAddr;
@@ -553,7 +554,7 @@ impl Cap {
             dst_port: 443,
             seq: 1000 + u32::from(port),
             ack: 0,
-            flags: flags::SYN | p.extra_flags,
+            flags: TcpFlags::SYN | p.extra_flags,
             window: p.window_value(),
             options: &opts,
             ..TcpPacket::default()
@@ -566,7 +567,7 @@ impl Cap {
             dst_port: port,
             seq: 7000,
             ack: syn.seq + 1,
-            flags: flags::SYN | flags::ACK,
+            flags: TcpFlags::SYN | TcpFlags::ACK,
             window: 65160,
             options: &[2, 4, 0x05, 0xb4],
             ..TcpPacket::default()
@@ -579,7 +580,7 @@ impl Cap {
             dst_port: 443,
             seq: syn.seq + 1,
             ack: 7001,
-            flags: flags::ACK,
+            flags: TcpFlags::ACK,
             ..TcpPacket::default()
         };
         self.put(t + 3_000_000, &ack);
@@ -622,14 +623,14 @@ fn nat_capture() -> TempFile {
         dst: IpAddr::from(LB),
         src_port: 40020,
         dst_port: 443,
-        flags: flags::SYN | flags::FIN,
+        flags: TcpFlags::SYN | TcpFlags::FIN,
         window: 1024,
         ..TcpPacket::default()
     };
     c.put(T0 + 3 * S, &silly);
     let frag = TcpPacket {
         src_port: 40021,
-        flags: flags::SYN,
+        flags: TcpFlags::SYN,
         ip: IpParams {
             df: false,
             more_fragments: true,
