@@ -172,6 +172,22 @@ pub fn escape_bytes(b: &[u8]) -> String {
     s
 }
 
+/// `RequestLineIncomplete` -> `request_line_incomplete` (stable counter names).
+fn snake_case(name: &str) -> String {
+    let mut s = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                s.push('_');
+            }
+            s.push(c.to_ascii_lowercase());
+        } else {
+            s.push(c);
+        }
+    }
+    s
+}
+
 fn join_values<'a>(it: impl Iterator<Item = &'a [u8]>) -> String {
     let mut s = String::new();
     for (i, v) in it.enumerate() {
@@ -312,7 +328,7 @@ impl<'c> RequestExtractor<'c> {
                 *self
                     .summary
                     .heads_unparsed
-                    .entry(format!("{e:?}").to_lowercase())
+                    .entry(snake_case(&format!("{e:?}")))
                     .or_default() += 1;
                 return;
             }
@@ -743,6 +759,15 @@ impl FlowAggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counter_names_are_snake_case() {
+        assert_eq!(
+            snake_case("RequestLineIncomplete"),
+            "request_line_incomplete"
+        );
+        assert_eq!(snake_case("Empty"), "empty");
+    }
 
     #[test]
     fn file_tags_round_trip() {
