@@ -193,6 +193,30 @@ fn requests_config(
     }
 }
 
+/// The end of a listing: write an aggregate (`flows`, `--summary`) unless counting or
+/// quiet, print the count for `-c`, and return the number of matches (the aggregate's
+/// rows when there is one, else the rows streamed so far).
+fn finish_listing<R: serde::Serialize>(
+    out: &mut dyn Write,
+    args: &cli::RowOutputArgs,
+    format: Format,
+    aggregate: Option<Vec<R>>,
+    streamed: u64,
+) -> io::Result<u64> {
+    let mut n = streamed;
+    if let Some(rows) = aggregate {
+        n = rows.len() as u64;
+        if !args.count && !args.quiet {
+            proxytrace::output::write_rows(format, out, !args.no_header, &rows)?;
+        }
+    }
+    if args.count {
+        writeln!(out, "{n}")?;
+    }
+    out.flush()?;
+    Ok(n)
+}
+
 fn run_requests(cli: &Cli, args: &cli::RequestsArgs, flows: bool) -> anyhow::Result<ExitCode> {
     use proxytrace::requests::{self, FlowAggregator, RequestJson, RequestRow, RequestsConfig};
     let cfg = RequestsConfig {
@@ -271,18 +295,8 @@ fn run_requests(cli: &Cli, args: &cli::RequestsArgs, flows: bool) -> anyhow::Res
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    let mut n = matched;
-    if flows && !quiet {
-        let rows = agg.rows();
-        n = rows.len() as u64;
-        if !args.out.count {
-            proxytrace::output::write_rows(format, &mut out, header, &rows)?;
-        }
-    }
-    if args.out.count && !quiet {
-        writeln!(out, "{n}")?;
-    }
-    out.flush()?;
+    let aggregate = (flows && !quiet).then(|| agg.rows());
+    let n = finish_listing(&mut out, &args.out, format, aggregate, matched)?;
     if !quiet {
         if let Some(b) = &bar {
             b.finish();
@@ -445,17 +459,8 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
     if let Some(err) = write_err {
         return Err(err.into());
     }
-    if args.summary {
-        let summary_rows = summary.rows();
-        matched = summary_rows.len() as u64;
-        if listing {
-            proxytrace::output::write_rows(format, &mut out, header, &summary_rows)?;
-        }
-    }
-    if args.out.count {
-        writeln!(out, "{matched}")?;
-    }
-    out.flush()?;
+    let aggregate = args.summary.then(|| summary.rows());
+    let matched = finish_listing(&mut out, &args.out, format, aggregate, matched)?;
     if let Some(b) = &bar {
         b.finish();
     }
@@ -541,18 +546,8 @@ fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    let mut n = matched;
-    if args.summary && !quiet {
-        let rows = clients.rows();
-        n = rows.len() as u64;
-        if !args.out.count {
-            proxytrace::output::write_rows(format, &mut out, header, &rows)?;
-        }
-    }
-    if args.out.count && !quiet {
-        writeln!(out, "{n}")?;
-    }
-    out.flush()?;
+    let aggregate = (args.summary && !quiet).then(|| clients.rows());
+    let n = finish_listing(&mut out, &args.out, format, aggregate, matched)?;
     if !quiet {
         if let Some(b) = &bar {
             b.finish();
