@@ -155,37 +155,20 @@ fn requests_syns_and_join_are_identical_across_threads_chunks_and_streaming() {
     let front = files.front.to_str().unwrap();
     same_everywhere(&["syns", "--format", "csv"], front);
     same_everywhere(&["syns", "--summary", "--format", "csv"], front);
-    let (code, want, err) = run(&[
-        "--threads",
-        "1",
-        "join",
-        "--format",
-        "csv",
-        "--transparent",
-        "--trusted",
-        "10.0.0.2",
-        "--front",
-        front,
-        "--back",
+    // `same_everywhere` appends the back file after `--back`.
+    same_everywhere(
+        &[
+            "join",
+            "--format",
+            "csv",
+            "--transparent",
+            "--trusted",
+            "10.0.0.2",
+            "--front",
+            front,
+            "--back",
+        ],
         back,
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let (_, got, _) = run(&[
-        "--threads",
-        "2",
-        "--chunk-size",
-        "4096",
-        "join",
-        "--format",
-        "csv",
-        "--transparent",
-        "--trusted",
-        "10.0.0.2",
-        "--front",
-        front,
-        "--back",
-        back,
-    ]);
-    assert!(got == want, "join differs across threads and chunks");
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
