@@ -105,7 +105,14 @@ def main():
     out = a.out
     with open(os.path.join(out, "plan.csv"), newline="") as f:
         plan = {r["request_id"]: r for r in csv.DictReader(f)}
+    # The back capture's window as the run recorded it; the first and last packet otherwise.
+    meta = {}
+    if os.path.exists(os.path.join(out, "lab.txt")):
+        with open(os.path.join(out, "lab.txt")) as f:
+            meta = dict(kv.split("=", 1) for kv in f.read().split())
     span = pcap_span(os.path.join(out, "back.pcap"))
+    if "back_start" in meta and "back_stop" in meta:
+        span = (float(meta["back_start"]), float(meta["back_stop"]))
     backs = backend_rows(out)
     notes = []
     rows = []
@@ -241,7 +248,7 @@ def main():
     if missing:
         notes.append(f"{len(missing)} planned requests not in the proxy's log: {' '.join(missing[:20])}")
     if span:
-        notes.append(f"back.pcap spans {span[0]:.6f} .. {span[1]:.6f}")
+        notes.append(f"back capture window {span[0]:.6f} .. {span[1]:.6f}")
     with open(os.path.join(out, "notes.txt"), "a") as f:
         for n in notes:
             f.write(n + "\n")
