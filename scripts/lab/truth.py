@@ -26,6 +26,7 @@ COLUMNS = [
     "back_src_ip", "back_src_port", "back_dst_ip", "back_dst_port",
     "time", "front_time", "forged", "front_tls", "front_h2", "health_check",
     "in_back_capture", "back_plaintext", "proxy_unique_id", "client_ns",
+    "tls_sni", "tls_alpn", "connection_requests",
 ]
 
 
@@ -54,6 +55,10 @@ def pcap_span(path):
         last = t
         off += 16 + incl
     return None if first is None else (first, last)
+
+
+def dash(v):
+    return "" if v == "-" else v
 
 
 def lab_lines(path):
@@ -128,7 +133,7 @@ def main():
                 by_rid.setdefault(b["request_id"], []).append(b)
         for p in lab_lines(os.path.join(out, "proxy.log")):
             (_, raddr, rport, saddr, sport, upstream, _, method, uri, reqid, msec, proto, https,
-             sslp, status) = p[:15]
+             sslp, status, sni, alpn) = p[:17]
             m = RID.search(uri)
             if not m:
                 continue
@@ -141,7 +146,8 @@ def main():
                      client_ip=raddr, client_port=rport, front_client_ip=raddr, front_client_port=rport,
                      front_proxy_ip=saddr, front_proxy_port=sport, front_time=msec,
                      front_tls=int(https == "on"), front_h2=int(proto == "HTTP/2.0"),
-                     proxy_unique_id=reqid, back_plaintext=1, health_check=0)
+                     proxy_unique_id=reqid, back_plaintext=1, health_check=0,
+                     tls_sni=dash(sni), tls_alpn=dash(alpn))
             if b:
                 r.update(back_src_ip=b["src_ip"], back_src_port=b["src_port"], back_dst_ip=b["dst_ip"],
                          back_dst_port=b["dst_port"], time=f"{b['start']:.3f}",
@@ -155,8 +161,9 @@ def main():
             conns = {}
             for p in proxy:
                 ci, cp, fi, fp, bi, bp, si, sp = p[1:9]
-                uid, ts, sslfc = p[11], p[12], p[14]
-                conns[(bi, bp, si, sp)] = dict(ci=ci, cp=cp, fi=fi, fp=fp, uid=uid, ts=ts)
+                uid, ts, alpn, sni = p[11], p[12], p[15], p[18]
+                conns[(bi, bp, si, sp)] = dict(ci=ci, cp=cp, fi=fi, fp=fp, uid=uid, ts=ts,
+                                               sni=dash(sni), alpn=dash(alpn))
             # Back-side connections as the backend saw them, with their requests.
             seen = {}
             for b in backs:
@@ -170,17 +177,19 @@ def main():
                 pp = {(b["pp_addr"], b["pp_port"]) for b in reqs}
                 if pp and pp != {(c["ci"], c["cp"])}:
                     notes.append(f"connection {key}: PROXY header {pp} but haproxy logged {c['ci']}:{c['cp']}")
-                rids = [RID.search(b["uri"]).group(1) for b in reqs if RID.search(b["uri"])]
+                uris = [b["uri"] for b in reqs if RID.search(b["uri"])]
+                rids = [RID.search(u).group(1) for u in uris]
                 common = dict(client_ip=c["ci"], client_port=c["cp"], front_client_ip=c["ci"],
                               front_client_port=c["cp"], front_proxy_ip=c["fi"], front_proxy_port=c["fp"],
                               back_src_ip=key[0], back_src_port=key[1], back_dst_ip=key[2],
                               back_dst_port=key[3], front_tls=int(tls), health_check=0,
-                              proxy_unique_id=c["uid"])
+                              proxy_unique_id=c["uid"], tls_sni=c["sni"], tls_alpn=c["alpn"])
                 first_rid = rids[0] if rids else ""
                 conn = base(first_rid)
-                conn.update(common, kind="connection", method="", target=" ".join(f"/r/{x}" for x in rids),
+                conn.update(common, kind="connection", method="", target=" ".join(uris),
                             time=f"{start:.3f}", front_time=c["ts"], front_h2=0,
-                            in_back_capture=in_capture(start, end, span), back_plaintext=int(not tls))
+                            in_back_capture=in_capture(start, end, span), back_plaintext=int(not tls),
+                            connection_requests=len(rids))
                 rows.append(conn)
                 for b in reqs:
                     m = RID.search(b["uri"])
@@ -201,6 +210,7 @@ def main():
             port_disagree = 0
             for p in proxy:
                 ci, cp, fi, fp, bi, bp, si, sp, hm, hu, uid, ts, hv, sslfc, alpn = p[1:16]
+                sni = p[18] if len(p) > 18 else "-"
                 m = RID.search(hu)
                 if not m:
                     continue
@@ -213,7 +223,7 @@ def main():
                          client_port=cp, front_client_ip=ci, front_client_port=cp, front_proxy_ip=fi,
                          front_proxy_port=fp, front_time=ts, front_tls=int(sslfc == "1"),
                          front_h2=int(alpn == "h2"), proxy_unique_id=uid, back_plaintext=1,
-                         health_check=0)
+                         health_check=0, tls_sni=dash(sni), tls_alpn=dash(alpn))
                 if b:
                     r.update(back_src_ip=b["src_ip"], back_src_port=b["src_port"], back_dst_ip=b["dst_ip"],
                              back_dst_port=b["dst_port"], time=f"{b['start']:.3f}",
