@@ -92,12 +92,17 @@ def backend_rows(out):
 
 
 def in_capture(start, end, span):
+    """1: inside the back capture; 0: outside; partial: across its start or its end.
+
+    span = (surely not started before, surely started by, stopped at). Log times have
+    millisecond resolution: 5 ms of margin on the start.
+    """
     if span is None:
         return "0"
-    first, last = span
-    if start >= first + 0.005 and end <= last:
+    not_before, started_by, last = span
+    if start >= started_by + 0.005 and end <= last:
         return "1"
-    if end < first or start > last:
+    if end < not_before - 0.005 or start > last:
         return "0"
     return "partial"
 
@@ -115,9 +120,13 @@ def main():
     if os.path.exists(os.path.join(out, "lab.txt")):
         with open(os.path.join(out, "lab.txt")) as f:
             meta = dict(kv.split("=", 1) for kv in f.read().split())
-    span = pcap_span(os.path.join(out, "back.pcap"))
+    pkts = pcap_span(os.path.join(out, "back.pcap"))
+    span = None if pkts is None else (pkts[0], pkts[0], pkts[1])
     if "back_start" in meta and "back_stop" in meta:
-        span = (float(meta["back_start"]), float(meta["back_stop"]))
+        started_by = float(meta["back_start"])
+        if pkts is not None:
+            started_by = min(started_by, pkts[0])  # a packet proves the capture was running
+        span = (float(meta.get("back_start_before", meta["back_start"])), started_by, float(meta["back_stop"]))
     backs = backend_rows(out)
     notes = []
     rows = []
@@ -258,7 +267,7 @@ def main():
     if missing:
         notes.append(f"{len(missing)} planned requests not in the proxy's log: {' '.join(missing[:20])}")
     if span:
-        notes.append(f"back capture window {span[0]:.6f} .. {span[1]:.6f}")
+        notes.append(f"back capture started between {span[0]:.6f} and {span[1]:.6f}, stopped {span[2]:.6f}")
     with open(os.path.join(out, "notes.txt"), "a") as f:
         for n in notes:
             f.write(n + "\n")
