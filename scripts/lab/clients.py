@@ -8,6 +8,7 @@ Writes one line per request to --log: invocation, url, local ip/port curl used, 
 import argparse
 import csv
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -79,6 +80,15 @@ def main():
     bodies = write_bodies(a.tmp)
     queue = [invs[k] for k in sorted(invs)]
     running = []  # (Popen, invocation rows)
+
+    def on_term(signum, _frame):
+        # The lab's teardown ends this script by PID: end the curl processes it started, by PID.
+        for p, _ in running:
+            p.kill()
+            p.wait()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
     t0 = time.monotonic()
     failed = 0
     with open(a.log, "w") as log:
