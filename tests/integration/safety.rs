@@ -416,3 +416,84 @@ fn empty_and_invalid_flag_values_are_rejected() {
     let (code, _, err) = run(&["requests", "-c", "--header", "X-Original-Client", back]);
     assert!(code == 0 || code == 1, "{err}");
 }
+
+/// Records to write: (time in ns, bytes).
+type Records = Vec<(i64, Vec<u8>)>;
+
+/// 100 made-up records (the bytes need not decode), 1 ms apart.
+fn records() -> Records {
+    (0..100u8)
+        .map(|i| {
+            let ts = 1_767_225_600_000_000_000 + i64::from(i) * 1_000_000;
+            (ts, vec![i; 60 + usize::from(i)])
+        })
+        .collect()
+}
+
+fn write_pcap(path: &Path, recs: &[(i64, Vec<u8>)]) {
+    use proxytrace::synth::writer::{PcapConfig, PcapWriter};
+    let mut w = PcapWriter::new(Vec::new(), PcapConfig::default()).unwrap();
+    for (ts, data) in recs {
+        w.packet(*ts, data).unwrap();
+    }
+    std::fs::write(path, w.finish().unwrap()).unwrap();
+}
+
+fn write_pcapng(path: &Path, recs: &[(i64, Vec<u8>)]) {
+    use proxytrace::capture::ByteOrder;
+    use proxytrace::synth::writer::{NgInterface, NgWriter};
+    let mut w = NgWriter::new(Vec::new(), ByteOrder::Big).unwrap();
+    let iface = w.interface(NgInterface::new(1)).unwrap();
+    for (ts, data) in recs {
+        w.epb(iface, *ts, data, data.len() as u32).unwrap();
+    }
+    std::fs::write(path, w.finish().unwrap()).unwrap();
+}
+
+/// The duplicate rule, case by case: the same first 64 records (time, link type,
+/// lengths, bytes) make a duplicate whatever the file format; one byte or one
+/// microsecond of difference among them, or fewer records, do not.
+#[test]
+fn duplicate_rule_compares_the_first_64_records() {
+    let root = Scratch::new("rule");
+    let recs = records();
+    let original = root.path("a.pcap");
+    write_pcap(&original, &recs);
+    let mut cases: Vec<(&str, Records, bool, bool)> = Vec::new();
+    // (name, records, pcapng, duplicate)
+    cases.push(("copy", recs.clone(), false, true));
+    cases.push(("as pcapng", recs.clone(), true, true));
+    let mut byte = recs.clone();
+    byte[5].1[10] ^= 1;
+    cases.push(("one byte in record 6", byte, false, false));
+    let mut time = recs.clone();
+    time[63].0 += 1_000;
+    cases.push(("1 us later in record 64", time, false, false));
+    let mut late = recs.clone();
+    late[64].1[0] ^= 1;
+    cases.push(("one byte in record 65", late, false, true));
+    cases.push(("first 10 records", recs[..10].to_vec(), false, false));
+    let mut longer = recs.clone();
+    longer[9].1.push(0);
+    cases.push(("record 10 one byte longer", longer, false, false));
+    for (i, (name, recs, ng, duplicate)) in cases.into_iter().enumerate() {
+        let other = root.path(&format!("b{i}.{}", if ng { "pcapng" } else { "pcap" }));
+        if ng {
+            write_pcapng(&other, &recs);
+        } else {
+            write_pcap(&other, &recs);
+        }
+        let (_, _, err) = run(&["requests", "-c", s(&original), s(&other)]);
+        let warned = err.matches("skipped as a duplicate input").count();
+        assert_eq!(warned, usize::from(duplicate), "{name}: {err}");
+        if duplicate {
+            assert!(
+                err.contains(&format!(
+                    "{}: starts with the same records as",
+                    other.display()
+                )),
+                "{name}: {err}"
+            );
+        }
+    }
+}
