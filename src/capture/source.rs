@@ -35,6 +35,16 @@ impl Input {
             Input::Stdin => PathBuf::from("-"),
         }
     }
+
+    /// Standard input, a FIFO (`<(zcat x.pcap.gz)`) or a device: it can be read only
+    /// once, so peeking at it before the real read would consume its data. (A path
+    /// that does not exist is not: opening it fails whenever it is tried.)
+    pub fn is_read_once(&self) -> bool {
+        match self {
+            Input::Path(p) => std::fs::metadata(p).is_ok_and(|m| !m.is_file()),
+            Input::Stdin => true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -761,8 +771,9 @@ fn content_probe(
 /// [`DUPLICATE_PROBE_RECORDS`] records (all of them when a file holds fewer) are equal
 /// in number, and one by one in timestamp, link type, original length and captured
 /// bytes (compared by a 64-bit SipHash keyed at random per process). Files with no
-/// record, files that cannot be read (their error is reported when they are read) and
-/// standard input are never duplicates. The later input is left out, even when it holds
+/// record, files that cannot be read (their error is reported when they are read),
+/// standard input and other inputs that are not regular files (FIFOs, devices: they can
+/// be read only once) are never duplicates. The later input is left out, even when it holds
 /// more records past the compared ones.
 pub fn drop_duplicate_captures(
     inputs: Vec<Input>,
@@ -777,10 +788,9 @@ pub fn drop_duplicate_captures(
     let mut kept = Vec::with_capacity(inputs.len());
     let mut dropped = Vec::new();
     for input in inputs {
-        let probe = match &input {
-            Input::Path(_) => content_probe(&input, opts, &keys),
-            Input::Stdin => None,
-        };
+        let probe = (!input.is_read_once())
+            .then(|| content_probe(&input, opts, &keys))
+            .flatten();
         if let Some(probe) = probe {
             if let Some(first) = seen.get(&probe) {
                 dropped.push(DuplicateInput {

@@ -497,3 +497,40 @@ fn duplicate_rule_compares_the_first_64_records() {
         }
     }
 }
+
+/// A FIFO among several inputs (`<(zcat x.pcap.gz)`) is read once, by the real read:
+/// neither time ordering nor the duplicate check may peek at it first.
+#[cfg(unix)]
+#[test]
+fn fifo_input_is_read_once() {
+    let root = Scratch::new("fifo");
+    let (files, n) = pair(&root.0, 39);
+    let fifo = root.path("pipe.pcap");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("mkfifo not available; skipped");
+        return;
+    }
+    let (_, from_front, _) = run(&["requests", "-c", s(&files.front)]);
+    let front_rows: usize = from_front.trim().parse().unwrap();
+    let capture = std::fs::read(&files.back).unwrap();
+    let writer_path = fifo.clone();
+    // Writes the capture once, to the first reader.
+    let writer = std::thread::spawn(move || {
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&writer_path) {
+            let _ = f.write_all(&capture);
+        }
+    });
+    let (code, out, err) = run_bounded(&["requests", "-c", s(&fifo), s(&files.front)]);
+    // If no reader came, the writer still waits in open: a read-write open (which does
+    // not block on Linux) lets it through.
+    if !writer.is_finished() {
+        let _ = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&fifo);
+    }
+    let _ = writer.join();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), (n + front_rows).to_string(), "{err}");
+}
