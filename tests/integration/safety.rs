@@ -100,8 +100,8 @@ fn temp_outputs(dir: &Path) -> Vec<String> {
 }
 
 /// A `..` link and a `.` link inside a capture directory: the walk ends, the one capture
-/// is read once, and the README and PROVENANCE.md beside it are skipped and counted, not
-/// errors.
+/// is read once, and the README, PROVENANCE.md, compressed notes and empty file beside it
+/// are skipped and counted, not errors.
 #[cfg(unix)]
 #[test]
 fn symlink_loops_end_and_each_capture_is_read_once() {
@@ -112,6 +112,9 @@ fn symlink_loops_end_and_each_capture_is_read_once() {
     std::fs::remove_file(&files.truth).unwrap();
     std::fs::write(caps.join("README"), "captures from the incident\n").unwrap();
     std::fs::write(caps.join("PROVENANCE.md"), "# where these came from\n").unwrap();
+    // Compressed text is not a capture either (the magic is read after decompressing).
+    std::fs::write(caps.join("notes.gz"), gzip(b"analyst notes\n")).unwrap();
+    std::fs::write(caps.join("being-written.pcap"), b"").unwrap();
     std::os::unix::fs::symlink("..", caps.join("up")).unwrap();
     std::os::unix::fs::symlink(".", caps.join("self")).unwrap();
     for follow in [false, true] {
@@ -123,7 +126,8 @@ fn symlink_loops_end_and_each_capture_is_read_once() {
         assert_eq!(code, 0, "follow {follow}: {err}");
         assert_eq!(out.trim(), n.to_string(), "follow {follow}: {err}");
         assert!(!err.contains("README:"), "no error per skipped file: {err}");
-        assert!(err.contains("not a capture 2"), "{err}");
+        assert!(err.contains("not a capture 3"), "{err}");
+        assert!(err.contains("empty file 1"), "{err}");
         if !follow {
             assert!(err.contains("directory symlink not followed"), "{err}");
         }
