@@ -61,11 +61,42 @@ impl From<OutFormat> for Format {
 #[derive(Debug, Args)]
 pub struct InputArgs {
     /// Capture files (pcap, pcapng, optionally .gz/.zst), directories, or - for stdin.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required = true, value_name = "FILE", value_parser = non_empty)]
     pub files: Vec<String>,
     /// Read files with ordinary reads instead of memory-mapping them.
     #[arg(long)]
     pub no_mmap: bool,
+    /// Follow symlinks to directories inside input directories (each directory is still
+    /// read once).
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// A value that must not be empty (a path, a name).
+pub fn non_empty(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+/// A path that must not be empty.
+pub fn non_empty_path(s: &str) -> Result<PathBuf, String> {
+    non_empty(s).map(PathBuf::from)
+}
+
+/// An HTTP header field name: a non-empty token (RFC 9110 section 5.1).
+pub fn header_name(s: &str) -> Result<String, String> {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    match s.bytes().find(|&b| !token(b)) {
+        _ if s.is_empty() => Err("a header name must not be empty".into()),
+        Some(b) => Err(format!(
+            "{s:?} is not a header name: {:?} is not an HTTP token character",
+            char::from(b)
+        )),
+        None => Ok(s.to_string()),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -78,8 +109,9 @@ pub struct InfoArgs {
     /// Output format [default: table on a terminal, json otherwise].
     #[arg(long, value_enum)]
     pub format: Option<OutFormat>,
-    /// Write to FILE instead of standard output.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    /// Write to FILE instead of standard output (through a temporary file renamed at the
+    /// end; never one of the inputs).
+    #[arg(short = 'o', long = "output", value_name = "FILE", value_parser = non_empty_path)]
     pub output: Option<PathBuf>,
 }
 
@@ -98,8 +130,9 @@ pub struct RowOutputArgs {
     /// Output format [default: table on a terminal, csv otherwise].
     #[arg(long, value_enum)]
     pub format: Option<OutFormat>,
-    /// Write to FILE instead of standard output.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    /// Write to FILE instead of standard output (through a temporary file renamed at the
+    /// end; never one of the inputs).
+    #[arg(short = 'o', long = "output", value_name = "FILE", value_parser = non_empty_path)]
     pub output: Option<PathBuf>,
     /// Leave out the CSV header line.
     #[arg(long)]
@@ -122,7 +155,7 @@ pub struct IdentityArgs {
     #[arg(long, value_name = "CIDR", value_parser = parse_net)]
     pub trusted: Vec<ipnet::IpNet>,
     /// Another header that carries a client address (repeatable), e.g. X-Original-Client.
-    #[arg(long = "header", value_name = "NAME")]
+    #[arg(long = "header", value_name = "NAME", value_parser = header_name)]
     pub headers: Vec<String>,
     /// The back-side source address is the client (HAProxy `usesrc clientip`), unless it
     /// is in a --trusted network (the proxy's own address).
@@ -151,7 +184,7 @@ pub struct SynsArgs {
     #[command(flatten)]
     pub out: RowOutputArgs,
     /// p0f.fp-format database to match against [default: the built-in one].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     pub db: Option<PathBuf>,
     /// One row per client IP: SYNs, distinct signatures, TTLs, MSS values, OSes, first
     /// and last seen, and a NAT hint.
@@ -166,15 +199,19 @@ fn parse_duration(s: &str) -> Result<i64, String> {
 #[derive(Debug, Args)]
 pub struct JoinArgs {
     /// FRONT capture files (clients -> proxy): files or directories.
-    #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+    #[arg(long, required = true, num_args = 1.., value_name = "FILE", value_parser = non_empty)]
     pub front: Vec<String>,
     /// BACK capture files (proxy -> backends): files, directories, or - for stdin (only
     /// with --clock-offset and without --two-pass).
-    #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+    #[arg(long, required = true, num_args = 1.., value_name = "FILE", value_parser = non_empty)]
     pub back: Vec<String>,
     /// Read files with ordinary reads instead of memory-mapping them.
     #[arg(long)]
     pub no_mmap: bool,
+    /// Follow symlinks to directories inside input directories (each directory is still
+    /// read once).
+    #[arg(long)]
+    pub follow: bool,
     #[command(flatten)]
     pub out: RowOutputArgs,
     /// How clients are read from requests (both sides).
@@ -197,6 +234,6 @@ pub struct JoinArgs {
     #[arg(long)]
     pub summary: bool,
     /// p0f.fp-format database to match against [default: the built-in one].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     pub db: Option<PathBuf>,
 }

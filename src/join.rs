@@ -69,6 +69,9 @@ pub enum JoinError {
     FrontStdin,
     #[error("--back reads standard input only with --clock-offset and without --two-pass (it is read more than once)")]
     BackStdin,
+    /// Without a front side every row would say `join_method=none` and look like a result.
+    #[error("no front capture could be read ({files}): nothing to join the back side with")]
+    NoFrontCapture { files: String },
 }
 
 /// What to join and how.
@@ -1035,6 +1038,10 @@ pub fn run(
     if back.contains(&Input::Stdin) && (cfg.two_pass || cfg.clock_offset_ns.is_none()) {
         return Err(JoinError::BackStdin);
     }
+    let front_names: Vec<String> = front
+        .iter()
+        .map(|i| i.display().display().to_string())
+        .collect();
     let mut summary = JoinSummary::default();
     let only = if cfg.two_pass {
         let mut set = HashSet::new();
@@ -1066,6 +1073,11 @@ pub fn run(
         on_error,
     );
     drop(only);
+    if index.stats.front_files == 0 {
+        return Err(JoinError::NoFrontCapture {
+            files: front_names.join(", "),
+        });
+    }
     summary.index = index.stats.clone();
     let offset = match cfg.clock_offset_ns {
         Some(o) => {

@@ -37,14 +37,105 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn output(path: &Option<std::path::PathBuf>) -> anyhow::Result<Box<dyn Write>> {
+/// Open the output: standard output, or `-o FILE` through a temporary file that
+/// [`outfile::Output::commit`] renames into place.
+fn output(path: &Option<std::path::PathBuf>) -> anyhow::Result<outfile::Output> {
     Ok(match path {
-        Some(p) => Box::new(io::BufWriter::with_capacity(
-            1 << 16,
-            std::fs::File::create(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
-        )),
-        None => Box::new(io::BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+        Some(p) => outfile::Output::create(p)?,
+        None => outfile::Output::stdout(),
     })
+}
+
+/// What expanding and de-duplicating the inputs left out, for the end-of-run summary.
+#[derive(Default)]
+struct InputReport {
+    /// Paths met in directory walks that are not inputs, by reason.
+    skipped: std::collections::BTreeMap<capture::ExpandSkip, u64>,
+    /// Inputs left out as duplicates of earlier ones (each one warned about).
+    duplicates: u64,
+    /// A directory could not be listed (the error is printed): the run ends with 2.
+    failed: bool,
+    /// Every file the inputs name, duplicates included: `-o` must be none of them.
+    paths: Vec<std::path::PathBuf>,
+}
+
+impl InputReport {
+    /// One summary line, when anything was left out.
+    fn line(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.duplicates > 0 {
+            parts.push(format!("duplicate inputs skipped: {}", self.duplicates));
+        }
+        if !self.skipped.is_empty() {
+            let by: Vec<String> = self
+                .skipped
+                .iter()
+                .map(|(why, n)| format!("{} {n}", why.name()))
+                .collect();
+            parts.push(format!("paths skipped in directories: {}", by.join(", ")));
+        }
+        (!parts.is_empty()).then(|| format!("proxytrace: inputs: {}", parts.join("; ")))
+    }
+
+    fn print(&self, quiet: bool) {
+        if let Some(l) = self.line().filter(|_| !quiet) {
+            eprintln!("{l}");
+        }
+    }
+}
+
+/// Expand `args` into inputs (directories walked once per real file, non-captures in
+/// them skipped and counted), leave out the same file met twice and, for commands that
+/// emit rows per record (`requests`, `flows`, `syns`, `join`), a capture whose first
+/// records equal an earlier input's. Duplicates are warned about here, once each. An
+/// argument list that yields no input at all is an error.
+fn gather_inputs(
+    args: &[String],
+    follow: bool,
+    open: OpenOptions,
+    drop_same_records: bool,
+    report: &mut InputReport,
+) -> anyhow::Result<Vec<capture::Input>> {
+    let expansion = capture::expand_inputs_with(
+        args,
+        capture::ExpandOptions {
+            follow_dir_symlinks: follow,
+        },
+    );
+    for e in &expansion.errors {
+        eprintln!("proxytrace: {e}");
+        report.failed = true;
+    }
+    for (why, n) in &expansion.skipped {
+        *report.skipped.entry(*why).or_default() += n;
+    }
+    report
+        .paths
+        .extend(expansion.inputs.iter().filter_map(|i| match i {
+            capture::Input::Path(p) => Some(p.clone()),
+            capture::Input::Stdin => None,
+        }));
+    let mut duplicates = expansion.same_file;
+    let inputs = if drop_same_records {
+        let (kept, dropped) = capture::drop_duplicate_captures(expansion.inputs, open);
+        duplicates.extend(dropped);
+        kept
+    } else {
+        expansion.inputs
+    };
+    for d in &duplicates {
+        eprintln!("proxytrace: warning: {d}");
+        report.paths.push(d.skipped.clone());
+    }
+    report.duplicates += duplicates.len() as u64;
+    if inputs.is_empty() {
+        let mut msg = format!("no capture to read in {}", args.join(" "));
+        if let Some(l) = report.line() {
+            msg.push_str(&format!(" ({})", l.trim_start_matches("proxytrace: ")));
+        }
+        anyhow::bail!(msg);
+    }
+    Ok(inputs)
 }
 
 /// How a command divides the cores: `info` only walks and decodes in its workers;
@@ -104,10 +195,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let opts = OpenOptions {
                 mmap: !args.input.no_mmap,
             };
+            let mut report = InputReport::default();
+            let inputs = gather_inputs(
+                &args.input.files,
+                args.input.follow,
+                opts,
+                false,
+                &mut report,
+            )?;
+            outfile::refuse_input_as_output(args.output.as_deref(), &report.paths)?;
             let mut out = output(&args.output)?;
-            let mut failed = false;
+            let mut failed = report.failed;
             let mut infos = Vec::new();
-            let inputs = capture::expand_inputs(&args.input.files)?;
             let bar = (!args.quiet).then(|| ui::Bar::new(&inputs)).flatten();
             let engine = engine(&cli, bar.as_ref(), Stages::WorkersOnly)?;
             let mut summary = ui::Summary::default();
@@ -140,13 +239,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 serde_json::to_writer_pretty(&mut out, &infos)?;
                 out.write_all(b"\n")?;
             }
-            out.flush()?;
+            out.commit()?;
             if let Some(b) = &bar {
                 b.finish();
             }
             if !args.quiet {
                 eprintln!("{}", summary.line(started.elapsed()));
             }
+            report.print(args.quiet);
             Ok(if failed {
                 ExitCode::from(2)
             } else {
@@ -226,7 +326,15 @@ fn run_requests(cli: &Cli, args: &cli::RequestsArgs, flows: bool) -> anyhow::Res
     let opts = OpenOptions {
         mmap: !args.input.no_mmap,
     };
-    let inputs = capture::expand_inputs(&args.input.files)?;
+    let mut report = InputReport::default();
+    let inputs = gather_inputs(
+        &args.input.files,
+        args.input.follow,
+        opts,
+        true,
+        &mut report,
+    )?;
+    outfile::refuse_input_as_output(args.out.output.as_deref(), &report.paths)?;
     let bar = (!args.out.quiet).then(|| ui::Bar::new(&inputs)).flatten();
     let engine = engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
     let format = row_format(&args.out);
@@ -236,7 +344,7 @@ fn run_requests(cli: &Cli, args: &cli::RequestsArgs, flows: bool) -> anyhow::Res
     let header = !args.out.no_header;
     let mut matched = 0u64;
     let mut agg = FlowAggregator::default();
-    let mut failed = false;
+    let mut failed = report.failed;
     let mut write_error: Option<io::Error> = None;
     let summary = {
         let writes_rows = !(args.out.count || quiet || flows);
@@ -297,12 +405,14 @@ fn run_requests(cli: &Cli, args: &cli::RequestsArgs, flows: bool) -> anyhow::Res
     }
     let aggregate = (flows && !quiet).then(|| agg.rows());
     let n = finish_listing(&mut out, &args.out, format, aggregate, matched)?;
+    out.commit()?;
     if !quiet {
         if let Some(b) = &bar {
             b.finish();
         }
         print_summary(&summary, started.elapsed());
     }
+    report.print(quiet);
     Ok(match_status(
         &args.out,
         n,
@@ -398,7 +508,17 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
     let opts = OpenOptions {
         mmap: !args.input.no_mmap,
     };
-    let inputs = capture::expand_inputs(&args.input.files)?;
+    let mut report = InputReport::default();
+    let inputs = gather_inputs(
+        &args.input.files,
+        args.input.follow,
+        opts,
+        true,
+        &mut report,
+    )?;
+    let mut named = report.paths.clone();
+    named.extend(args.db.clone());
+    outfile::refuse_input_as_output(args.out.output.as_deref(), &named)?;
     let bar = (!args.out.quiet).then(|| ui::Bar::new(&inputs)).flatten();
     let engine = engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
     let quiet = args.out.quiet;
@@ -408,7 +528,7 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
     let mut scanner = SynScanner::new(db);
     let mut summary = ClientSummary::default();
     let mut matched = 0u64;
-    let mut failed = false;
+    let mut failed = report.failed;
     let mut write_err: Option<io::Error> = None;
     {
         let mut rows = (listing && !args.summary)
@@ -461,9 +581,11 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
     }
     let aggregate = args.summary.then(|| summary.rows());
     let matched = finish_listing(&mut out, &args.out, format, aggregate, matched)?;
+    out.commit()?;
     if let Some(b) = &bar {
         b.finish();
     }
+    report.print(quiet);
     Ok(match_status(&args.out, matched, failed))
 }
 
@@ -488,8 +610,14 @@ fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
     let opts = OpenOptions {
         mmap: !args.no_mmap,
     };
-    let front = capture::expand_inputs(&args.front)?;
-    let back = capture::expand_inputs(&args.back)?;
+    // Each side on its own: one capture may hold both sides (taken on the proxy host), so
+    // the same file as --front and --back is not a duplicate.
+    let mut report = InputReport::default();
+    let front = gather_inputs(&args.front, args.follow, opts, true, &mut report)?;
+    let back = gather_inputs(&args.back, args.follow, opts, true, &mut report)?;
+    let mut named = report.paths.clone();
+    named.extend(args.db.clone());
+    outfile::refuse_input_as_output(args.out.output.as_deref(), &named)?;
     let all: Vec<_> = front.iter().chain(back.iter()).cloned().collect();
     let bar = (!args.out.quiet).then(|| ui::Bar::new(&all)).flatten();
     let engine = engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
@@ -500,7 +628,7 @@ fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
     let header = !args.out.no_header;
     let writes_rows = !(args.out.count || quiet || args.summary);
     let mut matched = 0u64;
-    let mut failed = false;
+    let mut failed = report.failed;
     let mut write_error: Option<io::Error> = None;
     let mut clients = ClientJoinSummary::default();
     let summary = {
@@ -548,6 +676,7 @@ fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
     }
     let aggregate = (args.summary && !quiet).then(|| clients.rows());
     let n = finish_listing(&mut out, &args.out, format, aggregate, matched)?;
+    out.commit()?;
     if !quiet {
         if let Some(b) = &bar {
             b.finish();
@@ -583,6 +712,7 @@ fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
             list(&summary.by_confidence)
         );
     }
+    report.print(quiet);
     Ok(match_status(
         &args.out,
         n,
@@ -714,5 +844,212 @@ mod ui {
             }
             s
         }
+    }
+}
+
+/// Output files that never destroy what they replace: `-o FILE` is written to a
+/// temporary file in the same directory and renamed over FILE only when the run ends
+/// without a fatal error, so an interrupted or failed run leaves FILE as it was. Every
+/// write error names the output.
+mod outfile {
+    use anyhow::Context as _;
+    use proxytrace::capture::FileId;
+    use std::fs::File;
+    use std::io::{self, Write};
+    use std::path::{Path, PathBuf};
+
+    /// A write error with the output it happened on; the I/O error stays the cause and
+    /// its kind is kept (a broken pipe is still recognised as one).
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot write {target}")]
+    struct WriteError {
+        target: String,
+        #[source]
+        source: io::Error,
+    }
+
+    enum Sink {
+        File(File),
+        Stdout(io::StdoutLock<'static>),
+    }
+
+    /// The bottom writer: every error it returns names the output.
+    struct Named {
+        sink: Sink,
+        target: String,
+    }
+
+    impl Named {
+        fn name_error(&self, e: io::Error) -> io::Error {
+            io::Error::new(
+                e.kind(),
+                WriteError {
+                    target: self.target.clone(),
+                    source: e,
+                },
+            )
+        }
+    }
+
+    impl Write for Named {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let r = match &mut self.sink {
+                Sink::File(f) => f.write(buf),
+                Sink::Stdout(s) => s.write(buf),
+            };
+            r.map_err(|e| self.name_error(e))
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            let r = match &mut self.sink {
+                Sink::File(f) => f.flush(),
+                Sink::Stdout(s) => s.flush(),
+            };
+            r.map_err(|e| self.name_error(e))
+        }
+    }
+
+    /// A temporary file to rename over `dest` at the end.
+    struct Pending {
+        tmp: PathBuf,
+        dest: PathBuf,
+    }
+
+    pub struct Output {
+        w: io::BufWriter<Named>,
+        /// `None` for standard output and for outputs that are not regular files
+        /// (`/dev/null`, `/dev/full`, a FIFO), which are written directly.
+        pending: Option<Pending>,
+    }
+
+    const BUF: usize = 1 << 16;
+
+    impl Output {
+        pub fn stdout() -> Output {
+            Output {
+                w: io::BufWriter::with_capacity(
+                    BUF,
+                    Named {
+                        sink: Sink::Stdout(io::stdout().lock()),
+                        target: "stdout".into(),
+                    },
+                ),
+                pending: None,
+            }
+        }
+
+        pub fn create(path: &Path) -> anyhow::Result<Output> {
+            let named = |file| Named {
+                sink: Sink::File(file),
+                target: path.display().to_string(),
+            };
+            let existing = std::fs::metadata(path).ok();
+            if existing.as_ref().is_some_and(|m| !m.is_file()) {
+                // A device or FIFO cannot be replaced by renaming (and must not be).
+                let file = File::create(path)
+                    .with_context(|| format!("cannot open output {}", path.display()))?;
+                return Ok(Output {
+                    w: io::BufWriter::with_capacity(BUF, named(file)),
+                    pending: None,
+                });
+            }
+            // Through a symlink: replace the file it names, not the link.
+            let dest = match existing {
+                Some(_) => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+                None => path.to_path_buf(),
+            };
+            let (tmp, file) = create_temp(&dest)
+                .with_context(|| format!("cannot create output {}", path.display()))?;
+            if let Some(m) = &existing {
+                // The replacement keeps the replaced file's permissions.
+                let _ = file.set_permissions(m.permissions());
+            }
+            Ok(Output {
+                w: io::BufWriter::with_capacity(BUF, named(file)),
+                pending: Some(Pending { tmp, dest }),
+            })
+        }
+
+        /// Flush, and put a file output in place under its real name.
+        pub fn commit(mut self) -> anyhow::Result<()> {
+            self.w.flush()?;
+            let Some(p) = self.pending.take() else {
+                return Ok(());
+            };
+            let target = self.w.get_ref().target.clone();
+            if let Sink::File(f) = &self.w.get_ref().sink {
+                // On disk before the rename: a crash then leaves the old file, not an
+                // empty new one.
+                f.sync_all().map_err(|e| self.w.get_ref().name_error(e))?;
+            }
+            if let Err(e) = std::fs::rename(&p.tmp, &p.dest) {
+                let _ = std::fs::remove_file(&p.tmp);
+                return Err(anyhow::Error::new(e)
+                    .context(format!("cannot rename the finished output into {target}")));
+            }
+            Ok(())
+        }
+    }
+
+    impl Drop for Output {
+        /// Not committed: an error ended the run; the real name keeps what it held.
+        fn drop(&mut self) {
+            if let Some(p) = self.pending.take() {
+                let _ = std::fs::remove_file(&p.tmp);
+            }
+        }
+    }
+
+    impl Write for Output {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.w.write(buf)
+        }
+        fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+            self.w.write_all(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.w.flush()
+        }
+    }
+
+    /// A new file beside `dest`: `.NAME.proxytrace-PID-N.tmp`, created exclusively.
+    fn create_temp(dest: &Path) -> io::Result<(PathBuf, File)> {
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut n = 0u32;
+        loop {
+            let tmp = dir.join(format!(".{name}.proxytrace-{}-{n}.tmp", std::process::id()));
+            match File::options().write(true).create_new(true).open(&tmp) {
+                Ok(f) => return Ok((tmp, f)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Refuse an output that is one of the inputs (or the same file under another
+    /// name, through a hard link or a symlink): writing it would destroy the evidence.
+    pub fn refuse_input_as_output(output: Option<&Path>, inputs: &[PathBuf]) -> anyhow::Result<()> {
+        let Some(out) = output else { return Ok(()) };
+        let Ok(out_id) = FileId::of(out) else {
+            // Does not exist yet: it cannot be an input.
+            return Ok(());
+        };
+        for input in inputs {
+            if FileId::of(input).is_ok_and(|id| id == out_id) {
+                anyhow::bail!(
+                    "refusing to write output {}: it is the input {} (same file); choose another -o",
+                    out.display(),
+                    input.display()
+                );
+            }
+        }
+        Ok(())
     }
 }

@@ -603,10 +603,10 @@ fn capture_precision(cap: &Capture) -> Precision {
 
 /// Order inputs as capture times go: rotated files whose names do not sort in time order
 /// (`x.pcap9`, `x.pcap10`) still continue each other's connections. Each file's first
-/// record is read to learn its start; stdin cannot be re-read, so with stdin among the
-/// inputs the given order is kept.
+/// record is read to learn its start; stdin, a FIFO or a device cannot be re-read, so
+/// with one among the inputs the given order is kept.
 pub fn order_inputs(inputs: Vec<Input>, opts: OpenOptions) -> Vec<Input> {
-    if inputs.contains(&Input::Stdin) || inputs.len() < 2 {
+    if inputs.len() < 2 || inputs.iter().any(Input::is_read_once) {
         return inputs;
     }
     let mut keyed: Vec<(Option<i64>, usize, Input)> = inputs

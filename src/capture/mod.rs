@@ -18,7 +18,9 @@ pub use format::{detect, ByteOrder, Compression, FileFormat, TimeResolution};
 pub use legacy::LegacyParser;
 pub use ng::{Interface, NgParser};
 pub use source::{
-    expand_inputs, from_reader, open, Capture, Input, OpenOptions, SourceKind, StreamWindow,
+    drop_duplicate_captures, expand_inputs, expand_inputs_with, from_reader, open, Capture,
+    DuplicateInput, Duplication, ExpandOptions, ExpandSkip, Expansion, FileId, Input, OpenOptions,
+    SourceKind, StreamWindow, DUPLICATE_PROBE_RECORDS,
 };
 pub use walk::{
     walk_buffer, Damage, Parser, RawRecord, Record, Resync, SkipReason, Step, WalkEnd, WalkStats,
