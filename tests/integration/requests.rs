@@ -468,3 +468,142 @@ fn bundled_sample_matches_its_truth() {
         &["--transparent", "--trusted", "10.0.0.2"],
     );
 }
+
+/// Hand-built single connections (10.0.0.2:40000 -> 10.0.1.1:8080) whose bytes the tests
+/// below reason about byte by byte.
+mod crafted {
+    use super::*;
+    use proxytrace::synth::packet::TcpPacket;
+    use proxytrace::synth::writer::{PcapConfig, PcapWriter};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    pub const SYN: u16 = 0x02;
+    pub const PSH_ACK: u16 = 0x18;
+    /// Initial sequence number of the client; its first data byte is ISN + 1.
+    pub const ISN: u32 = 1000;
+
+    /// A capture of one client stream: a SYN, then `(flags, seq, payload)` segments, one
+    /// millisecond apart.
+    pub fn conversation(segments: &[(u16, u32, &[u8])]) -> TempFile {
+        let mut w = PcapWriter::new(Vec::new(), PcapConfig::default()).unwrap();
+        let mut frame = Vec::new();
+        let syn = (SYN, ISN, &b""[..]);
+        for (i, (flags, seq, payload)) in std::iter::once(&syn).chain(segments).enumerate() {
+            frame.clear();
+            TcpPacket {
+                src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+                dst: IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)),
+                src_port: 40000,
+                dst_port: 8080,
+                seq: *seq,
+                flags: *flags,
+                payload,
+                ..TcpPacket::default()
+            }
+            .build(&mut frame);
+            w.packet(1_700_000_000_000_000_000 + i as i64 * 1_000_000, &frame)
+                .unwrap();
+        }
+        TempFile::with_bytes(".pcap", &w.finish().unwrap())
+    }
+
+    /// One in-order segment per payload, starting at ISN + 1.
+    pub fn in_order(payloads: &[&[u8]]) -> TempFile {
+        let mut seq = ISN + 1;
+        let segs: Vec<(u16, u32, &[u8])> = payloads
+            .iter()
+            .map(|p| {
+                let s = seq;
+                seq += p.len() as u32;
+                (PSH_ACK, s, *p)
+            })
+            .collect();
+        conversation(&segs)
+    }
+
+    /// `requests --format jsonl` rows of a capture (with extra arguments).
+    pub fn rows(f: &TempFile, extra: &[&str]) -> (Vec<Value>, String) {
+        let mut args = vec!["requests", "--format", "jsonl"];
+        args.extend_from_slice(extra);
+        args.push(f.0.to_str().unwrap());
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        (jsonl(&out), err)
+    }
+
+    /// Output of one format, with the capture's path replaced by `F`.
+    pub fn output(f: &TempFile, format: &str) -> String {
+        let path = f.0.to_str().unwrap();
+        let (code, out, err) = run(&["requests", "--format", format, path]);
+        assert_eq!(code, 0, "{err}");
+        out.replace(path, "F")
+    }
+}
+
+mod hostile_text {
+    use super::crafted::*;
+
+    /// A CR LF TAB inside a chain entry (obs-fold without a comma), an ESC in a p0f header
+    /// and a bare CR in a forwarded value must come out escaped in every column and format:
+    /// one line per row in CSV and tables, no raw control byte anywhere.
+    #[test]
+    fn control_bytes_are_escaped_in_every_column_and_format() {
+        let head: &[u8] = b"GET /a HTTP/1.1\r\nHost: h\r\n\
+X-Forwarded-For: 1.2.3.4\r\n\tevil, 5.6.7.8\r\n\
+X-P0f-OS: Linux\x1b[31m\r\n\
+Forwarded: for=9.9.9.9\rX\r\n\r\n";
+        let f = in_order(&[head]);
+        let (rows, _) = rows(&f, &[]);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        // The chosen source is XFF (Forwarded names no client: `9.9.9.9\rX` is no
+        // address); its entries as written: `1.2.3.4 CR LF TAB evil` and `5.6.7.8`.
+        assert_eq!(r["identity_source"], "x_forwarded_for");
+        assert_eq!(r["client_ip"], "5.6.7.8");
+        assert_eq!(r["chain"], "1.2.3.4\\x0d\\x0a\\x09evil, 5.6.7.8");
+        assert_eq!(r["xff"], "1.2.3.4\\x0d\\x0a\\x09evil, 5.6.7.8");
+        assert_eq!(r["p0f"], "X-P0f-OS=Linux\\x1b[31m");
+        assert_eq!(r["forwarded"], "for=9.9.9.9\\x0dX");
+        for format in ["csv", "table", "jsonl", "json"] {
+            let out = output(&f, format);
+            assert!(
+                !out.bytes().any(|b| b < 0x20 && b != b'\n' || b == 0x7f),
+                "{format}: raw control byte in {out:?}"
+            );
+            let lines = out.lines().count();
+            let want = match format {
+                "csv" | "table" => 2,
+                "jsonl" => 1,
+                _ => 3,
+            };
+            assert_eq!(lines, want, "{format}: {out}");
+        }
+    }
+
+    /// Bidi overrides and invisible format characters in a Host, an XFF entry and the
+    /// target: escaped as `\u{XXXX}`, so the report shows what the bytes are, not what
+    /// they make a viewer display.
+    #[test]
+    fn bidi_and_format_characters_are_escaped() {
+        // U+202E RIGHT-TO-LEFT OVERRIDE = e2 80 ae; U+200B ZERO WIDTH SPACE = e2 80 8b;
+        // U+2066 LEFT-TO-RIGHT ISOLATE = e2 81 a6; U+FEFF = ef bb bf.
+        let head: &[u8] = b"GET /\xe2\x80\x8badmin HTTP/1.1\r\nHost: a\xe2\x80\xaemoc.b\r\n\
+User-Agent: \xef\xbb\xbfUA\r\n\
+X-Forwarded-For: \xe2\x81\xa61.1.1.1, 5.6.7.8\r\n\r\n";
+        let f = in_order(&[head]);
+        let (rows, _) = rows(&f, &[]);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r["target"], "/\\u{200b}admin");
+        assert_eq!(r["host"], "a\\u{202e}moc.b");
+        assert_eq!(r["user_agent"], "\\u{feff}UA");
+        assert_eq!(r["chain"], "\\u{2066}1.1.1.1, 5.6.7.8");
+        assert_eq!(r["xff"], "\\u{2066}1.1.1.1, 5.6.7.8");
+        for format in ["csv", "table", "jsonl", "json"] {
+            let out = output(&f, format);
+            for bad in ['\u{200b}', '\u{202e}', '\u{2066}', '\u{feff}'] {
+                assert!(!out.contains(bad), "{format}: {bad:?} in {out}");
+            }
+        }
+    }
+}
