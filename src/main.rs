@@ -355,6 +355,7 @@ fn print_summary(s: &proxytrace::requests::RequestsSummary, elapsed: std::time::
                         "not_http_flows",
                         "framing_errors",
                         "chunked_framing_errors",
+                        "conflicting_content_lengths",
                         "preambles_invalid",
                         "flows_evicted_flow_cap",
                         "flows_evicted_byte_cap",

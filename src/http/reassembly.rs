@@ -277,6 +277,9 @@ pub struct ReassemblyStats {
     pub connect_tunnels: u64,
     /// Invalid or conflicting Content-Length / Transfer-Encoding.
     pub framing_errors: u64,
+    /// Heads with differing Content-Length values (also in `framing_errors`): the next
+    /// request line was searched for anywhere, not only at line starts.
+    pub conflicting_content_lengths: u64,
     pub chunked_framing_errors: u64,
     /// Times a flow lost message framing and started searching for a request line.
     pub resyncs: u64,
@@ -447,6 +450,8 @@ enum Framing {
     Chunked,
     Tunnel,
     Invalid,
+    /// Content-Length values that differ: neither is trusted.
+    Conflicting,
 }
 
 /// Message body framing of a complete request head (RFC 9112 section 6).
@@ -457,6 +462,7 @@ fn framing(head: &[u8]) -> Framing {
     let mut cl: Option<u64> = None;
     let mut te_last_chunked: Option<bool> = None;
     let mut invalid = false;
+    let mut conflicting = false;
     // Skip the request line; header lines follow until the empty line.
     let mut rest = match memchr(b'\n', head) {
         Some(i) => &head[i + 1..],
@@ -476,9 +482,11 @@ fn framing(head: &[u8]) -> Framing {
         if name.eq_ignore_ascii_case(b"content-length") {
             // A list of identical values is allowed (RFC 9110 section 8.6).
             for part in value.split(|&c| c == b',') {
-                match parse_decimal(trim_ows(part)) {
-                    Some(v) if cl.is_none_or(|c| c == v) => cl = Some(v),
-                    _ => invalid = true,
+                match (parse_decimal(trim_ows(part)), cl) {
+                    (Some(v), None) => cl = Some(v),
+                    (Some(v), Some(c)) if c == v => {}
+                    (Some(_), Some(_)) => conflicting = true,
+                    (None, _) => invalid = true,
                 }
             }
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
@@ -498,6 +506,7 @@ fn framing(head: &[u8]) -> Framing {
     match te_last_chunked {
         Some(true) => Framing::Chunked,
         Some(false) => Framing::Invalid,
+        None if conflicting => Framing::Conflicting,
         None if invalid => Framing::Invalid,
         None => cl.map_or(Framing::None, |n| {
             if n == 0 {
@@ -548,6 +557,45 @@ fn find_resync(d: &[u8], at_line_start: bool) -> Option<usize> {
         cand = Some(lf + 1);
         p = lf + 1;
     }
+}
+
+/// Finds a request line that may start inside a line (after a body of unknown length
+/// that has no line end): in each line of `d` (the first starting at `d[0]`) that ends
+/// `SP HTTP/1.x`, the method is the run of method characters before the target; a known
+/// method at the end of a longer run (`helloGET`, `...XPOST`) is taken alone.
+fn find_request_anywhere(d: &[u8]) -> Option<usize> {
+    let mut start = 0;
+    while let Some(lf) = memchr(b'\n', d.get(start..).unwrap_or_default()).map(|i| start + i) {
+        if let Some(k) = request_start_in_line(&d[start..lf]) {
+            return Some(start + k);
+        }
+        start = lf + 1;
+    }
+    None
+}
+
+fn request_start_in_line(line: &[u8]) -> Option<usize> {
+    let body = line.strip_suffix(b"\r").unwrap_or(line);
+    let n = body.len();
+    let ver = body.get(n.checked_sub(9)?..)?;
+    if !(ver.starts_with(b" HTTP/1.") && ver[8].is_ascii_digit()) {
+        return None;
+    }
+    // The target has no space: the space before it ends the method.
+    let method_end = memchr::memrchr(b' ', &body[..n - 9])?;
+    let is_method_char = |c: &u8| c.is_ascii_uppercase() || *c == b'-' || *c == b'_';
+    let run_start = body[..method_end]
+        .iter()
+        .rposition(|c| !is_method_char(c))
+        .map_or(0, |i| i + 1);
+    let run = &body[run_start..method_end];
+    let start = KNOWN_METHODS
+        .iter()
+        .filter(|m| run.len() > m.len() && run.ends_with(m))
+        .map(|m| method_end - m.len())
+        .min()
+        .unwrap_or(run_start);
+    valid_request_line(&line[start..], true).then_some(start)
 }
 
 /// Could `b` (no LF in it) begin a request line found by resync? Strict method chars.
@@ -654,6 +702,10 @@ struct Live {
     pending: HeadFlags,
     ordinal: u32,
     fin_at: Option<u32>,
+    /// Resynchronising after a message whose length is unknown: a request line may
+    /// start anywhere in a line (a body without a line end runs into it), not only at
+    /// line starts.
+    resync_anywhere: bool,
 }
 
 enum Kind {
@@ -712,6 +764,7 @@ impl Live {
             pending: HeadFlags::default(),
             ordinal: 0,
             fin_at: None,
+            resync_anywhere: false,
         }
     }
 
@@ -754,6 +807,7 @@ impl Live {
 
     fn start_resync(&mut self, ctx: &mut Ctx<'_>, at_line_start: bool) {
         ctx.stats.resyncs += 1;
+        self.resync_anywhere = false;
         self.buf.clear();
         self.line1_done = false;
         self.scan_from = 0;
@@ -773,6 +827,16 @@ impl Live {
             Framing::Invalid => {
                 ctx.stats.framing_errors += 1;
                 self.start_resync(ctx, true);
+                return;
+            }
+            Framing::Conflicting => {
+                // A careful server refuses the message; we cannot know how much body the
+                // client sent, so neither length is followed: the next request line is
+                // searched for wherever it starts.
+                ctx.stats.framing_errors += 1;
+                ctx.stats.conflicting_content_lengths += 1;
+                self.start_resync(ctx, true);
+                self.resync_anywhere = true;
                 return;
             }
         };
@@ -823,6 +887,7 @@ impl Live {
                         // The head started in an earlier segment (position recorded
                         // then); the head step re-appends from `d`.
                         self.buf.truncate(old);
+                        self.resync_anywhere = false;
                         ctx.stats.resync_heads_found += 1;
                         self.phase = Phase::Head;
                         self.line1_done = false;
@@ -850,9 +915,16 @@ impl Live {
                 }
             };
         }
-        if let Some(k) = find_resync(d, at_line_start) {
+        let found = if self.resync_anywhere {
+            // A segment's first byte is a plausible message start too.
+            find_request_anywhere(d)
+        } else {
+            find_resync(d, at_line_start)
+        };
+        if let Some(k) = found {
             ctx.stats.resync_bytes_skipped += k as u64;
             ctx.stats.resync_heads_found += 1;
+            self.resync_anywhere = false;
             self.phase = Phase::Head;
             return k;
         }
@@ -2425,6 +2497,20 @@ mod tests {
     }
 
     #[test]
+    fn request_lines_found_inside_lines() {
+        assert_eq!(find_request_anywhere(b"helloGET /b HTTP/1.1\r\n"), Some(5));
+        // A known method ends a longer upper-case run; an unknown one is taken whole.
+        assert_eq!(find_request_anywhere(b"ABCPOST /b HTTP/1.0\n"), Some(3));
+        assert_eq!(find_request_anywhere(b"x PURGE /b HTTP/1.1\n"), Some(2));
+        // Lines before: the first line without a request is skipped.
+        assert_eq!(find_request_anywhere(b"a b\nzzGET / HTTP/1.1\r\n"), Some(6));
+        // Not a request line: lower-case method, no target, no LF yet.
+        assert_eq!(find_request_anywhere(b"get / HTTP/1.1\r\n"), None);
+        assert_eq!(find_request_anywhere(b"GET HTTP/1.1\r\n"), None);
+        assert_eq!(find_request_anywhere(b"GET / HTTP/1.1"), None);
+    }
+
+    #[test]
     fn framing_rules() {
         let f = |h: &str| framing(h.as_bytes());
         assert_eq!(f("GET / HTTP/1.1\r\n\r\n"), Framing::None);
@@ -2442,7 +2528,16 @@ mod tests {
         );
         assert_eq!(
             f("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
-            Framing::Invalid
+            Framing::Conflicting
+        );
+        assert_eq!(
+            f("POST / HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n"),
+            Framing::Conflicting
+        );
+        // Chunked wins over a length, conflicting or not.
+        assert_eq!(
+            f("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Framing::Chunked
         );
         assert_eq!(
             f("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),

@@ -607,3 +607,89 @@ X-Forwarded-For: \xe2\x81\xa61.1.1.1, 5.6.7.8\r\n\r\n";
         }
     }
 }
+
+mod framing_conflicts {
+    use super::crafted::*;
+
+    /// (target, flags) of every row.
+    fn targets_and_flags(payloads: &[&[u8]]) -> Vec<(String, String)> {
+        let f = in_order(payloads);
+        rows(&f, &[])
+            .0
+            .iter()
+            .map(|r| {
+                (
+                    r["target"].as_str().unwrap().to_string(),
+                    r["flags"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    fn pair(a: &str, fa: &str, b: &str, fb: &str) -> Vec<(String, String)> {
+        vec![(a.into(), fa.into()), (b.into(), fb.into())]
+    }
+
+    const NEXT: &[u8] = b"GET /b HTTP/1.1\r\nHost: b\r\n\r\n";
+
+    /// Content-Length 5 and 10: neither is trusted; the next request line is found
+    /// whichever length the body really had, in the same segment or the next one.
+    #[test]
+    fn differing_content_lengths_flag_and_resynchronise() {
+        let head: &[u8] = b"POST /a HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 10\r\n\r\n";
+        for body in [&b"hello"[..], b"helloworld"] {
+            let one = [head, body, NEXT].concat();
+            assert_eq!(
+                targets_and_flags(&[&one]),
+                pair("/a", "conflicting_content_length", "/b", ""),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+            let body_then_next = [head, body].concat();
+            assert_eq!(
+                targets_and_flags(&[&body_then_next, NEXT]),
+                pair("/a", "conflicting_content_length", "/b", ""),
+            );
+        }
+        // The list form in one header.
+        let list: &[u8] = b"POST /a HTTP/1.1\r\nContent-Length: 5, 10\r\n\r\nhelloworld";
+        assert_eq!(
+            targets_and_flags(&[&[list, NEXT].concat()]),
+            pair("/a", "conflicting_content_length", "/b", ""),
+        );
+        // Counted in the summary.
+        let (_, err) = rows(&in_order(&[&[list, NEXT].concat()]), &[]);
+        assert!(
+            err.contains("reassembly conflicting_content_lengths: 1\n"),
+            "{err}"
+        );
+    }
+
+    /// Identical values are one length (RFC 9110 section 8.6), flagged.
+    #[test]
+    fn identical_content_lengths_are_one_length_flagged() {
+        let head: &[u8] =
+            b"POST /a HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello";
+        assert_eq!(
+            targets_and_flags(&[&[head, NEXT].concat()]),
+            pair("/a", "duplicate_content_length", "/b", ""),
+        );
+        let list: &[u8] = b"POST /a HTTP/1.1\r\nContent-Length: 5,5\r\n\r\nhello";
+        assert_eq!(
+            targets_and_flags(&[&[list, NEXT].concat()]),
+            pair("/a", "duplicate_content_length", "/b", ""),
+        );
+    }
+
+    /// Content-Length with Transfer-Encoding: chunked (the smuggling shape): the chunked
+    /// framing wins (RFC 9112 section 6.3), and the row says both were there. With the
+    /// length believed instead, `GET /b` would be taken for the middle of a body.
+    #[test]
+    fn content_length_with_chunked_follows_chunked_and_flags() {
+        let head: &[u8] = b"POST /a HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        assert_eq!(
+            targets_and_flags(&[&[head, NEXT].concat()]),
+            pair("/a", "content_length_with_transfer_encoding", "/b", ""),
+        );
+    }
+}
