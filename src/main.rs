@@ -357,6 +357,7 @@ fn print_summary(s: &proxytrace::requests::RequestsSummary, elapsed: std::time::
                         "chunked_framing_errors",
                         "conflicting_content_lengths",
                         "preambles_invalid",
+                        "preambles_repeated",
                         "flows_evicted_flow_cap",
                         "flows_evicted_byte_cap",
                         "ooo_bytes_discarded",

@@ -10,7 +10,7 @@ use crate::capture::{self, Capture, CaptureError, Input, OpenOptions, Record, Wa
 use crate::decode::{self, Decoded, FiveTuple, TcpFlags};
 use crate::engine::{Engine, Job};
 use crate::http::head::{parse_request_head, HeaderKind, RequestHead};
-use crate::http::identity::{extract_identity, is_trusted, Chain, Identity};
+use crate::http::identity::{extract_identity, is_trusted, Chain, Identity, IdentitySource};
 use crate::http::proxy::{parse_proxy, ProxyHeader};
 use crate::http::reassembly::{
     HeadAssembler, HeadEvent, ReassemblyConfig, ReassemblyStats, SegmentMeta,
@@ -361,7 +361,10 @@ impl<'c> RequestExtractor<'c> {
         let proxy = match ev.proxy_preamble.as_deref().map(parse_proxy) {
             Some(Ok(p)) => Some(p),
             Some(Err(_)) => {
+                // Addresses of a header that does not parse are not believed; the rows
+                // say so, whatever the reassembly thought of the preamble's framing.
                 self.summary.preambles_unparsed += 1;
+                ev.flags.preamble_invalid = true;
                 None
             }
             None => None,
@@ -453,6 +456,18 @@ impl<'c> RequestExtractor<'c> {
             client_port = None;
             source = "transparent".into();
             chain = src_ip.to_string();
+        }
+        let header_named = id
+            .identity_source
+            .is_some_and(|s| s != IdentitySource::ProxyProtocol);
+        if ev.flags.preamble_invalid && header_named && source != "transparent" {
+            // The preamble that should have named the client is broken, so a header the
+            // client may have written names it instead: never silently.
+            spoof = true;
+            if !spoof_reasons.is_empty() {
+                spoof_reasons.push('|');
+            }
+            spoof_reasons.push_str("preamble_invalid");
         }
         if let Some(p) = proxy.as_ref().filter(|_| source == "proxy_protocol") {
             chain = p.src.map(|s| s.to_string()).unwrap_or_default();

@@ -158,8 +158,10 @@ pub struct HeadFlags {
     pub retransmission_seen: bool,
     /// No SYN was seen for this connection: the stream start is a guess.
     pub midstream_start: bool,
-    /// The PROXY preamble is malformed (v1 without CRLF in 107 bytes, v2 bad version or
-    /// command, or cut by a gap / flow end).
+    /// The PROXY preamble is malformed (v1 without CRLF in 107 bytes or ended by a bare
+    /// LF, v2 bad version or command or a length running past a request line, cut by a
+    /// gap / flow end, or repeated later in the stream). The caller also sets it when
+    /// the preamble does not parse.
     pub preamble_invalid: bool,
 }
 
@@ -271,6 +273,9 @@ pub struct ReassemblyStats {
     pub preambles_v1: u64,
     pub preambles_v2: u64,
     pub preambles_invalid: u64,
+    /// PROXY headers at a message boundary after the stream start (skipped, also in
+    /// `preambles_invalid`).
+    pub preambles_repeated: u64,
     /// Flows whose stream is not HTTP/1.x at a message boundary (tracking stopped).
     pub not_http_flows: u64,
     /// CONNECT requests: the stream after the head is a tunnel (tracking stopped).
@@ -334,8 +339,11 @@ fn check_preamble(b: &[u8]) -> PreambleCheck {
     }
     if b.starts_with(V1) {
         let window = &b[..b.len().min(PP1_MAX)];
-        return match memchr::memmem::find(window, b"\r\n") {
-            Some(i) => PreambleCheck::Complete(i + 2, false),
+        return match memchr(b'\n', window) {
+            Some(i) if i > 0 && window[i - 1] == b'\r' => PreambleCheck::Complete(i + 1, false),
+            // A bare LF (HAProxy refuses the line): malformed, but the line ends there,
+            // so the request after it is not swallowed up to a later CRLF.
+            Some(i) => PreambleCheck::Complete(i + 1, true),
             None if b.len() >= PP1_MAX => PreambleCheck::Complete(PP1_MAX, true),
             None => PreambleCheck::NeedMore,
         };
@@ -352,6 +360,11 @@ fn check_preamble(b: &[u8]) -> PreambleCheck {
     let bad = ver_cmd >> 4 != 2 || ver_cmd & 0x0f > 1;
     if b.len() >= total {
         PreambleCheck::Complete(total, bad)
+    } else if let Some(k) = b.get(16..).and_then(find_request_anywhere) {
+        // The length runs past a request line: the header lied about its length (a
+        // proxy sends the header before any client byte). It ends where the request
+        // starts, malformed, instead of swallowing the requests.
+        PreambleCheck::Complete(16 + k, true)
     } else {
         PreambleCheck::NeedMore
     }
@@ -1001,6 +1014,7 @@ impl Live {
                     v
                 };
                 let v1 = bytes.starts_with(b"PROXY ");
+                let line_ended = bytes.contains(&b'\n');
                 if v1 {
                     ctx.stats.preambles_v1 += 1;
                 } else {
@@ -1011,8 +1025,8 @@ impl Live {
                 if bad {
                     ctx.stats.preambles_invalid += 1;
                     self.conn_flags.preamble_invalid = true;
-                    if v1 {
-                        // A v1 line without CRLF: where it ends is unknown.
+                    if v1 && !line_ended {
+                        // A v1 line without a line end: where it ends is unknown.
                         self.start_resync(ctx, false);
                     }
                 }
@@ -1024,6 +1038,9 @@ impl Live {
     fn step_head(&mut self, d: &[u8], pos: SegPos, ctx: &mut Ctx<'_>) -> usize {
         let cap = ctx.cfg.max_head_bytes.max(1);
         if self.buf.is_empty() {
+            if let Some(n) = self.repeated_preamble(d, ctx) {
+                return n;
+            }
             // Message boundary: tolerate empty lines before the request line.
             let skip = d
                 .iter()
@@ -1087,6 +1104,24 @@ impl Live {
                 }
             }
         }
+    }
+
+    /// A PROXY header at a message boundary after the stream start is never a request:
+    /// a proxy writes one, first, so a later one was sent by someone else (a client
+    /// through a proxy that passes bytes). It is skipped (the first one keeps naming the
+    /// client) and the connection's rows are flagged. Only a header whole in `d` is
+    /// recognised; one split across segments ends the flow as not HTTP.
+    fn repeated_preamble(&mut self, d: &[u8], ctx: &mut Ctx<'_>) -> Option<usize> {
+        if !(d.starts_with(b"PROXY ") || d.starts_with(PP2_SIG)) {
+            return None;
+        }
+        let PreambleCheck::Complete(len, _) = check_preamble(d) else {
+            return None;
+        };
+        ctx.stats.preambles_invalid += 1;
+        ctx.stats.preambles_repeated += 1;
+        self.conn_flags.preamble_invalid = true;
+        Some(len)
     }
 
     fn not_http(&mut self, ctx: &mut Ctx<'_>) -> usize {
@@ -2298,15 +2333,20 @@ mod tests {
         assert_eq!(d.heads(), vec![REQ1]);
         assert!(d.ev[0].flags.preamble_invalid);
         assert_eq!(d.ev[0].proxy_preamble.as_ref().map(Vec::len), Some(107));
-        // Not at the start of the stream: a PROXY line is not a preamble (and not HTTP).
+        // Not at the start of the stream: a PROXY line is not a preamble; it is skipped
+        // and flags the requests after it (not the one already emitted).
         let mut d = Drv::new();
         d.syn(tuple(CLIENT), 0);
         let mut s = REQ1.to_vec();
         s.extend_from_slice(v1);
+        s.extend_from_slice(REQ1);
         d.seg(tuple(CLIENT), 1, PA, &s);
-        assert_eq!(d.ev.len(), 1);
+        assert_eq!(d.heads(), vec![REQ1, REQ1]);
         assert_eq!(d.ev[0].proxy_preamble, None);
-        assert_eq!(d.asm.stats().not_http_flows, 1);
+        assert!(!d.ev[0].flags.preamble_invalid && d.ev[1].flags.preamble_invalid);
+        assert_eq!(d.asm.stats().not_http_flows, 0);
+        assert_eq!(d.asm.stats().preambles_repeated, 1);
+        assert_eq!(d.ev[1].stream_offset, (REQ1.len() + v1.len()) as u64);
         // A stream starting with "P" of POST, split after "P": not a preamble.
         let mut d = Drv::new();
         d.syn(tuple(CLIENT), 0);
@@ -2587,6 +2627,17 @@ mod tests {
         v2[12] = 0x13; // version 1, command 3
         assert_eq!(check_preamble(&v2), PreambleCheck::Complete(16, true));
         assert_eq!(check_preamble(&v2[..15]), PreambleCheck::NeedMore);
+        // A bare LF ends a v1 line, malformed: 31 bytes including the LF.
+        assert_eq!(
+            check_preamble(b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\nGET / HTTP/1.1\r\n"),
+            PreambleCheck::Complete(31, true)
+        );
+        // A v2 length (0x0100) running past a whole request line: ends at the request.
+        let mut long = PP2_SIG.to_vec();
+        long.extend_from_slice(&[0x21, 0x11, 0x01, 0x00, 1, 2, 3, 4]);
+        long.extend_from_slice(b"GET / HTTP/1.1\r\n");
+        assert_eq!(check_preamble(&long), PreambleCheck::Complete(20, true));
+        assert_eq!(check_preamble(&long[..30]), PreambleCheck::NeedMore);
         assert_eq!(find_resync(b"xx\nGET / HTTP/1.1\r\n", false), Some(3));
         assert_eq!(find_resync(b"GET / HTTP/1.1\r\n", false), None);
         assert_eq!(find_resync(b"GET / HTTP/1.1\r\n", true), Some(0));

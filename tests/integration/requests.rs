@@ -693,3 +693,129 @@ mod framing_conflicts {
         );
     }
 }
+
+mod malformed_preambles {
+    use super::crafted::*;
+    use serde_json::Value;
+
+    const TWO_REQUESTS: &[u8] = b"GET /1 HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n\
+GET /2 HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n";
+
+    /// (target, flags, identity_source, client_ip, spoof_suspect, spoof_reasons,
+    /// proxy_version) of every row of a connection that starts with `preamble`.
+    fn summary(preamble: &[u8], requests: &[u8]) -> Vec<String> {
+        let f = in_order(&[&[preamble, requests].concat()]);
+        rows(&f, &[])
+            .0
+            .iter()
+            .map(|r| {
+                let s = |k: &str| match &r[k] {
+                    Value::String(s) => s.clone(),
+                    Value::Null => "-".into(),
+                    v => v.to_string(),
+                };
+                [
+                    "target",
+                    "flags",
+                    "identity_source",
+                    "client_ip",
+                    "spoof_suspect",
+                    "spoof_reasons",
+                    "proxy_version",
+                ]
+                .map(s)
+                .join(" ")
+            })
+            .collect()
+    }
+
+    /// Both requests come out flagged; the client XFF names is taken but marked suspect,
+    /// since the preamble that should have named the client is broken.
+    fn header_client_suspect() -> Vec<String> {
+        ["/1", "/2"]
+            .map(|t| {
+                format!("{t} preamble_invalid x_forwarded_for 6.6.6.6 true preamble_invalid -")
+            })
+            .to_vec()
+    }
+
+    /// v2 PROXY TCP4 192.0.2.1:51000 -> 10.0.0.2:80 with a TLV block of `tlvs` (the
+    /// header length counts them).
+    fn v2(len_field: Option<u16>, tlvs: &[u8]) -> Vec<u8> {
+        let mut v = b"\r\n\r\n\0\r\nQUIT\n\x21\x11".to_vec();
+        let len = len_field.unwrap_or(12 + tlvs.len() as u16);
+        v.extend_from_slice(&len.to_be_bytes());
+        v.extend_from_slice(&[192, 0, 2, 1, 10, 0, 0, 2, 0xc7, 0x38, 0, 80]);
+        v.extend_from_slice(tlvs);
+        v
+    }
+
+    #[test]
+    fn v2_tlv_running_past_the_header() {
+        // An authority TLV (0x02) announcing 16 bytes with 2 left in the header.
+        let pre = v2(None, b"\x02\x00\x10ab");
+        assert_eq!(summary(&pre, TWO_REQUESTS), header_client_suspect());
+    }
+
+    #[test]
+    fn v2_length_past_the_data() {
+        // 65535 announced, 12 address bytes sent, then the requests.
+        let pre = v2(Some(0xffff), b"");
+        assert_eq!(summary(&pre, TWO_REQUESTS), header_client_suspect());
+    }
+
+    #[test]
+    fn v1_port_out_of_range() {
+        let pre = b"PROXY TCP4 192.0.2.1 10.0.0.2 99999 80\r\n";
+        assert_eq!(summary(pre, TWO_REQUESTS), header_client_suspect());
+    }
+
+    #[test]
+    fn v1_address_out_of_range() {
+        let pre = b"PROXY TCP4 256.0.2.1 10.0.0.2 51000 80\r\n";
+        assert_eq!(summary(pre, TWO_REQUESTS), header_client_suspect());
+    }
+
+    #[test]
+    fn v1_line_ended_by_bare_lf() {
+        let pre = b"PROXY TCP4 192.0.2.1 10.0.0.2 51000 80\n";
+        assert_eq!(summary(pre, TWO_REQUESTS), header_client_suspect());
+    }
+
+    /// A second PROXY line (what a client could send through a proxy that passes bytes):
+    /// the first, written by the proxy, names the client; every row is flagged.
+    #[test]
+    fn duplicated_proxy_line() {
+        let pre = b"PROXY TCP4 192.0.2.1 10.0.0.2 51000 80\r\nPROXY TCP4 203.0.113.9 10.0.0.2 4444 80\r\n";
+        let reqs = b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n";
+        assert_eq!(
+            summary(pre, reqs),
+            ["/1", "/2"]
+                .map(|t| format!("{t} preamble_invalid proxy_protocol 192.0.2.1 false  1"))
+                .to_vec()
+        );
+        // A v2 header after a v1 line, likewise.
+        let mut pre2 = b"PROXY TCP4 192.0.2.1 10.0.0.2 51000 80\r\n".to_vec();
+        pre2.extend_from_slice(&v2(None, b""));
+        assert_eq!(
+            summary(&pre2, reqs),
+            ["/1", "/2"]
+                .map(|t| format!("{t} preamble_invalid proxy_protocol 192.0.2.1 false  1"))
+                .to_vec()
+        );
+    }
+
+    /// The valid forms stay unflagged (the expectations above are not an artefact).
+    #[test]
+    fn valid_preambles_name_the_client() {
+        let reqs = b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\n";
+        assert_eq!(
+            summary(b"PROXY TCP4 192.0.2.1 10.0.0.2 51000 80\r\n", reqs),
+            vec!["/1  proxy_protocol 192.0.2.1 false  1".to_string()]
+        );
+        assert_eq!(
+            summary(&v2(None, b"\x02\x00\x02ab"), reqs),
+            vec!["/1  proxy_protocol 192.0.2.1 false  2".to_string()]
+        );
+    }
+}
