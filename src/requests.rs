@@ -482,6 +482,7 @@ impl<'c> RequestExtractor<'c> {
             (f.retransmission_seen, "retransmission_seen"),
             (f.midstream_start, "midstream_start"),
             (f.preamble_invalid, "preamble_invalid"),
+            (f.overlap_conflict, "overlap_conflict"),
         ] {
             if on {
                 flags.push(name);

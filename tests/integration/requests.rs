@@ -478,6 +478,7 @@ mod crafted {
     use std::net::{IpAddr, Ipv4Addr};
 
     pub const SYN: u16 = 0x02;
+    pub const ACK: u16 = 0x10;
     pub const PSH_ACK: u16 = 0x18;
     /// Initial sequence number of the client; its first data byte is ISN + 1.
     pub const ISN: u32 = 1000;
@@ -817,5 +818,87 @@ GET /2 HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n";
             summary(&v2(None, b"\x02\x00\x02ab"), reqs),
             vec!["/1  proxy_protocol 192.0.2.1 false  2".to_string()]
         );
+    }
+}
+
+mod overlapping_copies {
+    use super::crafted::*;
+
+    /// (target, xff, flags) of every row, and the run's summary.
+    fn rows_of(segments: &[(u16, u32, &[u8])]) -> (Vec<String>, String) {
+        let f = conversation(segments);
+        let (rows, err) = rows(&f, &[]);
+        let rows = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {}",
+                    r["target"].as_str().unwrap(),
+                    r["xff"].as_str().unwrap(),
+                    r["flags"].as_str().unwrap()
+                )
+            })
+            .collect();
+        (rows, err)
+    }
+
+    const LINE: &[u8] = b"GET /a HTTP/1.1\r\n";
+    const FIRST: &[u8] = b"X-Forwarded-For: 1.1.1.1\r\n";
+    const FORGED: &[u8] = b"X-Forwarded-For: 6.6.6.6\r\n";
+
+    /// A retransmission that disagrees with the first copy while the head is still being
+    /// assembled: the first copy is kept, the row is flagged, the summary counts it.
+    #[test]
+    fn disagreeing_retransmission_keeps_the_first_copy() {
+        let first = [LINE, FIRST].concat();
+        let forged = [LINE, FORGED].concat();
+        let end = ISN + 1 + first.len() as u32;
+        let (rows, err) = rows_of(&[
+            (PSH_ACK, ISN + 1, &first),
+            (PSH_ACK, ISN + 1, &forged),
+            (PSH_ACK, end, b"\r\n"),
+        ]);
+        assert_eq!(rows, ["/a 1.1.1.1 retransmission_seen|overlap_conflict"]);
+        assert!(err.contains("reassembly overlap_conflicts: 1\n"), "{err}");
+        // The same copy again is an ordinary retransmission.
+        let (rows, err) = rows_of(&[
+            (PSH_ACK, ISN + 1, &first),
+            (PSH_ACK, ISN + 1, &first),
+            (PSH_ACK, end, b"\r\n"),
+        ]);
+        assert_eq!(rows, ["/a 1.1.1.1 retransmission_seen"]);
+        assert!(!err.contains("overlap_conflicts"), "{err}");
+    }
+
+    /// A segment buffered out of order, later overwritten by a longer in-order copy with
+    /// other bytes: the buffered copy came first and wins.
+    #[test]
+    fn out_of_order_copy_is_not_overwritten() {
+        let late_half = [FIRST, b"\r\n"].concat();
+        let whole_forged = [LINE, FORGED, b"\r\n"].concat();
+        let (rows, _) = rows_of(&[
+            (PSH_ACK, ISN + 1 + LINE.len() as u32, &late_half),
+            (PSH_ACK, ISN + 1, &whole_forged),
+        ]);
+        assert_eq!(
+            rows,
+            ["/a 1.1.1.1 out_of_order_repaired|retransmission_seen|overlap_conflict"]
+        );
+    }
+
+    /// Stray bytes on a pure ACK at the stream start, then the real request at the same
+    /// sequence number: the request is kept (flagged), and so is the next one.
+    #[test]
+    fn stray_bytes_on_a_pure_ack_do_not_lose_the_request() {
+        let a: &[u8] = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+        let b: &[u8] = b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+        for stray in [&b"\0\0"[..], b"xx", b"\r\n", b"\xff"] {
+            let (rows, _) = rows_of(&[
+                (ACK, ISN + 1, stray),
+                (PSH_ACK, ISN + 1, a),
+                (PSH_ACK, ISN + 1 + a.len() as u32, b),
+            ]);
+            assert_eq!(rows, ["/a  overlap_conflict", "/b  "], "stray {stray:?}");
+        }
     }
 }
