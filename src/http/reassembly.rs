@@ -1225,6 +1225,10 @@ impl Live {
         let PreambleCheck::Complete(len, _) = check_preamble(d) else {
             return None;
         };
+        if valid_request_line(&d[..len.saturating_sub(1)], false) {
+            // `PROXY /x HTTP/1.1`: a request with a generic method.
+            return None;
+        }
         ctx.stats.preambles_invalid += 1;
         ctx.stats.preambles_repeated += 1;
         self.conn_flags.preamble_invalid = true;
@@ -2614,6 +2618,14 @@ mod tests {
         assert_eq!(d.asm.stats().not_http_flows, 0);
         assert_eq!(d.asm.stats().preambles_repeated, 1);
         assert_eq!(d.ev[1].stream_offset, (REQ1.len() + v1.len()) as u64);
+        // A request whose generic method is PROXY stays a request.
+        let mut d = Drv::new();
+        d.syn(tuple(CLIENT), 0);
+        let mut s = REQ1.to_vec();
+        s.extend_from_slice(b"PROXY /x HTTP/1.1\r\n\r\n");
+        d.seg(tuple(CLIENT), 1, PA, &s);
+        assert_eq!(d.heads(), vec![REQ1, b"PROXY /x HTTP/1.1\r\n\r\n"]);
+        assert_eq!(d.asm.stats().preambles_repeated, 0);
         // A stream starting with "P" of POST, split after "P": not a preamble.
         let mut d = Drv::new();
         d.syn(tuple(CLIENT), 0);
