@@ -169,8 +169,17 @@ impl HeadAnomalies {
     pub const FOLD_AT_START: u32 = 1 << 13;
     /// A bare CR inside a line.
     pub const BARE_CR: u32 = 1 << 14;
+    /// Content-Length given more than once (several headers or a list) with one value:
+    /// allowed by RFC 9110 section 8.6, but a sign of a rewritten or crafted message.
+    pub const DUPLICATE_CONTENT_LENGTH: u32 = 1 << 15;
+    /// Content-Length values that differ: the message length is undeterminable; a careful
+    /// server refuses it (RFC 9112 section 6.3), and reassembly trusts neither value.
+    pub const CONFLICTING_CONTENT_LENGTH: u32 = 1 << 16;
+    /// Content-Length together with Transfer-Encoding (the request smuggling shape):
+    /// Transfer-Encoding wins (RFC 9112 section 6.3).
+    pub const CONTENT_LENGTH_WITH_TRANSFER_ENCODING: u32 = 1 << 17;
 
-    const NAMES: [(u32, &'static str); 15] = [
+    const NAMES: [(u32, &'static str); 18] = [
         (Self::OBS_FOLD, "obs_fold"),
         (Self::SPACE_BEFORE_COLON, "space_before_colon"),
         (Self::BARE_LF, "bare_lf"),
@@ -186,6 +195,15 @@ impl HeadAnomalies {
         (Self::IDENTITY_CAPPED, "identity_capped"),
         (Self::FOLD_AT_START, "fold_at_start"),
         (Self::BARE_CR, "bare_cr"),
+        (Self::DUPLICATE_CONTENT_LENGTH, "duplicate_content_length"),
+        (
+            Self::CONFLICTING_CONTENT_LENGTH,
+            "conflicting_content_length",
+        ),
+        (
+            Self::CONTENT_LENGTH_WITH_TRANSFER_ENCODING,
+            "content_length_with_transfer_encoding",
+        ),
     ];
 }
 
@@ -301,6 +319,58 @@ fn request_line(line_with_nl: &[u8]) -> Result<(usize, usize, HttpVersion), Head
     Ok((method_len, target_len, version))
 }
 
+/// The framing headers of a head, for their anomalies (reassembly applies the framing).
+#[derive(Default)]
+struct LengthHeaders<'a> {
+    /// The first Content-Length value (one list element).
+    first: Option<&'a [u8]>,
+    values: usize,
+    conflicting: bool,
+    transfer_encoding: bool,
+}
+
+impl<'a> LengthHeaders<'a> {
+    fn content_length(&mut self, value: &'a [u8]) {
+        for part in value.split(|&b| b == b',') {
+            let part = trim_ws(part);
+            self.values = self.values.saturating_add(1);
+            match self.first {
+                None => self.first = Some(part),
+                Some(f) if !same_length(f, part) => self.conflicting = true,
+                Some(_) => {}
+            }
+        }
+    }
+
+    fn anomalies(&self) -> u32 {
+        let mut a = 0;
+        if self.conflicting {
+            a |= HeadAnomalies::CONFLICTING_CONTENT_LENGTH;
+        } else if self.values > 1 {
+            a |= HeadAnomalies::DUPLICATE_CONTENT_LENGTH;
+        }
+        if self.values > 0 && self.transfer_encoding {
+            a |= HeadAnomalies::CONTENT_LENGTH_WITH_TRANSFER_ENCODING;
+        }
+        a
+    }
+}
+
+/// Two Content-Length values name the same length: equal as decimal numbers (`5`, `05`),
+/// else byte for byte.
+fn same_length(a: &[u8], b: &[u8]) -> bool {
+    let num = |v: &[u8]| -> Option<u64> {
+        if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(v).ok()?.parse().ok()
+    };
+    match (num(a), num(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 /// Parse a request head: `bytes` runs from the request line through the blank line, or is
 /// a capped partial head. `extra_headers` are additional identity header names
 /// (`--header NAME`), matched case-insensitively.
@@ -388,6 +458,7 @@ pub fn parse_request_head<'a>(
     }
     let mut last = Last::None;
     let mut host_seen = false;
+    let mut lengths = LengthHeaders::default();
     let mut pos = start.saturating_add(nl).saturating_add(1);
     while let Some(rest) = bytes.get(pos..) {
         if rest.is_empty() {
@@ -491,6 +562,14 @@ pub fn parse_request_head<'a>(
             head.anomalies.set(HeadAnomalies::INVALID_NAME_CHAR);
         }
         let value = trim_ws(line.get(colon.saturating_add(1)..).unwrap_or_default());
+        if name.eq_ignore_ascii_case(b"content-length") {
+            lengths.content_length(value);
+            continue;
+        }
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            lengths.transfer_encoding = true;
+            continue;
+        }
         if name.eq_ignore_ascii_case(b"host") {
             if host_seen {
                 head.anomalies.set(HeadAnomalies::DUPLICATE_HOST);
@@ -523,6 +602,7 @@ pub fn parse_request_head<'a>(
             });
         }
     }
+    head.anomalies.set(lengths.anomalies());
     let examined = bytes.get(..head.head_len).unwrap_or_default();
     if std::str::from_utf8(examined).is_err() {
         head.anomalies.set(HeadAnomalies::NON_UTF8);
@@ -650,6 +730,32 @@ mod tests {
         assert_eq!(
             h.anomalies.to_string(),
             "bare_lf|nul_byte|non_utf8|duplicate_host"
+        );
+    }
+
+    #[test]
+    fn content_length_anomalies() {
+        let a = |b: &[u8]| p(b).anomalies.to_string();
+        assert_eq!(a(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n"), "");
+        assert_eq!(
+            a(b"POST / HTTP/1.1\r\ncontent-length: 5\r\nContent-Length: 05\r\n\r\n"),
+            "duplicate_content_length"
+        );
+        assert_eq!(
+            a(b"POST / HTTP/1.1\r\nContent-Length: 5 , 6\r\n\r\n"),
+            "conflicting_content_length"
+        );
+        assert_eq!(
+            a(b"POST / HTTP/1.1\r\nContent-Length: x\r\nContent-Length: y\r\n\r\n"),
+            "conflicting_content_length"
+        );
+        assert_eq!(
+            a(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"),
+            "content_length_with_transfer_encoding"
+        );
+        assert_eq!(
+            a(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            ""
         );
     }
 

@@ -84,13 +84,15 @@ impl ProxyFamily {
     }
 }
 
-fn ser_lossy<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&String::from_utf8_lossy(b))
+/// TLV text (ALPN, authority, SSL names, netns, unix paths) is sent by whoever wrote the
+/// header: escaped like every other text field from the capture.
+fn ser_text<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::requests::escape_bytes(b))
 }
 
-fn ser_opt_lossy<S: Serializer>(b: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+fn ser_opt_text<S: Serializer>(b: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
     match b {
-        Some(b) => ser_lossy(b, s),
+        Some(b) => ser_text(b, s),
         None => s.serialize_none(),
     }
 }
@@ -127,15 +129,15 @@ pub struct SslInfo {
     pub client: u8,
     /// 0 when the client presented a certificate that verified.
     pub verify: u32,
-    #[serde(serialize_with = "ser_opt_lossy")]
+    #[serde(serialize_with = "ser_opt_text")]
     pub version: Option<Vec<u8>>,
-    #[serde(serialize_with = "ser_opt_lossy")]
+    #[serde(serialize_with = "ser_opt_text")]
     pub cn: Option<Vec<u8>>,
-    #[serde(serialize_with = "ser_opt_lossy")]
+    #[serde(serialize_with = "ser_opt_text")]
     pub cipher: Option<Vec<u8>>,
-    #[serde(serialize_with = "ser_opt_lossy")]
+    #[serde(serialize_with = "ser_opt_text")]
     pub sig_alg: Option<Vec<u8>>,
-    #[serde(serialize_with = "ser_opt_lossy")]
+    #[serde(serialize_with = "ser_opt_text")]
     pub key_alg: Option<Vec<u8>>,
     pub other: Vec<RawTlv>,
 }
@@ -145,11 +147,11 @@ pub struct SslInfo {
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Tlv {
     Alpn {
-        #[serde(serialize_with = "ser_lossy")]
+        #[serde(serialize_with = "ser_text")]
         value: Vec<u8>,
     },
     Authority {
-        #[serde(serialize_with = "ser_lossy")]
+        #[serde(serialize_with = "ser_text")]
         value: Vec<u8>,
     },
     /// CRC32C of the whole header; `valid` says whether it matched.
@@ -166,7 +168,7 @@ pub enum Tlv {
     },
     Ssl(SslInfo),
     Netns {
-        #[serde(serialize_with = "ser_lossy")]
+        #[serde(serialize_with = "ser_text")]
         value: Vec<u8>,
     },
     /// Any other type (custom 0xE0-0xEF such as AWS 0xEA, Azure 0xEE, ...), kept raw.
@@ -185,9 +187,9 @@ pub struct ProxyHeader {
     pub src: Option<SocketAddr>,
     pub dst: Option<SocketAddr>,
     /// AF_UNIX paths (trailing NULs removed).
-    #[serde(serialize_with = "ser_opt_lossy")]
+    #[serde(serialize_with = "ser_opt_text")]
     pub unix_src: Option<Vec<u8>>,
-    #[serde(serialize_with = "ser_opt_lossy")]
+    #[serde(serialize_with = "ser_opt_text")]
     pub unix_dst: Option<Vec<u8>>,
     pub tlvs: Vec<Tlv>,
     /// Bytes of the connection taken by the header.
@@ -538,6 +540,28 @@ mod tests {
 
     fn sa(s: &str) -> Option<SocketAddr> {
         Some(s.parse().unwrap())
+    }
+
+    /// TLV text is the header writer's: a terminal escape or a bidi override in it comes
+    /// out escaped in JSON, not raw.
+    #[test]
+    fn tlv_text_is_escaped_in_json() {
+        let h = ProxyHeader {
+            version: 2,
+            command: ProxyCommand::Proxy,
+            family: ProxyFamily::Tcp4,
+            src: None,
+            dst: None,
+            unix_src: Some(b"/run/\x1b[2J".to_vec()),
+            unix_dst: None,
+            tlvs: vec![Tlv::Authority {
+                value: b"a\xe2\x80\xaeb\xff".to_vec(),
+            }],
+            header_len: 16,
+        };
+        let j = serde_json::to_value(&h).unwrap();
+        assert_eq!(j["unix_src"], "/run/\\x1b[2J");
+        assert_eq!(j["tlvs"][0]["value"], "a\\u{202e}b\\xff");
     }
 
     #[test]

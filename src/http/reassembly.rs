@@ -158,9 +158,15 @@ pub struct HeadFlags {
     pub retransmission_seen: bool,
     /// No SYN was seen for this connection: the stream start is a guess.
     pub midstream_start: bool,
-    /// The PROXY preamble is malformed (v1 without CRLF in 107 bytes, v2 bad version or
-    /// command, or cut by a gap / flow end).
+    /// The PROXY preamble is malformed (v1 without CRLF in 107 bytes or ended by a bare
+    /// LF, v2 bad version or command or a length running past a request line, cut by a
+    /// gap / flow end, or repeated later in the stream). The caller also sets it when
+    /// the preamble does not parse.
     pub preamble_invalid: bool,
+    /// Since the previous head, a copy of stream bytes arrived that disagrees with the
+    /// copy already taken (a retransmission or overlapping segment with other bytes).
+    /// The first copy wins, as in Linux; see [`Recent`].
+    pub overlap_conflict: bool,
 }
 
 impl HeadFlags {
@@ -173,6 +179,7 @@ impl HeadFlags {
             retransmission_seen: self.retransmission_seen | o.retransmission_seen,
             midstream_start: self.midstream_start | o.midstream_start,
             preamble_invalid: self.preamble_invalid | o.preamble_invalid,
+            overlap_conflict: self.overlap_conflict | o.overlap_conflict,
         }
     }
 }
@@ -257,6 +264,15 @@ pub struct ReassemblyStats {
     pub heads_capped: u64,
     pub retransmitted_segments: u64,
     pub retransmitted_bytes: u64,
+    /// Segments carrying a copy of stream bytes that disagrees with the copy taken.
+    pub overlap_conflicts: u64,
+    pub overlap_conflict_bytes: u64,
+    /// Overlapping bytes further back than the kept window ([`RECENT_BYTES`]): not
+    /// compared.
+    pub overlap_unchecked_bytes: u64,
+    /// A disagreeing copy starting a request where the first copy, at the same message
+    /// start, made no request (stray bytes): the stream was taken from the new copy.
+    pub overlap_rewinds: u64,
     pub ooo_segments_buffered: u64,
     pub ooo_segments_repaired: u64,
     /// Out-of-order buffer over its caps: the hole was declared a gap.
@@ -271,12 +287,18 @@ pub struct ReassemblyStats {
     pub preambles_v1: u64,
     pub preambles_v2: u64,
     pub preambles_invalid: u64,
+    /// PROXY headers at a message boundary after the stream start (skipped, also in
+    /// `preambles_invalid`).
+    pub preambles_repeated: u64,
     /// Flows whose stream is not HTTP/1.x at a message boundary (tracking stopped).
     pub not_http_flows: u64,
     /// CONNECT requests: the stream after the head is a tunnel (tracking stopped).
     pub connect_tunnels: u64,
     /// Invalid or conflicting Content-Length / Transfer-Encoding.
     pub framing_errors: u64,
+    /// Heads with differing Content-Length values (also in `framing_errors`): the next
+    /// request line was searched for anywhere, not only at line starts.
+    pub conflicting_content_lengths: u64,
     pub chunked_framing_errors: u64,
     /// Times a flow lost message framing and started searching for a request line.
     pub resyncs: u64,
@@ -331,8 +353,11 @@ fn check_preamble(b: &[u8]) -> PreambleCheck {
     }
     if b.starts_with(V1) {
         let window = &b[..b.len().min(PP1_MAX)];
-        return match memchr::memmem::find(window, b"\r\n") {
-            Some(i) => PreambleCheck::Complete(i + 2, false),
+        return match memchr(b'\n', window) {
+            Some(i) if i > 0 && window[i - 1] == b'\r' => PreambleCheck::Complete(i + 1, false),
+            // A bare LF (HAProxy refuses the line): malformed, but the line ends there,
+            // so the request after it is not swallowed up to a later CRLF.
+            Some(i) => PreambleCheck::Complete(i + 1, true),
             None if b.len() >= PP1_MAX => PreambleCheck::Complete(PP1_MAX, true),
             None => PreambleCheck::NeedMore,
         };
@@ -349,6 +374,11 @@ fn check_preamble(b: &[u8]) -> PreambleCheck {
     let bad = ver_cmd >> 4 != 2 || ver_cmd & 0x0f > 1;
     if b.len() >= total {
         PreambleCheck::Complete(total, bad)
+    } else if let Some(k) = b.get(16..).and_then(find_request_anywhere) {
+        // The length runs past a request line: the header lied about its length (a
+        // proxy sends the header before any client byte). It ends where the request
+        // starts, malformed, instead of swallowing the requests.
+        PreambleCheck::Complete(16 + k, true)
     } else {
         PreambleCheck::NeedMore
     }
@@ -447,6 +477,8 @@ enum Framing {
     Chunked,
     Tunnel,
     Invalid,
+    /// Content-Length values that differ: neither is trusted.
+    Conflicting,
 }
 
 /// Message body framing of a complete request head (RFC 9112 section 6).
@@ -457,6 +489,7 @@ fn framing(head: &[u8]) -> Framing {
     let mut cl: Option<u64> = None;
     let mut te_last_chunked: Option<bool> = None;
     let mut invalid = false;
+    let mut conflicting = false;
     // Skip the request line; header lines follow until the empty line.
     let mut rest = match memchr(b'\n', head) {
         Some(i) => &head[i + 1..],
@@ -476,9 +509,11 @@ fn framing(head: &[u8]) -> Framing {
         if name.eq_ignore_ascii_case(b"content-length") {
             // A list of identical values is allowed (RFC 9110 section 8.6).
             for part in value.split(|&c| c == b',') {
-                match parse_decimal(trim_ows(part)) {
-                    Some(v) if cl.is_none_or(|c| c == v) => cl = Some(v),
-                    _ => invalid = true,
+                match (parse_decimal(trim_ows(part)), cl) {
+                    (Some(v), None) => cl = Some(v),
+                    (Some(v), Some(c)) if c == v => {}
+                    (Some(_), Some(_)) => conflicting = true,
+                    (None, _) => invalid = true,
                 }
             }
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
@@ -498,6 +533,7 @@ fn framing(head: &[u8]) -> Framing {
     match te_last_chunked {
         Some(true) => Framing::Chunked,
         Some(false) => Framing::Invalid,
+        None if conflicting => Framing::Conflicting,
         None if invalid => Framing::Invalid,
         None => cl.map_or(Framing::None, |n| {
             if n == 0 {
@@ -548,6 +584,45 @@ fn find_resync(d: &[u8], at_line_start: bool) -> Option<usize> {
         cand = Some(lf + 1);
         p = lf + 1;
     }
+}
+
+/// Finds a request line that may start inside a line (after a body of unknown length
+/// that has no line end): in each line of `d` (the first starting at `d[0]`) that ends
+/// `SP HTTP/1.x`, the method is the run of method characters before the target; a known
+/// method at the end of a longer run (`helloGET`, `...XPOST`) is taken alone.
+fn find_request_anywhere(d: &[u8]) -> Option<usize> {
+    let mut start = 0;
+    while let Some(lf) = memchr(b'\n', d.get(start..).unwrap_or_default()).map(|i| start + i) {
+        if let Some(k) = request_start_in_line(&d[start..lf]) {
+            return Some(start + k);
+        }
+        start = lf + 1;
+    }
+    None
+}
+
+fn request_start_in_line(line: &[u8]) -> Option<usize> {
+    let body = line.strip_suffix(b"\r").unwrap_or(line);
+    let n = body.len();
+    let ver = body.get(n.checked_sub(9)?..)?;
+    if !(ver.starts_with(b" HTTP/1.") && ver[8].is_ascii_digit()) {
+        return None;
+    }
+    // The target has no space: the space before it ends the method.
+    let method_end = memchr::memrchr(b' ', &body[..n - 9])?;
+    let is_method_char = |c: &u8| c.is_ascii_uppercase() || *c == b'-' || *c == b'_';
+    let run_start = body[..method_end]
+        .iter()
+        .rposition(|c| !is_method_char(c))
+        .map_or(0, |i| i + 1);
+    let run = &body[run_start..method_end];
+    let start = KNOWN_METHODS
+        .iter()
+        .filter(|m| run.len() > m.len() && run.ends_with(m))
+        .map(|m| method_end - m.len())
+        .min()
+        .unwrap_or(run_start);
+    valid_request_line(&line[start..], true).then_some(start)
 }
 
 /// Could `b` (no LF in it) begin a request line found by resync? Strict method chars.
@@ -633,6 +708,77 @@ struct Ooo {
     data: Vec<u8>,
 }
 
+/// Stream bytes kept per flow to compare a later copy of them against.
+const RECENT_BYTES: usize = 2048;
+
+/// The last [`RECENT_BYTES`] bytes taken into a flow's stream (ending at `next_seq`), so
+/// a retransmission or overlapping segment can be checked against the copy taken. First
+/// copy wins, as in Linux: bytes already in the stream are never replaced, and a segment
+/// buffered out of order keeps its bytes against a later in-order copy; a disagreeing
+/// copy is flagged `overlap_conflict` and counted. Grows to its size, then wraps.
+#[derive(Default)]
+struct Recent {
+    data: Vec<u8>,
+    /// Next write position; equals `data.len()` until the buffer is full.
+    head: usize,
+}
+
+impl Recent {
+    fn push(&mut self, b: &[u8]) {
+        let mut b = &b[b.len().saturating_sub(RECENT_BYTES)..];
+        if self.data.len() < RECENT_BYTES {
+            let take = (RECENT_BYTES - self.data.len()).min(b.len());
+            if self.data.capacity() < self.data.len() + take {
+                // Exact growth, doubling, never past the window.
+                let want = (self.data.len() + take)
+                    .max(2 * self.data.capacity())
+                    .min(RECENT_BYTES);
+                self.data.reserve_exact(want - self.data.len());
+            }
+            self.data.extend_from_slice(&b[..take]);
+            self.head = self.data.len() % RECENT_BYTES;
+            b = &b[take..];
+        }
+        if b.is_empty() {
+            return;
+        }
+        // Full: overwrite the oldest bytes, in two copies around the wrap.
+        let first = (RECENT_BYTES - self.head).min(b.len());
+        let (now, wrapped) = b.split_at(first);
+        self.data[self.head..self.head + first].copy_from_slice(now);
+        self.data[..wrapped.len()].copy_from_slice(wrapped);
+        self.head = (self.head + b.len()) % RECENT_BYTES;
+    }
+
+    /// The byte `back` positions before the end (1 = the last byte), if kept.
+    fn back(&self, back: usize) -> Option<u8> {
+        let n = self.data.len();
+        if back == 0 || back > n {
+            return None;
+        }
+        self.data.get((self.head + n - back) % n).copied()
+    }
+
+    fn clear(&mut self) {
+        self.data.clear();
+        self.head = 0;
+    }
+
+    fn held(&self) -> usize {
+        self.data.capacity()
+    }
+}
+
+/// A message start in the stream with no head emitted since, where a disagreeing copy
+/// that starts a request may replace stray bytes taken first (see `Live::rewind`).
+#[derive(Clone, Copy)]
+struct Boundary {
+    seq: u32,
+    stream_pos: u64,
+    /// The phase to restart in: the stream start may still hold a PROXY preamble.
+    preamble: bool,
+}
+
 struct Live {
     /// Sequence number of the next expected byte (meaningless until `seq_known`).
     next_seq: u32,
@@ -654,6 +800,12 @@ struct Live {
     pending: HeadFlags,
     ordinal: u32,
     fin_at: Option<u32>,
+    /// Resynchronising after a message whose length is unknown: a request line may
+    /// start anywhere in a line (a body without a line end runs into it), not only at
+    /// line starts.
+    resync_anywhere: bool,
+    recent: Recent,
+    boundary: Option<Boundary>,
 }
 
 enum Kind {
@@ -712,11 +864,17 @@ impl Live {
             pending: HeadFlags::default(),
             ordinal: 0,
             fin_at: None,
+            resync_anywhere: false,
+            recent: Recent::default(),
+            boundary: None,
         }
     }
 
     fn held(&self) -> usize {
-        self.buf.len() + self.ooo_bytes + self.preamble.as_ref().map_or(0, Vec::len)
+        self.buf.len()
+            + self.ooo_bytes
+            + self.preamble.as_ref().map_or(0, Vec::len)
+            + self.recent.held()
     }
 
     fn is_dead(&self) -> bool {
@@ -737,6 +895,7 @@ impl Live {
 
     fn emit(&mut self, head: &[u8], extra: HeadFlags, ctx: &mut Ctx<'_>) {
         self.ordinal = self.ordinal.saturating_add(1);
+        self.boundary = None;
         let flags = self.conn_flags.union(self.pending).union(extra);
         self.pending = HeadFlags::default();
         (ctx.out)(HeadEvent {
@@ -754,6 +913,8 @@ impl Live {
 
     fn start_resync(&mut self, ctx: &mut Ctx<'_>, at_line_start: bool) {
         ctx.stats.resyncs += 1;
+        self.resync_anywhere = false;
+        self.boundary = None;
         self.buf.clear();
         self.line1_done = false;
         self.scan_from = 0;
@@ -775,12 +936,32 @@ impl Live {
                 self.start_resync(ctx, true);
                 return;
             }
+            Framing::Conflicting => {
+                // A careful server refuses the message; we cannot know how much body the
+                // client sent, so neither length is followed: the next request line is
+                // searched for wherever it starts.
+                ctx.stats.framing_errors += 1;
+                ctx.stats.conflicting_content_lengths += 1;
+                self.start_resync(ctx, true);
+                self.resync_anywhere = true;
+                return;
+            }
         };
     }
 
     /// Consumes in-order bytes `d` that start at `next_seq`.
     fn consume(&mut self, mut d: &[u8], pos: SegPos, ctx: &mut Ctx<'_>) {
         while !d.is_empty() {
+            if self.boundary.is_none() && self.buf.is_empty() {
+                let preamble = self.phase == Phase::Preamble;
+                if preamble || self.phase == Phase::Head {
+                    self.boundary = Some(Boundary {
+                        seq: self.next_seq,
+                        stream_pos: self.stream_pos,
+                        preamble,
+                    });
+                }
+            }
             let used = match self.phase {
                 Phase::Dead(_) => return,
                 Phase::Preamble => self.step_preamble(d, pos, ctx),
@@ -799,6 +980,7 @@ impl Live {
                 Phase::Chunked(c) => self.step_chunked(c, d, ctx),
                 Phase::Resync { at_line_start } => self.step_resync(d, at_line_start, pos, ctx),
             };
+            self.recent.push(&d[..used]);
             self.advance(used);
             d = &d[used..];
         }
@@ -823,6 +1005,7 @@ impl Live {
                         // The head started in an earlier segment (position recorded
                         // then); the head step re-appends from `d`.
                         self.buf.truncate(old);
+                        self.resync_anywhere = false;
                         ctx.stats.resync_heads_found += 1;
                         self.phase = Phase::Head;
                         self.line1_done = false;
@@ -850,9 +1033,16 @@ impl Live {
                 }
             };
         }
-        if let Some(k) = find_resync(d, at_line_start) {
+        let found = if self.resync_anywhere {
+            // A segment's first byte is a plausible message start too.
+            find_request_anywhere(d)
+        } else {
+            find_resync(d, at_line_start)
+        };
+        if let Some(k) = found {
             ctx.stats.resync_bytes_skipped += k as u64;
             ctx.stats.resync_heads_found += 1;
+            self.resync_anywhere = false;
             self.phase = Phase::Head;
             return k;
         }
@@ -929,6 +1119,7 @@ impl Live {
                     v
                 };
                 let v1 = bytes.starts_with(b"PROXY ");
+                let line_ended = bytes.contains(&b'\n');
                 if v1 {
                     ctx.stats.preambles_v1 += 1;
                 } else {
@@ -936,11 +1127,13 @@ impl Live {
                 }
                 self.preamble = Some(bytes);
                 self.phase = Phase::Head;
+                // The proxy's header came first: nothing rewinds across it.
+                self.boundary = None;
                 if bad {
                     ctx.stats.preambles_invalid += 1;
                     self.conn_flags.preamble_invalid = true;
-                    if v1 {
-                        // A v1 line without CRLF: where it ends is unknown.
+                    if v1 && !line_ended {
+                        // A v1 line without a line end: where it ends is unknown.
                         self.start_resync(ctx, false);
                     }
                 }
@@ -952,6 +1145,9 @@ impl Live {
     fn step_head(&mut self, d: &[u8], pos: SegPos, ctx: &mut Ctx<'_>) -> usize {
         let cap = ctx.cfg.max_head_bytes.max(1);
         if self.buf.is_empty() {
+            if let Some(n) = self.repeated_preamble(d, ctx) {
+                return n;
+            }
             // Message boundary: tolerate empty lines before the request line.
             let skip = d
                 .iter()
@@ -1015,6 +1211,28 @@ impl Live {
                 }
             }
         }
+    }
+
+    /// A PROXY header at a message boundary after the stream start is never a request:
+    /// a proxy writes one, first, so a later one was sent by someone else (a client
+    /// through a proxy that passes bytes). It is skipped (the first one keeps naming the
+    /// client) and the connection's rows are flagged. Only a header whole in `d` is
+    /// recognised; one split across segments ends the flow as not HTTP.
+    fn repeated_preamble(&mut self, d: &[u8], ctx: &mut Ctx<'_>) -> Option<usize> {
+        if !(d.starts_with(b"PROXY ") || d.starts_with(PP2_SIG)) {
+            return None;
+        }
+        let PreambleCheck::Complete(len, _) = check_preamble(d) else {
+            return None;
+        };
+        if valid_request_line(&d[..len.saturating_sub(1)], false) {
+            // `PROXY /x HTTP/1.1`: a request with a generic method.
+            return None;
+        }
+        ctx.stats.preambles_invalid += 1;
+        ctx.stats.preambles_repeated += 1;
+        self.conn_flags.preamble_invalid = true;
+        Some(len)
     }
 
     fn not_http(&mut self, ctx: &mut Ctx<'_>) -> usize {
@@ -1156,6 +1374,9 @@ impl Live {
     /// `n` bytes at `next_seq` are missing. Keep framing when the gap falls inside a
     /// body of known length; otherwise flush what we have and resynchronise.
     fn gap(&mut self, n: u32, ctx: &mut Ctx<'_>) {
+        // The kept bytes end where the hole starts.
+        self.recent.clear();
+        self.boundary = None;
         ctx.stats.gaps += 1;
         ctx.stats.gap_bytes += u64::from(n);
         let n64 = u64::from(n);
@@ -1226,28 +1447,165 @@ impl Live {
     }
 
     /// In-order or old data at `seq`.
-    fn data(&mut self, seq: u32, payload: &[u8], pos: SegPos, ctx: &mut Ctx<'_>) {
-        if payload.is_empty() || self.is_dead() {
-            return;
+    fn data(&mut self, mut seq: u32, mut payload: &[u8], pos: SegPos, ctx: &mut Ctx<'_>) {
+        // The bytes behind `next_seq` were compared already (against buffered segments).
+        let mut compared = false;
+        loop {
+            if payload.is_empty() {
+                return;
+            }
+            if self.is_dead() {
+                // A flow found not HTTP at a message start may be stray bytes taken
+                // first: a request at the same place revives it.
+                if !self.rewind(seq, payload, true, ctx) {
+                    self.boundary = None;
+                    return;
+                }
+            }
+            let rel = seq.wrapping_sub(self.next_seq) as i32;
+            if rel > 0 {
+                self.insert_ooo(seq, payload, pos, ctx);
+                return;
+            }
+            let behind = rel.unsigned_abs() as usize;
+            if behind > 0 {
+                let overlap = behind.min(payload.len());
+                let conflict = !compared && self.check_overlap(behind, &payload[..overlap], ctx);
+                if conflict && self.rewind(seq, payload, false, ctx) {
+                    continue;
+                }
+                if behind >= payload.len() {
+                    ctx.stats.retransmitted_segments += 1;
+                    ctx.stats.retransmitted_bytes += payload.len() as u64;
+                    self.pending.retransmission_seen = true;
+                    return;
+                }
+                ctx.stats.retransmitted_bytes += behind as u64;
+                self.pending.retransmission_seen = true;
+            }
+            let fresh = &payload[behind..];
+            // Bytes buffered out of order arrived before this copy of them: they win.
+            let split = self
+                .ooo
+                .first()
+                .map(|o| o.seq.wrapping_sub(self.next_seq) as i32)
+                .filter(|&k| k > 0 && (k as usize) < fresh.len())
+                .map(|k| k as usize);
+            let Some(k) = split else {
+                self.consume(fresh, pos, ctx);
+                self.drain_ooo(ctx);
+                return;
+            };
+            // Compared before any of it is taken, so a disagreement is flagged on the
+            // head these bytes complete.
+            self.compare_with_buffered(fresh, ctx);
+            compared = true;
+            self.consume(&fresh[..k], pos, ctx);
+            self.drain_ooo(ctx);
+            // The rest is now behind `next_seq`: compared and trimmed on the next turn.
+            seq = seq.wrapping_add((behind + k) as u32);
+            payload = &fresh[k..];
+            if self.is_dead() {
+                return;
+            }
         }
-        let rel = seq.wrapping_sub(self.next_seq) as i32;
-        if rel > 0 {
-            self.insert_ooo(seq, payload, pos, ctx);
-            return;
+    }
+
+    /// Compares `fresh` (starting at `next_seq`) with the buffered out-of-order segments
+    /// it overlaps; flags and counts a disagreement.
+    fn compare_with_buffered(&mut self, fresh: &[u8], ctx: &mut Ctx<'_>) {
+        let mut differ = 0u64;
+        for o in &self.ooo {
+            let off = o.seq.wrapping_sub(self.next_seq) as i32;
+            if off <= 0 || off as usize >= fresh.len() {
+                continue;
+            }
+            let off = off as usize;
+            let n = (fresh.len() - off).min(o.data.len());
+            differ += fresh[off..off + n]
+                .iter()
+                .zip(&o.data[..n])
+                .filter(|(a, b)| a != b)
+                .count() as u64;
         }
-        let behind = rel.unsigned_abs() as usize;
-        if behind >= payload.len() {
-            ctx.stats.retransmitted_segments += 1;
-            ctx.stats.retransmitted_bytes += payload.len() as u64;
-            self.pending.retransmission_seen = true;
-            return;
+        self.pending.retransmission_seen = true;
+        if differ > 0 {
+            ctx.stats.overlap_conflicts += 1;
+            ctx.stats.overlap_conflict_bytes += differ;
+            self.pending.overlap_conflict = true;
         }
-        if behind > 0 {
-            ctx.stats.retransmitted_bytes += behind as u64;
-            self.pending.retransmission_seen = true;
+    }
+
+    /// Compares a later copy of the `copy.len()` bytes that start `behind` bytes before
+    /// `next_seq` with the kept ones; flags and counts a disagreement. True on conflict.
+    fn check_overlap(&mut self, behind: usize, copy: &[u8], ctx: &mut Ctx<'_>) -> bool {
+        let mut differ = 0u64;
+        let mut unchecked = 0u64;
+        for (i, &b) in copy.iter().enumerate() {
+            match self.recent.back(behind - i) {
+                Some(kept) if kept != b => differ += 1,
+                Some(_) => {}
+                None => unchecked += 1,
+            }
         }
-        self.consume(&payload[behind..], pos, ctx);
-        self.drain_ooo(ctx);
+        ctx.stats.overlap_unchecked_bytes += unchecked;
+        if differ == 0 {
+            return false;
+        }
+        ctx.stats.overlap_conflicts += 1;
+        ctx.stats.overlap_conflict_bytes += differ;
+        self.pending.overlap_conflict = true;
+        true
+    }
+
+    /// Stray bytes (on a pure ACK, say) taken at a message start must not cost the real
+    /// request sent at the same sequence number: if a copy starting exactly at the last
+    /// message start (no head emitted since) begins a request, and what was taken there
+    /// made none (not HTTP, only line ends, or no plausible request line), the stream is
+    /// taken again from the new copy. Otherwise the first copy stands. Returns whether
+    /// it rewound.
+    fn rewind(&mut self, seq: u32, new: &[u8], dead: bool, ctx: &mut Ctx<'_>) -> bool {
+        let Some(b) = self.boundary else {
+            return false;
+        };
+        if seq != b.seq || !plausible_stream_start(new) {
+            return false;
+        }
+        // Line ends alone (empty lines, or a "\r\n" the preamble check waits on) are no
+        // request.
+        let taken = self.buf.as_slice();
+        let taken = &taken[taken
+            .iter()
+            .position(|&c| c != b'\r' && c != b'\n')
+            .unwrap_or(taken.len())..];
+        let first_made_a_request = !dead
+            && !taken.is_empty()
+            && (plausible_stream_start(taken)
+                || (memchr(b'\n', taken).is_none() && plausible_line_prefix(taken)));
+        if first_made_a_request {
+            return false;
+        }
+        if dead {
+            // Not compared by `check_overlap` (the bytes may not have been taken).
+            ctx.stats.overlap_conflicts += 1;
+            self.pending.overlap_conflict = true;
+            if ctx.stats.not_http_flows > 0 {
+                ctx.stats.not_http_flows -= 1;
+            }
+        }
+        ctx.stats.overlap_rewinds += 1;
+        self.next_seq = b.seq;
+        self.stream_pos = b.stream_pos;
+        self.phase = if b.preamble {
+            Phase::Preamble
+        } else {
+            Phase::Head
+        };
+        self.buf.clear();
+        self.line1_done = false;
+        self.scan_from = 0;
+        self.recent.clear();
+        true
     }
 
     fn drain_ooo(&mut self, ctx: &mut Ctx<'_>) {
@@ -1259,6 +1617,10 @@ impl Live {
             let seg = self.ooo.remove(0);
             self.ooo_bytes -= seg.data.len();
             let behind = rel.unsigned_abs() as usize;
+            if behind > 0 {
+                let overlap = behind.min(seg.data.len());
+                self.check_overlap(behind, &seg.data[..overlap], ctx);
+            }
             if behind >= seg.data.len() {
                 ctx.stats.retransmitted_segments += 1;
                 ctx.stats.retransmitted_bytes += seg.data.len() as u64;
@@ -1294,11 +1656,18 @@ impl Live {
         let key = |s: u32, next: u32| s.wrapping_sub(next);
         let k = key(seq, self.next_seq);
         // A segment already buffered with the same start and at least this length: duplicate.
-        if self
+        if let Some(o) = self
             .ooo
             .iter()
-            .any(|o| o.seq == seq && o.data.len() >= payload.len())
+            .find(|o| o.seq == seq && o.data.len() >= payload.len())
         {
+            // The buffered copy came first and stays.
+            let differ = o.data.iter().zip(payload).filter(|(a, b)| a != b).count();
+            if differ > 0 {
+                ctx.stats.overlap_conflicts += 1;
+                ctx.stats.overlap_conflict_bytes += differ as u64;
+                self.pending.overlap_conflict = true;
+            }
             ctx.stats.retransmitted_segments += 1;
             ctx.stats.retransmitted_bytes += payload.len() as u64;
             self.pending.retransmission_seen = true;
@@ -1676,12 +2045,18 @@ impl HeadAssembler {
             packet_index: seg.packet_index,
         };
         if live.seq_known {
+            let was_dead = live.is_dead();
             live.data(seg.seq, seg.payload, pos, &mut ctx);
+            if was_dead && live.is_dead() {
+                ctx.stats.segments_on_dead_flows += 1;
+            }
             if seg.flags.fin() {
                 live.fin_at = Some(seg.seq.wrapping_add(seg.payload.len() as u32));
             }
         }
-        let dead = live.is_dead();
+        // A flow found not HTTP at a message start stays until its next segment, which
+        // may be the real request behind stray bytes (`Live::rewind`).
+        let dead = live.is_dead() && live.boundary.is_none();
         let fin_done = live
             .fin_at
             .is_some_and(|f| (f.wrapping_sub(live.next_seq) as i32) <= 0);
@@ -1930,6 +2305,9 @@ mod tests {
         assert!(d.ev[0].flags.out_of_order_repaired);
         assert_eq!(d.asm.stats().ooo_segments_buffered, 2);
         assert_eq!(d.asm.stats().ooo_segments_repaired, 2);
+        // Only the kept window of taken bytes is held, no head or out-of-order bytes.
+        assert!(d.asm.held_bytes() <= RECENT_BYTES);
+        d.finish();
         assert_eq!(d.asm.held_bytes(), 0);
     }
 
@@ -2226,15 +2604,28 @@ mod tests {
         assert_eq!(d.heads(), vec![REQ1]);
         assert!(d.ev[0].flags.preamble_invalid);
         assert_eq!(d.ev[0].proxy_preamble.as_ref().map(Vec::len), Some(107));
-        // Not at the start of the stream: a PROXY line is not a preamble (and not HTTP).
+        // Not at the start of the stream: a PROXY line is not a preamble; it is skipped
+        // and flags the requests after it (not the one already emitted).
         let mut d = Drv::new();
         d.syn(tuple(CLIENT), 0);
         let mut s = REQ1.to_vec();
         s.extend_from_slice(v1);
+        s.extend_from_slice(REQ1);
         d.seg(tuple(CLIENT), 1, PA, &s);
-        assert_eq!(d.ev.len(), 1);
+        assert_eq!(d.heads(), vec![REQ1, REQ1]);
         assert_eq!(d.ev[0].proxy_preamble, None);
-        assert_eq!(d.asm.stats().not_http_flows, 1);
+        assert!(!d.ev[0].flags.preamble_invalid && d.ev[1].flags.preamble_invalid);
+        assert_eq!(d.asm.stats().not_http_flows, 0);
+        assert_eq!(d.asm.stats().preambles_repeated, 1);
+        assert_eq!(d.ev[1].stream_offset, (REQ1.len() + v1.len()) as u64);
+        // A request whose generic method is PROXY stays a request.
+        let mut d = Drv::new();
+        d.syn(tuple(CLIENT), 0);
+        let mut s = REQ1.to_vec();
+        s.extend_from_slice(b"PROXY /x HTTP/1.1\r\n\r\n");
+        d.seg(tuple(CLIENT), 1, PA, &s);
+        assert_eq!(d.heads(), vec![REQ1, b"PROXY /x HTTP/1.1\r\n\r\n"]);
+        assert_eq!(d.asm.stats().preambles_repeated, 0);
         // A stream starting with "P" of POST, split after "P": not a preamble.
         let mut d = Drv::new();
         d.syn(tuple(CLIENT), 0);
@@ -2399,8 +2790,10 @@ mod tests {
         assert_eq!(d.asm.stats().flows_evicted_flow_cap, 1);
         assert_eq!(d.asm.tracked_flows(), 2);
 
+        // A head's bytes count twice: in the head buffer and in the kept window (6 + 6,
+        // then 7 + 7 bytes).
         let cfg = ReassemblyConfig {
-            max_total_bytes: 10,
+            max_total_bytes: 20,
             ..ReassemblyConfig::default()
         };
         let mut d = Drv::with(cfg);
@@ -2409,7 +2802,7 @@ mod tests {
         d.seg(tuple(2), 1, PA, b"GET /22");
         assert_eq!(d.heads(), vec![&b"GET /1"[..]]);
         assert_eq!(d.asm.stats().flows_evicted_byte_cap, 1);
-        assert!(d.asm.held_bytes() <= 10);
+        assert!(d.asm.held_bytes() <= 20);
     }
 
     #[test]
@@ -2422,6 +2815,46 @@ mod tests {
         d.seg(tuple(CLIENT), start, PA, &REQ1[..20]);
         assert_eq!(d.heads(), vec![REQ1]);
         assert_eq!(d.ev[0].seq, start);
+    }
+
+    #[test]
+    fn kept_window_wraps_and_answers_by_distance() {
+        let mut r = Recent::default();
+        assert_eq!(r.back(1), None);
+        r.push(b"abc");
+        assert_eq!(
+            (r.back(1), r.back(3), r.back(4)),
+            (Some(b'c'), Some(b'a'), None)
+        );
+        // 3 + 2047 + 5 bytes: the window holds the last 2048, ending "vwxyz".
+        let fill: Vec<u8> = (0..2047).map(|i| b'0' + (i % 10) as u8).collect();
+        r.push(&fill);
+        r.push(b"vwxyz");
+        assert_eq!(r.back(1), Some(b'z'));
+        assert_eq!(r.back(5), Some(b'v'));
+        // The last 2048 bytes are fill[4..] (2043 bytes), then "vwxyz".
+        assert_eq!(r.back(2048), Some(fill[4]));
+        assert_eq!(r.back(2049), None);
+        assert_eq!(r.held(), RECENT_BYTES);
+        // One push longer than the window keeps its tail.
+        let big: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        r.push(&big);
+        assert_eq!(r.back(1), Some((4999 % 251) as u8));
+        assert_eq!(r.back(2048), Some(((5000 - 2048) % 251) as u8));
+    }
+
+    #[test]
+    fn request_lines_found_inside_lines() {
+        assert_eq!(find_request_anywhere(b"helloGET /b HTTP/1.1\r\n"), Some(5));
+        // A known method ends a longer upper-case run; an unknown one is taken whole.
+        assert_eq!(find_request_anywhere(b"ABCPOST /b HTTP/1.0\n"), Some(3));
+        assert_eq!(find_request_anywhere(b"x PURGE /b HTTP/1.1\n"), Some(2));
+        // Lines before: the first line without a request is skipped.
+        assert_eq!(find_request_anywhere(b"a b\nzzGET / HTTP/1.1\r\n"), Some(6));
+        // Not a request line: lower-case method, no target, no LF yet.
+        assert_eq!(find_request_anywhere(b"get / HTTP/1.1\r\n"), None);
+        assert_eq!(find_request_anywhere(b"GET HTTP/1.1\r\n"), None);
+        assert_eq!(find_request_anywhere(b"GET / HTTP/1.1"), None);
     }
 
     #[test]
@@ -2442,7 +2875,16 @@ mod tests {
         );
         assert_eq!(
             f("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
-            Framing::Invalid
+            Framing::Conflicting
+        );
+        assert_eq!(
+            f("POST / HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n"),
+            Framing::Conflicting
+        );
+        // Chunked wins over a length, conflicting or not.
+        assert_eq!(
+            f("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Framing::Chunked
         );
         assert_eq!(
             f("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
@@ -2492,6 +2934,17 @@ mod tests {
         v2[12] = 0x13; // version 1, command 3
         assert_eq!(check_preamble(&v2), PreambleCheck::Complete(16, true));
         assert_eq!(check_preamble(&v2[..15]), PreambleCheck::NeedMore);
+        // A bare LF ends a v1 line, malformed: 31 bytes including the LF.
+        assert_eq!(
+            check_preamble(b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\nGET / HTTP/1.1\r\n"),
+            PreambleCheck::Complete(31, true)
+        );
+        // A v2 length (0x0100) running past a whole request line: ends at the request.
+        let mut long = PP2_SIG.to_vec();
+        long.extend_from_slice(&[0x21, 0x11, 0x01, 0x00, 1, 2, 3, 4]);
+        long.extend_from_slice(b"GET / HTTP/1.1\r\n");
+        assert_eq!(check_preamble(&long), PreambleCheck::Complete(20, true));
+        assert_eq!(check_preamble(&long[..30]), PreambleCheck::NeedMore);
         assert_eq!(find_resync(b"xx\nGET / HTTP/1.1\r\n", false), Some(3));
         assert_eq!(find_resync(b"GET / HTTP/1.1\r\n", false), None);
         assert_eq!(find_resync(b"GET / HTTP/1.1\r\n", true), Some(0));
@@ -2798,6 +3251,8 @@ mod tests {
             }
             let st = d.asm.stats();
             prop_assert_eq!(st.gaps + st.resyncs + st.not_http_flows + st.framing_errors, 0);
+            // Duplicates carry the same bytes: never a conflict.
+            prop_assert_eq!(st.overlap_conflicts + st.overlap_rewinds, 0);
             prop_assert_eq!(d.asm.held_bytes(), 0);
         }
 

@@ -123,6 +123,39 @@ impl<R: Serialize, W: Write> RowSink<R> for JsonSink<W> {
     }
 }
 
+/// Characters that change how the text around them is displayed without showing
+/// themselves: bidirectional embeddings, overrides, isolates and marks, zero-width
+/// characters, line and paragraph separators, invisible operators and the BOM.
+pub fn is_hidden_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
+    )
+}
+
+/// Append `c` as text output shows it: a control character as `\xNN` per UTF-8 byte, a
+/// hidden format character as `\u{XXXX}`, a backslash as `\\` when `backslash` (cells that
+/// are escaped already pass false), anything else as is. The field escaping of
+/// `crate::requests::escape_bytes` and the table's last line of defence share it.
+pub fn push_escaped_char(s: &mut String, c: char, backslash: bool) {
+    match c {
+        '\\' if backslash => s.push_str("\\\\"),
+        c if c.is_control() => {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                s.push_str(&format!("\\x{byte:02x}"));
+            }
+        }
+        c if is_hidden_format(c) => s.push_str(&format!("\\u{{{:04x}}}", u32::from(c))),
+        c => s.push(c),
+    }
+}
+
 /// Aligned columns for a person at a terminal. Buffers all rows: tables are for small
 /// results; machines should ask for CSV or JSON Lines.
 pub struct TableSink<W: Write> {
@@ -134,9 +167,23 @@ pub struct TableSink<W: Write> {
 fn cell(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::String(s) => neutralise(s),
         other => other.to_string(),
     }
+}
+
+/// A table goes to a terminal: a control or hidden format character left in a cell (a
+/// capture's interface name, a file name) would move the cursor, run an escape sequence or
+/// reorder what is shown. Fields escaped already contain none, so they pass unchanged.
+fn neutralise(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() || is_hidden_format(c)) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        push_escaped_char(&mut out, c, false);
+    }
+    out
 }
 
 impl<R: Serialize, W: Write> RowSink<R> for TableSink<W> {
@@ -241,5 +288,19 @@ mod tests {
         );
         assert_eq!(render(Format::Json, &[]), "[]\n");
         assert_eq!(render(Format::Table, &rows), "a   b\n1   x,y\n22  \n");
+    }
+
+    /// A raw escape sequence or bidi override left in a cell (a pcapng interface name, a
+    /// file name) must not reach the terminal; escaped text (`\x1b`) passes unchanged.
+    #[test]
+    fn table_cells_neutralise_control_and_format_characters() {
+        let rows = [Row {
+            a: 1,
+            b: Some("eth0\x1b[2J\u{202e}x\\x1b".into()),
+        }];
+        assert_eq!(
+            render(Format::Table, &rows),
+            "a  b\n1  eth0\\x1b[2J\\u{202e}x\\x1b\n"
+        );
     }
 }

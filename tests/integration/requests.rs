@@ -468,3 +468,437 @@ fn bundled_sample_matches_its_truth() {
         &["--transparent", "--trusted", "10.0.0.2"],
     );
 }
+
+/// Hand-built single connections (10.0.0.2:40000 -> 10.0.1.1:8080) whose bytes the tests
+/// below reason about byte by byte.
+mod crafted {
+    use super::*;
+    use proxytrace::synth::packet::TcpPacket;
+    use proxytrace::synth::writer::{PcapConfig, PcapWriter};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    pub const SYN: u16 = 0x02;
+    pub const ACK: u16 = 0x10;
+    pub const PSH_ACK: u16 = 0x18;
+    /// Initial sequence number of the client; its first data byte is ISN + 1.
+    pub const ISN: u32 = 1000;
+
+    /// A capture of one client stream: a SYN, then `(flags, seq, payload)` segments, one
+    /// millisecond apart.
+    pub fn conversation(segments: &[(u16, u32, &[u8])]) -> TempFile {
+        let mut w = PcapWriter::new(Vec::new(), PcapConfig::default()).unwrap();
+        let mut frame = Vec::new();
+        let syn = (SYN, ISN, &b""[..]);
+        for (i, (flags, seq, payload)) in std::iter::once(&syn).chain(segments).enumerate() {
+            frame.clear();
+            TcpPacket {
+                src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+                dst: IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)),
+                src_port: 40000,
+                dst_port: 8080,
+                seq: *seq,
+                flags: *flags,
+                payload,
+                ..TcpPacket::default()
+            }
+            .build(&mut frame);
+            w.packet(1_700_000_000_000_000_000 + i as i64 * 1_000_000, &frame)
+                .unwrap();
+        }
+        TempFile::with_bytes(".pcap", &w.finish().unwrap())
+    }
+
+    /// One in-order segment per payload, starting at ISN + 1.
+    pub fn in_order(payloads: &[&[u8]]) -> TempFile {
+        let mut seq = ISN + 1;
+        let segs: Vec<(u16, u32, &[u8])> = payloads
+            .iter()
+            .map(|p| {
+                let s = seq;
+                seq += p.len() as u32;
+                (PSH_ACK, s, *p)
+            })
+            .collect();
+        conversation(&segs)
+    }
+
+    /// `requests --format jsonl` rows of a capture (with extra arguments).
+    pub fn rows(f: &TempFile, extra: &[&str]) -> (Vec<Value>, String) {
+        let mut args = vec!["requests", "--format", "jsonl"];
+        args.extend_from_slice(extra);
+        args.push(f.0.to_str().unwrap());
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        (jsonl(&out), err)
+    }
+
+    /// Output of one format, with the capture's path replaced by `F`.
+    pub fn output(f: &TempFile, format: &str) -> String {
+        let path = f.0.to_str().unwrap();
+        let (code, out, err) = run(&["requests", "--format", format, path]);
+        assert_eq!(code, 0, "{err}");
+        out.replace(path, "F")
+    }
+}
+
+mod hostile_text {
+    use super::crafted::*;
+
+    /// A CR LF TAB inside a chain entry (obs-fold without a comma), an ESC in a p0f header
+    /// and a bare CR in a forwarded value must come out escaped in every column and format:
+    /// one line per row in CSV and tables, no raw control byte anywhere.
+    #[test]
+    fn control_bytes_are_escaped_in_every_column_and_format() {
+        let head: &[u8] = b"GET /a HTTP/1.1\r\nHost: h\r\n\
+X-Forwarded-For: 1.2.3.4\r\n\tevil, 5.6.7.8\r\n\
+X-P0f-OS: Linux\x1b[31m\r\n\
+Forwarded: for=9.9.9.9\rX\r\n\r\n";
+        let f = in_order(&[head]);
+        let (rows, _) = rows(&f, &[]);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        // The chosen source is XFF (Forwarded names no client: `9.9.9.9\rX` is no
+        // address); its entries as written: `1.2.3.4 CR LF TAB evil` and `5.6.7.8`.
+        assert_eq!(r["identity_source"], "x_forwarded_for");
+        assert_eq!(r["client_ip"], "5.6.7.8");
+        assert_eq!(r["chain"], "1.2.3.4\\x0d\\x0a\\x09evil, 5.6.7.8");
+        assert_eq!(r["xff"], "1.2.3.4\\x0d\\x0a\\x09evil, 5.6.7.8");
+        assert_eq!(r["p0f"], "X-P0f-OS=Linux\\x1b[31m");
+        assert_eq!(r["forwarded"], "for=9.9.9.9\\x0dX");
+        for format in ["csv", "table", "jsonl", "json"] {
+            let out = output(&f, format);
+            assert!(
+                !out.bytes().any(|b| b < 0x20 && b != b'\n' || b == 0x7f),
+                "{format}: raw control byte in {out:?}"
+            );
+            let lines = out.lines().count();
+            let want = match format {
+                "csv" | "table" => 2,
+                "jsonl" => 1,
+                _ => 3,
+            };
+            assert_eq!(lines, want, "{format}: {out}");
+        }
+    }
+
+    /// Bidi overrides and invisible format characters in a Host, an XFF entry and the
+    /// target: escaped as `\u{XXXX}`, so the report shows what the bytes are, not what
+    /// they make a viewer display.
+    #[test]
+    fn bidi_and_format_characters_are_escaped() {
+        // U+202E RIGHT-TO-LEFT OVERRIDE = e2 80 ae; U+200B ZERO WIDTH SPACE = e2 80 8b;
+        // U+2066 LEFT-TO-RIGHT ISOLATE = e2 81 a6; U+FEFF = ef bb bf.
+        let head: &[u8] = b"GET /\xe2\x80\x8badmin HTTP/1.1\r\nHost: a\xe2\x80\xaemoc.b\r\n\
+User-Agent: \xef\xbb\xbfUA\r\n\
+X-Forwarded-For: \xe2\x81\xa61.1.1.1, 5.6.7.8\r\n\r\n";
+        let f = in_order(&[head]);
+        let (rows, _) = rows(&f, &[]);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r["target"], "/\\u{200b}admin");
+        assert_eq!(r["host"], "a\\u{202e}moc.b");
+        assert_eq!(r["user_agent"], "\\u{feff}UA");
+        assert_eq!(r["chain"], "\\u{2066}1.1.1.1, 5.6.7.8");
+        assert_eq!(r["xff"], "\\u{2066}1.1.1.1, 5.6.7.8");
+        for format in ["csv", "table", "jsonl", "json"] {
+            let out = output(&f, format);
+            for bad in ['\u{200b}', '\u{202e}', '\u{2066}', '\u{feff}'] {
+                assert!(!out.contains(bad), "{format}: {bad:?} in {out}");
+            }
+        }
+    }
+}
+
+mod framing_conflicts {
+    use super::crafted::*;
+
+    /// (target, flags) of every row.
+    fn targets_and_flags(payloads: &[&[u8]]) -> Vec<(String, String)> {
+        let f = in_order(payloads);
+        rows(&f, &[])
+            .0
+            .iter()
+            .map(|r| {
+                (
+                    r["target"].as_str().unwrap().to_string(),
+                    r["flags"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    fn pair(a: &str, fa: &str, b: &str, fb: &str) -> Vec<(String, String)> {
+        vec![(a.into(), fa.into()), (b.into(), fb.into())]
+    }
+
+    const NEXT: &[u8] = b"GET /b HTTP/1.1\r\nHost: b\r\n\r\n";
+
+    /// Content-Length 5 and 10: neither is trusted; the next request line is found
+    /// whichever length the body really had, in the same segment or the next one.
+    #[test]
+    fn differing_content_lengths_flag_and_resynchronise() {
+        let head: &[u8] = b"POST /a HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 10\r\n\r\n";
+        for body in [&b"hello"[..], b"helloworld"] {
+            let one = [head, body, NEXT].concat();
+            assert_eq!(
+                targets_and_flags(&[&one]),
+                pair("/a", "conflicting_content_length", "/b", ""),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+            let body_then_next = [head, body].concat();
+            assert_eq!(
+                targets_and_flags(&[&body_then_next, NEXT]),
+                pair("/a", "conflicting_content_length", "/b", ""),
+            );
+        }
+        // The list form in one header.
+        let list: &[u8] = b"POST /a HTTP/1.1\r\nContent-Length: 5, 10\r\n\r\nhelloworld";
+        assert_eq!(
+            targets_and_flags(&[&[list, NEXT].concat()]),
+            pair("/a", "conflicting_content_length", "/b", ""),
+        );
+        // Counted in the summary.
+        let (_, err) = rows(&in_order(&[&[list, NEXT].concat()]), &[]);
+        assert!(
+            err.contains("reassembly conflicting_content_lengths: 1\n"),
+            "{err}"
+        );
+    }
+
+    /// Identical values are one length (RFC 9110 section 8.6), flagged.
+    #[test]
+    fn identical_content_lengths_are_one_length_flagged() {
+        let head: &[u8] =
+            b"POST /a HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello";
+        assert_eq!(
+            targets_and_flags(&[&[head, NEXT].concat()]),
+            pair("/a", "duplicate_content_length", "/b", ""),
+        );
+        let list: &[u8] = b"POST /a HTTP/1.1\r\nContent-Length: 5,5\r\n\r\nhello";
+        assert_eq!(
+            targets_and_flags(&[&[list, NEXT].concat()]),
+            pair("/a", "duplicate_content_length", "/b", ""),
+        );
+    }
+
+    /// Content-Length with Transfer-Encoding: chunked (the smuggling shape): the chunked
+    /// framing wins (RFC 9112 section 6.3), and the row says both were there. With the
+    /// length believed instead, `GET /b` would be taken for the middle of a body.
+    #[test]
+    fn content_length_with_chunked_follows_chunked_and_flags() {
+        let head: &[u8] = b"POST /a HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        assert_eq!(
+            targets_and_flags(&[&[head, NEXT].concat()]),
+            pair("/a", "content_length_with_transfer_encoding", "/b", ""),
+        );
+    }
+}
+
+mod malformed_preambles {
+    use super::crafted::*;
+    use serde_json::Value;
+
+    const TWO_REQUESTS: &[u8] = b"GET /1 HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n\
+GET /2 HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n";
+
+    /// (target, flags, identity_source, client_ip, spoof_suspect, spoof_reasons,
+    /// proxy_version) of every row of a connection that starts with `preamble`.
+    fn summary(preamble: &[u8], requests: &[u8]) -> Vec<String> {
+        let f = in_order(&[&[preamble, requests].concat()]);
+        rows(&f, &[])
+            .0
+            .iter()
+            .map(|r| {
+                let s = |k: &str| match &r[k] {
+                    Value::String(s) => s.clone(),
+                    Value::Null => "-".into(),
+                    v => v.to_string(),
+                };
+                [
+                    "target",
+                    "flags",
+                    "identity_source",
+                    "client_ip",
+                    "spoof_suspect",
+                    "spoof_reasons",
+                    "proxy_version",
+                ]
+                .map(s)
+                .join(" ")
+            })
+            .collect()
+    }
+
+    /// Both requests come out flagged; the client XFF names is taken but marked suspect,
+    /// since the preamble that should have named the client is broken.
+    fn header_client_suspect() -> Vec<String> {
+        ["/1", "/2"]
+            .map(|t| {
+                format!("{t} preamble_invalid x_forwarded_for 6.6.6.6 true preamble_invalid -")
+            })
+            .to_vec()
+    }
+
+    /// v2 PROXY TCP4 192.0.2.1:51000 -> 10.0.0.2:80 with a TLV block of `tlvs` (the
+    /// header length counts them).
+    fn v2(len_field: Option<u16>, tlvs: &[u8]) -> Vec<u8> {
+        let mut v = b"\r\n\r\n\0\r\nQUIT\n\x21\x11".to_vec();
+        let len = len_field.unwrap_or(12 + tlvs.len() as u16);
+        v.extend_from_slice(&len.to_be_bytes());
+        v.extend_from_slice(&[192, 0, 2, 1, 10, 0, 0, 2, 0xc7, 0x38, 0, 80]);
+        v.extend_from_slice(tlvs);
+        v
+    }
+
+    #[test]
+    fn v2_tlv_running_past_the_header() {
+        // An authority TLV (0x02) announcing 16 bytes with 2 left in the header.
+        let pre = v2(None, b"\x02\x00\x10ab");
+        assert_eq!(summary(&pre, TWO_REQUESTS), header_client_suspect());
+    }
+
+    #[test]
+    fn v2_length_past_the_data() {
+        // 65535 announced, 12 address bytes sent, then the requests.
+        let pre = v2(Some(0xffff), b"");
+        assert_eq!(summary(&pre, TWO_REQUESTS), header_client_suspect());
+    }
+
+    #[test]
+    fn v1_port_out_of_range() {
+        let pre = b"PROXY TCP4 192.0.2.1 10.0.0.2 99999 80\r\n";
+        assert_eq!(summary(pre, TWO_REQUESTS), header_client_suspect());
+    }
+
+    #[test]
+    fn v1_address_out_of_range() {
+        let pre = b"PROXY TCP4 256.0.2.1 10.0.0.2 51000 80\r\n";
+        assert_eq!(summary(pre, TWO_REQUESTS), header_client_suspect());
+    }
+
+    #[test]
+    fn v1_line_ended_by_bare_lf() {
+        let pre = b"PROXY TCP4 192.0.2.1 10.0.0.2 51000 80\n";
+        assert_eq!(summary(pre, TWO_REQUESTS), header_client_suspect());
+    }
+
+    /// A second PROXY line (what a client could send through a proxy that passes bytes):
+    /// the first, written by the proxy, names the client; every row is flagged.
+    #[test]
+    fn duplicated_proxy_line() {
+        let pre = b"PROXY TCP4 192.0.2.1 10.0.0.2 51000 80\r\nPROXY TCP4 203.0.113.9 10.0.0.2 4444 80\r\n";
+        let reqs = b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n";
+        assert_eq!(
+            summary(pre, reqs),
+            ["/1", "/2"]
+                .map(|t| format!("{t} preamble_invalid proxy_protocol 192.0.2.1 false  1"))
+                .to_vec()
+        );
+        // A v2 header after a v1 line, likewise.
+        let mut pre2 = b"PROXY TCP4 192.0.2.1 10.0.0.2 51000 80\r\n".to_vec();
+        pre2.extend_from_slice(&v2(None, b""));
+        assert_eq!(
+            summary(&pre2, reqs),
+            ["/1", "/2"]
+                .map(|t| format!("{t} preamble_invalid proxy_protocol 192.0.2.1 false  1"))
+                .to_vec()
+        );
+    }
+
+    /// The valid forms stay unflagged (the expectations above are not an artefact).
+    #[test]
+    fn valid_preambles_name_the_client() {
+        let reqs = b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\n";
+        assert_eq!(
+            summary(b"PROXY TCP4 192.0.2.1 10.0.0.2 51000 80\r\n", reqs),
+            vec!["/1  proxy_protocol 192.0.2.1 false  1".to_string()]
+        );
+        assert_eq!(
+            summary(&v2(None, b"\x02\x00\x02ab"), reqs),
+            vec!["/1  proxy_protocol 192.0.2.1 false  2".to_string()]
+        );
+    }
+}
+
+mod overlapping_copies {
+    use super::crafted::*;
+
+    /// (target, xff, flags) of every row, and the run's summary.
+    fn rows_of(segments: &[(u16, u32, &[u8])]) -> (Vec<String>, String) {
+        let f = conversation(segments);
+        let (rows, err) = rows(&f, &[]);
+        let rows = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {}",
+                    r["target"].as_str().unwrap(),
+                    r["xff"].as_str().unwrap(),
+                    r["flags"].as_str().unwrap()
+                )
+            })
+            .collect();
+        (rows, err)
+    }
+
+    const LINE: &[u8] = b"GET /a HTTP/1.1\r\n";
+    const FIRST: &[u8] = b"X-Forwarded-For: 1.1.1.1\r\n";
+    const FORGED: &[u8] = b"X-Forwarded-For: 6.6.6.6\r\n";
+
+    /// A retransmission that disagrees with the first copy while the head is still being
+    /// assembled: the first copy is kept, the row is flagged, the summary counts it.
+    #[test]
+    fn disagreeing_retransmission_keeps_the_first_copy() {
+        let first = [LINE, FIRST].concat();
+        let forged = [LINE, FORGED].concat();
+        let end = ISN + 1 + first.len() as u32;
+        let (rows, err) = rows_of(&[
+            (PSH_ACK, ISN + 1, &first),
+            (PSH_ACK, ISN + 1, &forged),
+            (PSH_ACK, end, b"\r\n"),
+        ]);
+        assert_eq!(rows, ["/a 1.1.1.1 retransmission_seen|overlap_conflict"]);
+        assert!(err.contains("reassembly overlap_conflicts: 1\n"), "{err}");
+        // The same copy again is an ordinary retransmission.
+        let (rows, err) = rows_of(&[
+            (PSH_ACK, ISN + 1, &first),
+            (PSH_ACK, ISN + 1, &first),
+            (PSH_ACK, end, b"\r\n"),
+        ]);
+        assert_eq!(rows, ["/a 1.1.1.1 retransmission_seen"]);
+        assert!(!err.contains("overlap_conflicts"), "{err}");
+    }
+
+    /// A segment buffered out of order, later overwritten by a longer in-order copy with
+    /// other bytes: the buffered copy came first and wins.
+    #[test]
+    fn out_of_order_copy_is_not_overwritten() {
+        let late_half = [FIRST, b"\r\n"].concat();
+        let whole_forged = [LINE, FORGED, b"\r\n"].concat();
+        let (rows, _) = rows_of(&[
+            (PSH_ACK, ISN + 1 + LINE.len() as u32, &late_half),
+            (PSH_ACK, ISN + 1, &whole_forged),
+        ]);
+        assert_eq!(
+            rows,
+            ["/a 1.1.1.1 out_of_order_repaired|retransmission_seen|overlap_conflict"]
+        );
+    }
+
+    /// Stray bytes on a pure ACK at the stream start, then the real request at the same
+    /// sequence number: the request is kept (flagged), and so is the next one.
+    #[test]
+    fn stray_bytes_on_a_pure_ack_do_not_lose_the_request() {
+        let a: &[u8] = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+        let b: &[u8] = b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+        for stray in [&b"\0\0"[..], b"xx", b"\r\n", b"\xff"] {
+            let (rows, _) = rows_of(&[
+                (ACK, ISN + 1, stray),
+                (PSH_ACK, ISN + 1, a),
+                (PSH_ACK, ISN + 1 + a.len() as u32, b),
+            ]);
+            assert_eq!(rows, ["/a  overlap_conflict", "/b  "], "stray {stray:?}");
+        }
+    }
+}
