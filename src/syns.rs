@@ -88,10 +88,11 @@ use crate::fingerprint::{
     estimate_uptime, Database, Match, MatchQuality, P0fIgnores, SynKind, SynObservation, TsSample,
     Uptime,
 };
+use crate::hashing::HashMap;
 use crate::timefmt::{write_rfc3339, Precision};
 use ipnet::IpNet;
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::ops::ControlFlow;
 
@@ -246,8 +247,8 @@ impl<'db> SynTracker<'db> {
     pub fn new(db: &'db Database) -> SynTracker<'db> {
         SynTracker {
             db,
-            conns: HashMap::new(),
-            last_ts: HashMap::new(),
+            conns: HashMap::default(),
+            last_ts: HashMap::default(),
             pending: VecDeque::new(),
             base_id: 0,
             now_ns: i64::MIN,

@@ -52,66 +52,13 @@
 //! - No export/import of unfinished flows for chunk stitching yet.
 
 use crate::decode::{FiveTuple, IpProto, Packet, TcpFlags};
+use crate::hashing::HashMap;
 use memchr::memchr;
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 
-/// Multiply-rotate hasher (the rustc "Fx" scheme) for 5-tuple keys. Hand-written
-/// because no hashing crate is a dependency; SipHash's DoS resistance buys little here
-/// (keys come from a capture, and the flow cap bounds the table), and the per-segment
-/// lookup is on the hot path.
-#[derive(Default, Clone, Copy)]
-struct FlowHasher(u64);
-
-impl Hasher for FlowHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for c in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..c.len()].copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u16(&mut self, i: u16) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        // Final avalanche so that the table's low bits depend on every input word.
-        let mut x = self.0;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x
-    }
-}
-
-impl FlowHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-type FlowMap = HashMap<FiveTuple, Flow, BuildHasherDefault<FlowHasher>>;
+/// Seeded per process: flow keys are chosen by whoever sent the packets.
+type FlowMap = HashMap<FiveTuple, Flow>;
 
 /// One TCP segment as the assembler needs it (borrowed payload).
 #[derive(Debug, Clone, Copy)]
@@ -1793,6 +1740,41 @@ impl HeadAssembler {
             self.end_flow(&k, EndReason::Timeout, out);
             self.flows.remove(&k);
         }
+    }
+}
+
+/// Flow-table properties: hashing of hostile keys, memory accounting and eviction.
+#[cfg(test)]
+mod flow_table_tests {
+    use super::*;
+    use crate::synth::flood::fx_colliding_clients;
+    use std::hash::BuildHasher;
+    use std::net::{IpAddr, Ipv6Addr};
+
+    /// 65,536 client (address, port) pairs of one /64 collide completely under the former
+    /// unseeded hasher (one hash value for all). The table's hasher must spread them.
+    #[test]
+    fn crafted_colliding_tuples_spread_under_the_flow_table_hasher() {
+        let server = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 2, 0, 0, 0, 1));
+        let clients = fx_colliding_clients([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1], 1 << 16);
+        assert_eq!(clients.len(), 1 << 16);
+        let map = FlowMap::default();
+        let mut hashes: Vec<u64> = clients
+            .iter()
+            .map(|&(a, port)| {
+                map.hasher().hash_one(FiveTuple {
+                    src_ip: IpAddr::V6(a),
+                    src_port: port,
+                    dst_ip: server,
+                    dst_port: 80,
+                    proto: IpProto::TCP,
+                })
+            })
+            .collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        // A good 64-bit hash of 65,536 distinct keys almost surely has no collision.
+        assert!(hashes.len() >= 65_500, "{} distinct hashes", hashes.len());
     }
 }
 
