@@ -33,8 +33,9 @@
 //!
 //! # Bounds
 //! Per flow: the head buffer ([`ReassemblyConfig::max_head_bytes`]), the out-of-order
-//! segments and bytes. Globally: the number of tracked flows and the bytes they hold;
-//! over either cap, the least recently active flow (CLOCK approximation) is closed.
+//! segments and bytes. Globally: the number of tracked flows and every byte they cost
+//! (table slot, state, buffer capacities); over either cap, the least recently active flow
+//! (CLOCK approximation over creation order, independent of the hash seed) is closed.
 //! Idle flows (by packet timestamps) are closed after
 //! [`ReassemblyConfig::idle_timeout_ns`]. A closed flow's unfinished head is emitted as a
 //! `partial` event; buffered out-of-order data is salvaged across a counted gap first.
@@ -158,7 +159,8 @@ pub struct ReassemblyConfig {
     pub max_ooo_bytes: usize,
     /// Tracked flows (including small tombstones for closed / non-HTTP flows).
     pub max_flows: usize,
-    /// Bytes held by all flows (head buffers, out-of-order data, preambles).
+    /// Bytes all tracked flows cost: table slots, per-flow state, head buffers,
+    /// out-of-order data and preambles (allocated capacities), and the eviction queue.
     pub max_total_bytes: usize,
     /// A flow without packets for this long (by capture time) is closed.
     pub idle_timeout_ns: i64,
@@ -662,8 +664,19 @@ impl Live {
         }
     }
 
+    /// Heap bytes this connection's state costs: the boxed struct and the allocations
+    /// (capacities, not lengths) of its head buffer, preamble and out-of-order list.
+    /// Out-of-order payloads are exact-size copies, so `ooo_bytes` is their capacity.
     fn held(&self) -> usize {
-        self.buf.len() + self.ooo_bytes + self.preamble.as_ref().map_or(0, Vec::len)
+        heap_block(size_of::<Live>())
+            + heap_block(self.buf.capacity())
+            + self
+                .preamble
+                .as_ref()
+                .map_or(0, |p| heap_block(p.capacity()))
+            + heap_block(self.ooo.capacity() * size_of::<Ooo>())
+            + self.ooo_bytes
+            + self.ooo.len() * MALLOC_OVERHEAD
     }
 
     fn is_dead(&self) -> bool {
@@ -1307,7 +1320,35 @@ impl Live {
 
 // ---------------------------------------------------------------------------------
 
+/// What a heap block costs beyond its requested size (glibc malloc: an 8-byte header and
+/// 16-byte rounding), so that many small buffers are not undercounted.
+const MALLOC_OVERHEAD: usize = 16;
+
+fn heap_block(bytes: usize) -> usize {
+    if bytes == 0 {
+        0
+    } else {
+        bytes + MALLOC_OVERHEAD
+    }
+}
+
+/// A tracked flow's share of the hash table: its (key, value) slot and control byte,
+/// 32/7 times. The table (hashbrown) doubles when an insert finds no free slot while it is
+/// over 7/16 full (7/8 of the slots usable, half of that once deletion tombstones fill the
+/// rest, which eviction churn does), so it can hold 32/7 slots per flow. Charged per flow,
+/// not read from the table's capacity, whose growth timing depends on the hash seed; the
+/// table is shrunk when it is mostly empty, so it stays within this figure.
+const TABLE_ENTRY_BYTES: usize = (size_of::<(FiveTuple, Flow)>() + 1) * 32 / 7;
+
+/// One entry of the eviction queue.
+type ClockEntry = (FiveTuple, u64);
+
 /// Reassembles client request heads from TCP segments. One per worker.
+///
+/// Memory: [`ReassemblyConfig::max_total_bytes`] bounds everything the flows cost: per
+/// flow its hash-table share, its boxed state and buffer capacities, plus the eviction
+/// queue. Over it (or over `max_flows`), flows are evicted least recently active first
+/// by a CLOCK sweep over creation order, which does not depend on the hash seed.
 pub struct HeadAssembler {
     cfg: ReassemblyConfig,
     flows: FlowMap,
@@ -1360,9 +1401,14 @@ impl HeadAssembler {
         self.flows.len()
     }
 
-    /// Bytes currently held in head buffers, out-of-order segments and preambles.
+    /// Bytes accounted against [`ReassemblyConfig::max_total_bytes`]: every tracked
+    /// flow's table share, state and buffers, and the eviction queue.
     pub fn held_bytes(&self) -> usize {
-        self.held
+        self.held + self.clock_bytes()
+    }
+
+    fn clock_bytes(&self) -> usize {
+        heap_block(self.clock.capacity() * size_of::<ClockEntry>())
     }
 
     /// The earliest first-byte time any head still to be emitted can have: heads being
@@ -1386,16 +1432,36 @@ impl HeadAssembler {
             .min()
     }
 
-    /// Recomputes held bytes from the flows (tests check the running total).
+    /// Stream bytes buffered (heads, out-of-order payloads, preambles), without the
+    /// state and allocation slack `held_bytes` also counts.
     #[cfg(test)]
-    fn recount_held(&self) -> usize {
+    fn buffered_bytes(&self) -> usize {
         self.flows
             .values()
             .map(|f| match &f.kind {
-                Kind::Live(l) => l.held(),
+                Kind::Live(l) => {
+                    l.buf.len() + l.ooo_bytes + l.preamble.as_ref().map_or(0, Vec::len)
+                }
                 _ => 0,
             })
             .sum()
+    }
+
+    /// Recomputes held bytes from the flows (tests check the running total).
+    #[cfg(test)]
+    fn recount_held(&self) -> usize {
+        let flows: usize = self
+            .flows
+            .values()
+            .map(|f| {
+                TABLE_ENTRY_BYTES
+                    + match &f.kind {
+                        Kind::Live(l) => l.held(),
+                        _ => 0,
+                    }
+            })
+            .sum();
+        flows + self.clock_bytes()
     }
 
     /// Feeds one segment; events completed by it are passed to `out`.
@@ -1411,7 +1477,8 @@ impl HeadAssembler {
         for (_, k) in keys {
             self.end_flow(&k, EndReason::Finish, out);
         }
-        self.clock.clear();
+        self.clock = VecDeque::new();
+        self.flows.shrink_to_fit();
     }
 
     fn push_dyn(&mut self, seg: SegmentMeta<'_>, out: &mut dyn FnMut(HeadEvent)) {
@@ -1568,6 +1635,7 @@ impl HeadAssembler {
         let id = self.next_id;
         self.next_id += 1;
         self.clock.push_back((key, id));
+        self.held += TABLE_ENTRY_BYTES + live.held();
         self.flows.insert(
             key,
             Flow {
@@ -1652,6 +1720,7 @@ impl HeadAssembler {
         let Some(mut f) = self.flows.remove(key) else {
             return;
         };
+        self.held -= TABLE_ENTRY_BYTES;
         let mut syn_seq = None;
         if let Kind::Live(live) = &mut f.kind {
             let before = live.held();
@@ -1677,7 +1746,15 @@ impl HeadAssembler {
         }
         if matches!(why, EndReason::Fin | EndReason::Rst) {
             f.kind = Kind::Closed { syn_seq };
+            self.held += TABLE_ENTRY_BYTES;
             self.flows.insert(*key, f);
+        }
+    }
+
+    /// Drops a FIN/RST tombstone left by [`Self::end_flow`] (no-op if there is none).
+    fn drop_tombstone(&mut self, key: &FiveTuple) {
+        if self.flows.remove(key).is_some() {
+            self.held -= TABLE_ENTRY_BYTES;
         }
     }
 
@@ -1697,23 +1774,39 @@ impl HeadAssembler {
             }
             // A FIN/RST tombstone is reinserted by end_flow; evicting removes it for good.
             self.end_flow(&k, why, out);
-            self.flows.remove(&k);
+            self.drop_tombstone(&k);
             return true;
         }
         false
     }
 
     fn enforce_byte_cap(&mut self, out: &mut dyn FnMut(HeadEvent)) {
-        while self.held > self.cfg.max_total_bytes {
+        while self.held_bytes() > self.cfg.max_total_bytes {
             if !self.evict_one(EndReason::EvictBytes, out) {
                 break;
             }
         }
-        // Stale CLOCK entries (flows ended by FIN/timeout) are dropped in bulk.
+        self.compact();
+    }
+
+    /// Drops stale CLOCK entries (flows ended by FIN/timeout) in bulk and returns memory
+    /// the queue and the table no longer need. The queue's capacity is accounted, and
+    /// only changes with the (seed-independent) sequence of flows; the table's is not
+    /// (its growth depends on the seed), so shrinking it cannot change any decision.
+    fn compact(&mut self) {
         if self.clock.len() > 2 * self.flows.len() + 64 {
             let flows = &self.flows;
             self.clock
                 .retain(|(k, id)| flows.get(k).is_some_and(|f| f.id == *id));
+        }
+        if self.flows.is_empty() {
+            // Only stale entries can be left: release the queue.
+            self.clock = VecDeque::new();
+        } else if self.clock.capacity() > 4 * self.clock.len() + 1024 {
+            self.clock.shrink_to(2 * self.clock.len());
+        }
+        if self.flows.capacity() > 4 * self.flows.len() + 1024 {
+            self.flows.shrink_to(2 * self.flows.len());
         }
     }
 
@@ -1738,7 +1831,7 @@ impl HeadAssembler {
         idle.sort_unstable();
         for (_, k) in idle {
             self.end_flow(&k, EndReason::Timeout, out);
-            self.flows.remove(&k);
+            self.drop_tombstone(&k);
         }
     }
 }
@@ -1912,7 +2005,7 @@ mod tests {
         assert!(d.ev[0].flags.out_of_order_repaired);
         assert_eq!(d.asm.stats().ooo_segments_buffered, 2);
         assert_eq!(d.asm.stats().ooo_segments_repaired, 2);
-        assert_eq!(d.asm.held_bytes(), 0);
+        assert_eq!(d.asm.buffered_bytes(), 0);
     }
 
     #[test]
@@ -2381,8 +2474,12 @@ mod tests {
         assert_eq!(d.asm.stats().flows_evicted_flow_cap, 1);
         assert_eq!(d.asm.tracked_flows(), 2);
 
+        // Room for one flow's state and buffer, not two.
+        let mut one = Drv::new();
+        one.seg(tuple(1), 1, PA, b"GET /1");
+        let cap = one.asm.held_bytes() + 10;
         let cfg = ReassemblyConfig {
-            max_total_bytes: 10,
+            max_total_bytes: cap,
             ..ReassemblyConfig::default()
         };
         let mut d = Drv::with(cfg);
@@ -2391,7 +2488,7 @@ mod tests {
         d.seg(tuple(2), 1, PA, b"GET /22");
         assert_eq!(d.heads(), vec![&b"GET /1"[..]]);
         assert_eq!(d.asm.stats().flows_evicted_byte_cap, 1);
-        assert!(d.asm.held_bytes() <= 10);
+        assert!(d.asm.held_bytes() <= cap);
     }
 
     #[test]
