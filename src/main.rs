@@ -459,6 +459,15 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
     if let Some(err) = write_err {
         return Err(err.into());
     }
+    if !quiet {
+        // Caps of the handshake tracker that were hit (memory bounds), by name.
+        let caps = serde_json::to_value(scanner.tracker.stats()).unwrap_or_default();
+        for (k, n) in caps.as_object().into_iter().flatten() {
+            if n.as_u64().is_some_and(|n| n > 0) {
+                eprintln!("proxytrace: syns {k}: {n}");
+            }
+        }
+    }
     let aggregate = args.summary.then(|| summary.rows());
     let matched = finish_listing(&mut out, &args.out, format, aggregate, matched)?;
     if let Some(b) = &bar {
