@@ -369,6 +369,12 @@ fn print_summary(s: &proxytrace::requests::RequestsSummary, elapsed: std::time::
         })
         .unwrap_or_default();
     nonzero("reassembly", &serde_json::Value::Object(caps));
+    if s.rows_released_reorder_cap > 0 {
+        lines.push(format!(
+            "  rows released early (reorder buffer cap): {}",
+            s.rows_released_reorder_cap
+        ));
+    }
     if s.preambles_unparsed > 0 {
         lines.push(format!(
             "  unparsed PROXY preambles: {}",

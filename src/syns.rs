@@ -103,9 +103,11 @@ use std::ops::ControlFlow;
 pub const HANDSHAKE_WINDOW_NS: i64 = 130 * 1_000_000_000;
 
 /// Rows held back at most; beyond this the oldest is released even if its handshake may
-/// still see retransmissions (bounds memory on a flood of unanswered SYNs). The
-/// per-connection map holds one entry per held row at most, so this bounds it too.
-pub const MAX_PENDING: usize = 1 << 20;
+/// still see retransmissions (bounds memory on a flood of unanswered SYNs: about 1 KiB per
+/// row with its connection entry at worst, 256 MiB). The per-connection map holds one
+/// entry per held row at most, so this bounds it too. At 2,000 new connections a second
+/// rows are still held the whole window; at 20,000, for 13 s (past most retransmissions).
+pub const MAX_PENDING: usize = 1 << 18;
 
 /// Hosts whose last TCP timestamp sample is kept for uptime hints. A sample more than
 /// [`MAX_WAIT_MS`] of capture time behind the newest packet can no longer pair (the uptime
@@ -1342,6 +1344,9 @@ mod tests {
         }
         assert_eq!(t.last_ts.len(), MAX_TS_HOSTS);
         assert_eq!(t.stats().uptime_samples_evicted_host_cap, 1000);
+        // The held rows (and their connections) are capped too.
+        assert!(t.pending.len() <= MAX_PENDING && t.conns.len() <= MAX_PENDING);
+        assert_eq!(t.stats().rows_released_pending_cap, u64::from(n) - MAX_PENDING as u64);
         // The newest host still pairs: a second SYN 1 s later gets an uptime estimate
         // (TSval +1000 ticks in 1 s: 1000 Hz); the oldest was dropped and does not.
         let mut hints = Vec::new();

@@ -161,6 +161,8 @@ pub struct ReassemblyConfig {
     pub max_flows: usize,
     /// Bytes all tracked flows cost: table slots, per-flow state, head buffers,
     /// out-of-order data and preambles (allocated capacities), and the eviction queue.
+    /// The default (256 MiB) leaves room under 512 MiB for the rest of a run (reorder
+    /// buffer, in-flight chunks, allocator slack).
     pub max_total_bytes: usize,
     /// A flow without packets for this long (by capture time) is closed.
     pub idle_timeout_ns: i64,
@@ -173,7 +175,7 @@ impl Default for ReassemblyConfig {
             max_ooo_segments: 8,
             max_ooo_bytes: 256 * 1024,
             max_flows: 1 << 20,
-            max_total_bytes: 512 << 20,
+            max_total_bytes: 256 << 20,
             idle_timeout_ns: 300 * 1_000_000_000,
         }
     }

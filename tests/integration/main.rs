@@ -6,5 +6,6 @@ mod info_golden;
 mod join;
 mod parallel;
 mod requests;
+mod seeded;
 mod syns;
 mod util;
