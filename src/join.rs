@@ -38,11 +38,11 @@ use crate::capture::{self, CaptureError, Input, OpenOptions};
 use crate::decode::FiveTuple;
 use crate::engine::Engine;
 use crate::fingerprint::{Database, SynKind, SynObservation, Uptime};
+use crate::hashing::{HashMap, HashSet};
 use crate::requests::{self, RequestRow, RequestsConfig, RequestsSummary};
 use crate::syns::{FileMeta, SynEntry, SynRow, SynScanner};
 use crate::timefmt::{write_rfc3339, Precision};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::ops::ControlFlow;
@@ -282,7 +282,7 @@ struct Interner<T: Hash + Eq + Clone> {
 impl<T: Hash + Eq + Clone> Interner<T> {
     fn new() -> Self {
         Interner {
-            ids: HashMap::new(),
+            ids: HashMap::default(),
             vals: Vec::new(),
         }
     }
@@ -1044,7 +1044,7 @@ pub fn run(
         .collect();
     let mut summary = JoinSummary::default();
     let only = if cfg.two_pass {
-        let mut set = HashSet::new();
+        let mut set = HashSet::default();
         let _ = requests::run(
             engine,
             back.clone(),

@@ -9,6 +9,7 @@ pub mod decode;
 pub mod engine;
 pub mod fingerprint;
 mod flagset;
+pub mod hashing;
 pub mod http;
 pub mod info;
 pub mod join;

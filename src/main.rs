@@ -484,6 +484,12 @@ fn print_summary(s: &proxytrace::requests::RequestsSummary, elapsed: std::time::
         })
         .unwrap_or_default();
     nonzero("reassembly", &serde_json::Value::Object(caps));
+    if s.rows_released_reorder_cap > 0 {
+        lines.push(format!(
+            "  rows released early (reorder buffer cap): {}",
+            s.rows_released_reorder_cap
+        ));
+    }
     if s.preambles_unparsed > 0 {
         lines.push(format!(
             "  unparsed PROXY preambles: {}",
@@ -583,6 +589,15 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(err) = write_err {
         return Err(err.into());
+    }
+    if !quiet {
+        // Caps of the handshake tracker that were hit (memory bounds), by name.
+        let caps = serde_json::to_value(scanner.tracker.stats()).unwrap_or_default();
+        for (k, n) in caps.as_object().into_iter().flatten() {
+            if n.as_u64().is_some_and(|n| n > 0) {
+                eprintln!("proxytrace: syns {k}: {n}");
+            }
+        }
     }
     let aggregate = args.summary.then(|| summary.rows());
     let matched = finish_listing(&mut out, &args.out, format, aggregate, matched)?;

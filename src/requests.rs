@@ -111,6 +111,9 @@ pub struct RequestsSummary {
     pub preambles_unparsed: u64,
     pub rows: u64,
     pub rows_filtered: u64,
+    /// Rows released from the reorder buffer because it held [`MAX_REORDER_ROWS`]: an
+    /// older row completed later can follow them (output then not sorted by time).
+    pub rows_released_reorder_cap: u64,
     /// Files that could not be read (their errors were reported).
     pub failed_files: Vec<String>,
 }
@@ -118,6 +121,10 @@ pub struct RequestsSummary {
 /// Rows may leave the reorder buffer once they are this much older than the newest packet
 /// seen, so captures whose timestamps step back a little still come out sorted.
 const REORDER_SLACK_NS: i64 = 10_000_000_000;
+/// Rows the reorder buffer holds at most (about 1 KiB each with their strings). Without it,
+/// a flood of connections leaving heads unfinished holds back every row completed after
+/// the oldest unfinished head, up to the whole capture's.
+pub const MAX_REORDER_ROWS: usize = 1 << 15;
 /// How often (records) the reorder buffer asks the assembler for its oldest pending head.
 const RELEASE_EVERY: u64 = 8192;
 
@@ -545,8 +552,12 @@ impl<'c> RequestExtractor<'c> {
                 .map_or(slack, |p| p.min(slack))
         };
         while let Some(Reverse(top)) = self.heap.peek() {
-            if top.key.0 >= bound {
+            let over = self.heap.len() > MAX_REORDER_ROWS;
+            if top.key.0 >= bound && !over {
                 break;
+            }
+            if top.key.0 >= bound {
+                self.summary.rows_released_reorder_cap += 1;
             }
             let Some(Reverse(p)) = self.heap.pop() else {
                 break;
@@ -800,6 +811,60 @@ impl FlowAggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Many complete heads within the reorder slack (10 s of capture time): the reorder
+    /// buffer releases the oldest beyond its cap instead of holding every row, and every
+    /// row still comes out once, in time order here (nothing older arrives later).
+    #[test]
+    fn reorder_buffer_is_capped() {
+        use crate::synth::packet::TcpPacket;
+        use crate::synth::writer::{PcapConfig, PcapWriter};
+        let n = MAX_REORDER_ROWS as u32 + 5_000;
+        let path = std::env::temp_dir().join(format!(
+            "proxytrace-reorder-cap-{}.pcap",
+            std::process::id()
+        ));
+        {
+            let f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+            let mut w = PcapWriter::new(f, PcapConfig::default()).unwrap();
+            let mut frame = Vec::new();
+            for i in 0..n {
+                frame.clear();
+                TcpPacket {
+                    src: IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)),
+                    flags: crate::decode::TcpFlags::ACK | crate::decode::TcpFlags::PSH,
+                    payload: b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+                    ..TcpPacket::default()
+                }
+                .build(&mut frame);
+                w.packet(1_000_000_000 + i64::from(i) * 10_000, &frame)
+                    .unwrap();
+            }
+            w.finish().unwrap();
+        }
+        let engine = Engine::new(crate::engine::EngineOptions::default()).unwrap();
+        let cfg = RequestsConfig::default();
+        let mut ex = RequestExtractor::new(&cfg);
+        let cap = capture::open(&Input::Path(path.clone()), OpenOptions { mmap: true }).unwrap();
+        let mut times = Vec::new();
+        let mut emit = |r: RequestRow| {
+            times.push(r.ts_ns);
+            ControlFlow::Continue(())
+        };
+        let _ = ex
+            .walk_capture(&engine, cap, "x".into(), &mut emit)
+            .unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            ex.heap.len() <= MAX_REORDER_ROWS,
+            "{} rows held",
+            ex.heap.len()
+        );
+        assert!(ex.summary.rows_released_reorder_cap > 0);
+        let _ = ex.finish(&mut emit);
+        assert_eq!(times.len(), n as usize);
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    }
 
     #[test]
     fn counter_names_are_snake_case() {

@@ -84,14 +84,16 @@
 use crate::capture::{Capture, CaptureError, FileFormat, Record, TimeResolution, WalkStats};
 use crate::decode::{self, Decoded, FiveTuple, IpProto, TcpFlags};
 use crate::engine::{Engine, Job};
+use crate::fingerprint::uptime::MAX_WAIT_MS;
 use crate::fingerprint::{
     estimate_uptime, Database, Match, MatchQuality, P0fIgnores, SynKind, SynObservation, TsSample,
     Uptime,
 };
+use crate::hashing::HashMap;
 use crate::timefmt::{write_rfc3339, Precision};
 use ipnet::IpNet;
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::ops::ControlFlow;
 
@@ -101,8 +103,91 @@ use std::ops::ControlFlow;
 pub const HANDSHAKE_WINDOW_NS: i64 = 130 * 1_000_000_000;
 
 /// Rows held back at most; beyond this the oldest is released even if its handshake may
-/// still see retransmissions (bounds memory on a flood of unanswered SYNs).
-pub const MAX_PENDING: usize = 1 << 20;
+/// still see retransmissions (bounds memory on a flood of unanswered SYNs: about 1 KiB per
+/// row with its connection entry at worst, 256 MiB). The per-connection map holds one
+/// entry per held row at most, so this bounds it too. At 2,000 new connections a second
+/// rows are still held the whole window; at 20,000, for 13 s (past most retransmissions).
+pub const MAX_PENDING: usize = 1 << 18;
+
+/// Hosts whose last TCP timestamp sample is kept for uptime hints. A sample more than
+/// [`MAX_WAIT_MS`] of capture time behind the newest packet can no longer pair (the uptime
+/// rule refuses samples further apart), so it is dropped; beyond this many hosts the
+/// oldest sample is dropped too, counted (about 200 bytes each at worst: 50 MiB).
+pub const MAX_TS_HOSTS: usize = 1 << 18;
+
+/// Caps and age-outs of the handshake tracker.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SynTrackerStats {
+    /// Rows released before their handshake window ended ([`MAX_PENDING`]).
+    pub rows_released_pending_cap: u64,
+    /// Host timestamp samples dropped after [`MAX_WAIT_MS`] of capture time.
+    pub uptime_samples_aged_out: u64,
+    /// Host timestamp samples dropped for [`MAX_TS_HOSTS`] (a later SYN of that host gets
+    /// no uptime hint from it).
+    pub uptime_samples_evicted_host_cap: u64,
+}
+
+/// The last timestamp sample per host, oldest first, bounded by age and count.
+#[derive(Default)]
+struct HostSamples {
+    last: HashMap<IpAddr, (TsSample, u64)>,
+    /// (host, sequence) in insertion order; an entry whose sequence is no longer the
+    /// host's is stale. Eviction walks this queue, never the map (whose order is seeded).
+    order: VecDeque<(IpAddr, u64)>,
+    next_seq: u64,
+}
+
+impl HostSamples {
+    /// Stores `cur` as `host`'s sample and returns the previous one.
+    fn replace(
+        &mut self,
+        host: IpAddr,
+        cur: TsSample,
+        now_ns: i64,
+        stats: &mut SynTrackerStats,
+    ) -> Option<TsSample> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let prev = self.last.insert(host, (cur, seq)).map(|(s, _)| s);
+        self.order.push_back((host, seq));
+        self.prune(now_ns, stats);
+        prev
+    }
+
+    fn prune(&mut self, now_ns: i64, stats: &mut SynTrackerStats) {
+        let max_age_ns = MAX_WAIT_MS.saturating_mul(1_000_000);
+        while let Some(&(host, seq)) = self.order.front() {
+            match self.last.get(&host) {
+                Some(&(sample, s)) if s == seq => {
+                    let aged = now_ns.saturating_sub(sample.ts_ns) > max_age_ns;
+                    let over = self.last.len() > MAX_TS_HOSTS;
+                    if !aged && !over {
+                        break;
+                    }
+                    if aged {
+                        stats.uptime_samples_aged_out += 1;
+                    } else {
+                        stats.uptime_samples_evicted_host_cap += 1;
+                    }
+                    self.last.remove(&host);
+                }
+                _ => {}
+            }
+            self.order.pop_front();
+        }
+        // Stale entries behind a live front (hosts sampled again) are dropped in bulk.
+        if self.order.len() > 2 * self.last.len() + 64 {
+            let last = &self.last;
+            self.order
+                .retain(|(h, seq)| last.get(h).is_some_and(|&(_, s)| s == *seq));
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.last.len()
+    }
+}
 
 /// A SYN or SYN+ACK as seen in one record (stage 1 output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +319,8 @@ pub struct SynTracker<'db> {
     db: &'db Database,
     conns: HashMap<(SocketAddr, SocketAddr), Conn>,
     /// Last timestamp sample per host, for uptime (p0f keeps the same per host).
-    last_ts: HashMap<IpAddr, TsSample>,
+    last_ts: HostSamples,
+    stats: SynTrackerStats,
     pending: VecDeque<Pending<'db>>,
     /// Id of `pending[0]`; ids are consecutive.
     base_id: u64,
@@ -246,12 +332,18 @@ impl<'db> SynTracker<'db> {
     pub fn new(db: &'db Database) -> SynTracker<'db> {
         SynTracker {
             db,
-            conns: HashMap::new(),
-            last_ts: HashMap::new(),
+            conns: HashMap::default(),
+            last_ts: HostSamples::default(),
+            stats: SynTrackerStats::default(),
             pending: VecDeque::new(),
             base_id: 0,
             now_ns: i64::MIN,
         }
+    }
+
+    /// Caps and age-outs so far.
+    pub fn stats(&self) -> &SynTrackerStats {
+        &self.stats
     }
 
     fn pending_mut(&mut self, id: u64) -> Option<&mut Pending<'db>> {
@@ -309,10 +401,13 @@ impl<'db> SynTracker<'db> {
         F: FnMut(&SynEntry<'db>) -> ControlFlow<()>,
     {
         while let Some(front) = self.pending.front() {
-            let expired = self.now_ns.saturating_sub(front.entry.obs.ts_ns) > HANDSHAKE_WINDOW_NS
-                || self.pending.len() > MAX_PENDING;
-            if !(all || front.done || expired) {
+            let aged = self.now_ns.saturating_sub(front.entry.obs.ts_ns) > HANDSHAKE_WINDOW_NS;
+            let over = self.pending.len() > MAX_PENDING;
+            if !(all || front.done || aged || over) {
                 break;
+            }
+            if over && !(all || front.done || aged) {
+                self.stats.rows_released_pending_cap += 1;
             }
             let Some(p) = self.pending.pop_front() else {
                 break;
@@ -342,7 +437,9 @@ impl<'db> SynTracker<'db> {
             ts_ns: obs.ts_ns,
             tsval,
         };
-        let prev = self.last_ts.insert(host, cur)?;
+        let prev = self
+            .last_ts
+            .replace(host, cur, self.now_ns, &mut self.stats)?;
         estimate_uptime(prev, cur)
     }
 
@@ -380,7 +477,8 @@ impl<'db> SynTracker<'db> {
                     }
                 }
                 if let Some(b) = sample {
-                    self.last_ts.insert(s.src.ip(), b);
+                    self.last_ts
+                        .replace(s.src.ip(), b, self.now_ns, &mut self.stats);
                 }
                 return;
             }
@@ -1197,5 +1295,98 @@ mod tests {
         assert!(client_matches(&nets, "::ffff:10.1.2.3".parse().unwrap()));
         assert!(!client_matches(&nets, "11.0.0.1".parse().unwrap()));
         assert!(client_matches(&[], "11.0.0.1".parse().unwrap()));
+    }
+
+    /// A timestamped SYN from host number `h` (distinct IPv4 addresses), `ts_ns` capture time.
+    fn host_syn(h: u32, ts_ns: i64) -> PacketEvent {
+        let mut o = obs(SynKind::Syn, ts_ns, 7);
+        o.timestamp = Some((h.wrapping_mul(1000), 0));
+        PacketEvent::Syn(SeenSyn {
+            file: 0,
+            index: u64::from(h) + 1,
+            src: SocketAddr::new(
+                IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000u32 + h)),
+                40_000,
+            ),
+            dst: sock(SERVER, 80),
+            obs: o,
+        })
+    }
+
+    #[test]
+    fn host_timestamp_samples_age_out_after_the_uptime_window() {
+        let db = Database::default();
+        let mut t = SynTracker::new(&db);
+        // One host per second for 20 minutes: only the last 10 minutes can still pair.
+        for h in 0..1200u32 {
+            let _ = t.push(&host_syn(h, i64::from(h) * 1_000_000_000), &mut |_| {
+                ControlFlow::Continue(())
+            });
+        }
+        assert!(t.last_ts.len() <= 601, "{} samples kept", t.last_ts.len());
+        assert_eq!(
+            t.stats().uptime_samples_aged_out,
+            1200 - t.last_ts.len() as u64
+        );
+        assert_eq!(t.stats().uptime_samples_evicted_host_cap, 0);
+    }
+
+    #[test]
+    fn host_timestamp_samples_are_capped_oldest_first() {
+        let db = Database::default();
+        let mut t = SynTracker::new(&db);
+        let n = MAX_TS_HOSTS as u32 + 1000;
+        // All within one second: nothing ages out, the count cap applies.
+        for h in 0..n {
+            let _ = t.push(&host_syn(h, i64::from(h)), &mut |_| {
+                ControlFlow::Continue(())
+            });
+        }
+        assert_eq!(t.last_ts.len(), MAX_TS_HOSTS);
+        assert_eq!(t.stats().uptime_samples_evicted_host_cap, 1000);
+        // The held rows (and their connections) are capped too.
+        assert!(t.pending.len() <= MAX_PENDING && t.conns.len() <= MAX_PENDING);
+        assert_eq!(
+            t.stats().rows_released_pending_cap,
+            u64::from(n) - MAX_PENDING as u64
+        );
+        // The newest host still pairs: a second SYN 1 s later gets an uptime estimate
+        // (TSval +1000 ticks in 1 s: 1000 Hz); the oldest was dropped and does not.
+        let mut hints = Vec::new();
+        let mut again = |h: u32, dt: i64| {
+            let PacketEvent::Syn(mut s) = host_syn(h, i64::from(n) + dt) else {
+                unreachable!()
+            };
+            s.obs.seq = 8;
+            s.obs.timestamp = Some((h.wrapping_mul(1000).wrapping_add(1000), 0));
+            let _ = t.push(&PacketEvent::Syn(s), &mut |_| ControlFlow::Continue(()));
+        };
+        again(n - 1, 1_000_000_000);
+        again(0, 1_000_000_001);
+        let _ = t.finish(&mut |e: &SynEntry<'_>| {
+            if e.obs.seq == 8 {
+                hints.push((e.src, e.uptime.is_some()));
+            }
+            ControlFlow::Continue(())
+        });
+        assert_eq!(
+            hints,
+            [
+                (
+                    SocketAddr::new(
+                        IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000u32 + n - 1)),
+                        40_000
+                    ),
+                    true
+                ),
+                (
+                    SocketAddr::new(
+                        IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000u32)),
+                        40_000
+                    ),
+                    false
+                ),
+            ]
+        );
     }
 }

@@ -33,8 +33,9 @@
 //!
 //! # Bounds
 //! Per flow: the head buffer ([`ReassemblyConfig::max_head_bytes`]), the out-of-order
-//! segments and bytes. Globally: the number of tracked flows and the bytes they hold;
-//! over either cap, the least recently active flow (CLOCK approximation) is closed.
+//! segments and bytes. Globally: the number of tracked flows and every byte they cost
+//! (table slot, state, buffer capacities); over either cap, the least recently active flow
+//! (CLOCK approximation over creation order, independent of the hash seed) is closed.
 //! Idle flows (by packet timestamps) are closed after
 //! [`ReassemblyConfig::idle_timeout_ns`]. A closed flow's unfinished head is emitted as a
 //! `partial` event; buffered out-of-order data is salvaged across a counted gap first.
@@ -52,66 +53,13 @@
 //! - No export/import of unfinished flows for chunk stitching yet.
 
 use crate::decode::{FiveTuple, IpProto, Packet, TcpFlags};
+use crate::hashing::HashMap;
 use memchr::memchr;
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 
-/// Multiply-rotate hasher (the rustc "Fx" scheme) for 5-tuple keys. Hand-written
-/// because no hashing crate is a dependency; SipHash's DoS resistance buys little here
-/// (keys come from a capture, and the flow cap bounds the table), and the per-segment
-/// lookup is on the hot path.
-#[derive(Default, Clone, Copy)]
-struct FlowHasher(u64);
-
-impl Hasher for FlowHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for c in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..c.len()].copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u16(&mut self, i: u16) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        // Final avalanche so that the table's low bits depend on every input word.
-        let mut x = self.0;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x
-    }
-}
-
-impl FlowHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-type FlowMap = HashMap<FiveTuple, Flow, BuildHasherDefault<FlowHasher>>;
+/// Seeded per process: flow keys are chosen by whoever sent the packets.
+type FlowMap = HashMap<FiveTuple, Flow>;
 
 /// One TCP segment as the assembler needs it (borrowed payload).
 #[derive(Debug, Clone, Copy)]
@@ -218,7 +166,10 @@ pub struct ReassemblyConfig {
     pub max_ooo_bytes: usize,
     /// Tracked flows (including small tombstones for closed / non-HTTP flows).
     pub max_flows: usize,
-    /// Bytes held by all flows (head buffers, out-of-order data, preambles).
+    /// Bytes all tracked flows cost: table slots, per-flow state, head buffers,
+    /// out-of-order data and preambles (allocated capacities), and the eviction queue.
+    /// The default (256 MiB) leaves room under 512 MiB for the rest of a run (reorder
+    /// buffer, in-flight chunks, allocator slack).
     pub max_total_bytes: usize,
     /// A flow without packets for this long (by capture time) is closed.
     pub idle_timeout_ns: i64,
@@ -231,7 +182,7 @@ impl Default for ReassemblyConfig {
             max_ooo_segments: 8,
             max_ooo_bytes: 256 * 1024,
             max_flows: 1 << 20,
-            max_total_bytes: 512 << 20,
+            max_total_bytes: 256 << 20,
             idle_timeout_ns: 300 * 1_000_000_000,
         }
     }
@@ -870,11 +821,21 @@ impl Live {
         }
     }
 
+    /// Heap bytes this connection's state costs: the boxed struct and the allocations
+    /// (capacities, not lengths) of its head buffer, preamble, out-of-order list and the
+    /// window of recent bytes kept to compare overlapping copies.
+    /// Out-of-order payloads are exact-size copies, so `ooo_bytes` is their capacity.
     fn held(&self) -> usize {
-        self.buf.len()
+        heap_block(size_of::<Live>())
+            + heap_block(self.buf.capacity())
+            + self
+                .preamble
+                .as_ref()
+                .map_or(0, |p| heap_block(p.capacity()))
+            + heap_block(self.ooo.capacity() * size_of::<Ooo>())
             + self.ooo_bytes
-            + self.preamble.as_ref().map_or(0, Vec::len)
-            + self.recent.held()
+            + self.ooo.len() * MALLOC_OVERHEAD
+            + heap_block(self.recent.held())
     }
 
     fn is_dead(&self) -> bool {
@@ -1729,7 +1690,35 @@ impl Live {
 
 // ---------------------------------------------------------------------------------
 
+/// What a heap block costs beyond its requested size (glibc malloc: an 8-byte header and
+/// 16-byte rounding), so that many small buffers are not undercounted.
+const MALLOC_OVERHEAD: usize = 16;
+
+fn heap_block(bytes: usize) -> usize {
+    if bytes == 0 {
+        0
+    } else {
+        bytes + MALLOC_OVERHEAD
+    }
+}
+
+/// A tracked flow's share of the hash table: its (key, value) slot and control byte,
+/// 32/7 times. The table (hashbrown) doubles when an insert finds no free slot while it is
+/// over 7/16 full (7/8 of the slots usable, half of that once deletion tombstones fill the
+/// rest, which eviction churn does), so it can hold 32/7 slots per flow. Charged per flow,
+/// not read from the table's capacity, whose growth timing depends on the hash seed; the
+/// table is shrunk when it is mostly empty, so it stays within this figure.
+const TABLE_ENTRY_BYTES: usize = (size_of::<(FiveTuple, Flow)>() + 1) * 32 / 7;
+
+/// One entry of the eviction queue.
+type ClockEntry = (FiveTuple, u64);
+
 /// Reassembles client request heads from TCP segments. One per worker.
+///
+/// Memory: [`ReassemblyConfig::max_total_bytes`] bounds everything the flows cost: per
+/// flow its hash-table share, its boxed state and buffer capacities, plus the eviction
+/// queue. Over it (or over `max_flows`), flows are evicted least recently active first
+/// by a CLOCK sweep over creation order, which does not depend on the hash seed.
 pub struct HeadAssembler {
     cfg: ReassemblyConfig,
     flows: FlowMap,
@@ -1782,9 +1771,14 @@ impl HeadAssembler {
         self.flows.len()
     }
 
-    /// Bytes currently held in head buffers, out-of-order segments and preambles.
+    /// Bytes accounted against [`ReassemblyConfig::max_total_bytes`]: every tracked
+    /// flow's table share, state and buffers, and the eviction queue.
     pub fn held_bytes(&self) -> usize {
-        self.held
+        self.held + self.clock_bytes()
+    }
+
+    fn clock_bytes(&self) -> usize {
+        heap_block(self.clock.capacity() * size_of::<ClockEntry>())
     }
 
     /// The earliest first-byte time any head still to be emitted can have: heads being
@@ -1808,16 +1802,36 @@ impl HeadAssembler {
             .min()
     }
 
-    /// Recomputes held bytes from the flows (tests check the running total).
+    /// Stream bytes buffered (heads, out-of-order payloads, preambles), without the
+    /// state and allocation slack `held_bytes` also counts.
     #[cfg(test)]
-    fn recount_held(&self) -> usize {
+    fn buffered_bytes(&self) -> usize {
         self.flows
             .values()
             .map(|f| match &f.kind {
-                Kind::Live(l) => l.held(),
+                Kind::Live(l) => {
+                    l.buf.len() + l.ooo_bytes + l.preamble.as_ref().map_or(0, Vec::len)
+                }
                 _ => 0,
             })
             .sum()
+    }
+
+    /// Recomputes held bytes from the flows (tests check the running total).
+    #[cfg(test)]
+    fn recount_held(&self) -> usize {
+        let flows: usize = self
+            .flows
+            .values()
+            .map(|f| {
+                TABLE_ENTRY_BYTES
+                    + match &f.kind {
+                        Kind::Live(l) => l.held(),
+                        _ => 0,
+                    }
+            })
+            .sum();
+        flows + self.clock_bytes()
     }
 
     /// Feeds one segment; events completed by it are passed to `out`.
@@ -1833,7 +1847,8 @@ impl HeadAssembler {
         for (_, k) in keys {
             self.end_flow(&k, EndReason::Finish, out);
         }
-        self.clock.clear();
+        self.clock = VecDeque::new();
+        self.flows.shrink_to_fit();
     }
 
     fn push_dyn(&mut self, seg: SegmentMeta<'_>, out: &mut dyn FnMut(HeadEvent)) {
@@ -1990,6 +2005,7 @@ impl HeadAssembler {
         let id = self.next_id;
         self.next_id += 1;
         self.clock.push_back((key, id));
+        self.held += TABLE_ENTRY_BYTES + live.held();
         self.flows.insert(
             key,
             Flow {
@@ -2080,6 +2096,7 @@ impl HeadAssembler {
         let Some(mut f) = self.flows.remove(key) else {
             return;
         };
+        self.held -= TABLE_ENTRY_BYTES;
         let mut syn_seq = None;
         if let Kind::Live(live) = &mut f.kind {
             let before = live.held();
@@ -2105,7 +2122,15 @@ impl HeadAssembler {
         }
         if matches!(why, EndReason::Fin | EndReason::Rst) {
             f.kind = Kind::Closed { syn_seq };
+            self.held += TABLE_ENTRY_BYTES;
             self.flows.insert(*key, f);
+        }
+    }
+
+    /// Drops a FIN/RST tombstone left by [`Self::end_flow`] (no-op if there is none).
+    fn drop_tombstone(&mut self, key: &FiveTuple) {
+        if self.flows.remove(key).is_some() {
+            self.held -= TABLE_ENTRY_BYTES;
         }
     }
 
@@ -2125,23 +2150,39 @@ impl HeadAssembler {
             }
             // A FIN/RST tombstone is reinserted by end_flow; evicting removes it for good.
             self.end_flow(&k, why, out);
-            self.flows.remove(&k);
+            self.drop_tombstone(&k);
             return true;
         }
         false
     }
 
     fn enforce_byte_cap(&mut self, out: &mut dyn FnMut(HeadEvent)) {
-        while self.held > self.cfg.max_total_bytes {
+        while self.held_bytes() > self.cfg.max_total_bytes {
             if !self.evict_one(EndReason::EvictBytes, out) {
                 break;
             }
         }
-        // Stale CLOCK entries (flows ended by FIN/timeout) are dropped in bulk.
+        self.compact();
+    }
+
+    /// Drops stale CLOCK entries (flows ended by FIN/timeout) in bulk and returns memory
+    /// the queue and the table no longer need. The queue's capacity is accounted, and
+    /// only changes with the (seed-independent) sequence of flows; the table's is not
+    /// (its growth depends on the seed), so shrinking it cannot change any decision.
+    fn compact(&mut self) {
         if self.clock.len() > 2 * self.flows.len() + 64 {
             let flows = &self.flows;
             self.clock
                 .retain(|(k, id)| flows.get(k).is_some_and(|f| f.id == *id));
+        }
+        if self.flows.is_empty() {
+            // Only stale entries can be left: release the queue.
+            self.clock = VecDeque::new();
+        } else if self.clock.capacity() > 4 * self.clock.len() + 1024 {
+            self.clock.shrink_to(2 * self.clock.len());
+        }
+        if self.flows.capacity() > 4 * self.flows.len() + 1024 {
+            self.flows.shrink_to(2 * self.flows.len());
         }
     }
 
@@ -2166,8 +2207,43 @@ impl HeadAssembler {
         idle.sort_unstable();
         for (_, k) in idle {
             self.end_flow(&k, EndReason::Timeout, out);
-            self.flows.remove(&k);
+            self.drop_tombstone(&k);
         }
+    }
+}
+
+/// Flow-table properties: hashing of hostile keys, memory accounting and eviction.
+#[cfg(test)]
+mod flow_table_tests {
+    use super::*;
+    use crate::synth::flood::fx_colliding_clients;
+    use std::hash::BuildHasher;
+    use std::net::{IpAddr, Ipv6Addr};
+
+    /// 65,536 client (address, port) pairs of one /64 collide completely under the former
+    /// unseeded hasher (one hash value for all). The table's hasher must spread them.
+    #[test]
+    fn crafted_colliding_tuples_spread_under_the_flow_table_hasher() {
+        let server = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 2, 0, 0, 0, 1));
+        let clients = fx_colliding_clients([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1], 1 << 16);
+        assert_eq!(clients.len(), 1 << 16);
+        let map = FlowMap::default();
+        let mut hashes: Vec<u64> = clients
+            .iter()
+            .map(|&(a, port)| {
+                map.hasher().hash_one(FiveTuple {
+                    src_ip: IpAddr::V6(a),
+                    src_port: port,
+                    dst_ip: server,
+                    dst_port: 80,
+                    proto: IpProto::TCP,
+                })
+            })
+            .collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        // A good 64-bit hash of 65,536 distinct keys almost surely has no collision.
+        assert!(hashes.len() >= 65_500, "{} distinct hashes", hashes.len());
     }
 }
 
@@ -2305,10 +2381,7 @@ mod tests {
         assert!(d.ev[0].flags.out_of_order_repaired);
         assert_eq!(d.asm.stats().ooo_segments_buffered, 2);
         assert_eq!(d.asm.stats().ooo_segments_repaired, 2);
-        // Only the kept window of taken bytes is held, no head or out-of-order bytes.
-        assert!(d.asm.held_bytes() <= RECENT_BYTES);
-        d.finish();
-        assert_eq!(d.asm.held_bytes(), 0);
+        assert_eq!(d.asm.buffered_bytes(), 0);
     }
 
     #[test]
@@ -2790,10 +2863,12 @@ mod tests {
         assert_eq!(d.asm.stats().flows_evicted_flow_cap, 1);
         assert_eq!(d.asm.tracked_flows(), 2);
 
-        // A head's bytes count twice: in the head buffer and in the kept window (6 + 6,
-        // then 7 + 7 bytes).
+        // Room for one flow's state and buffer, not two.
+        let mut one = Drv::new();
+        one.seg(tuple(1), 1, PA, b"GET /1");
+        let cap = one.asm.held_bytes() + 10;
         let cfg = ReassemblyConfig {
-            max_total_bytes: 20,
+            max_total_bytes: cap,
             ..ReassemblyConfig::default()
         };
         let mut d = Drv::with(cfg);
@@ -2802,7 +2877,7 @@ mod tests {
         d.seg(tuple(2), 1, PA, b"GET /22");
         assert_eq!(d.heads(), vec![&b"GET /1"[..]]);
         assert_eq!(d.asm.stats().flows_evicted_byte_cap, 1);
-        assert!(d.asm.held_bytes() <= 20);
+        assert!(d.asm.held_bytes() <= cap);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Synthetic captures for tests, benchmarks and the scenario generator.
 //!
 //! - [`writer`]: pcap / pcapng writers to any `std::io::Write`.
+//! - [`flood`]: flow and SYN-host floods (hash collisions, partial heads) for memory and speed checks.
 //! - [`packet`]: frame builders (link layers, IPv4/IPv6, TCP/UDP) and SYN presets of real stacks.
 //! - [`scenario`]: a seeded FRONT/BACK capture pair with a JSON Lines truth file.
 
+pub mod flood;
 pub mod packet;
 pub mod rng;
 pub mod scenario;

@@ -7,5 +7,6 @@ mod join;
 mod parallel;
 mod requests;
 mod safety;
+mod seeded;
 mod syns;
 mod util;
