@@ -2,6 +2,7 @@
 
 mod capture_robustness;
 mod engine;
+mod hostile_decode;
 mod info_golden;
 mod join;
 mod parallel;
