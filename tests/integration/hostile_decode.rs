@@ -112,3 +112,95 @@ fn broken_ipv6_extension_chain_is_counted_by_every_command_mapped_and_streamed()
         }
     }
 }
+
+/// An EPB body written by hand, so the raw timestamp units can be anything.
+fn epb_body(iface: u32, units: u64, data: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&iface.to_le_bytes());
+    b.extend_from_slice(&((units >> 32) as u32).to_le_bytes());
+    b.extend_from_slice(&(units as u32).to_le_bytes());
+    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    b.extend_from_slice(data);
+    b
+}
+
+/// pcapng with two interfaces whose if_tsresol gives no usable resolution (10^-127 and
+/// 2^-127), one at nanoseconds, and a packet whose time does not fit i64 nanoseconds.
+fn pcapng_with_time_damage() -> Vec<u8> {
+    use proxytrace::capture::ByteOrder;
+    use proxytrace::synth::writer::{NgInterface, NgWriter, BT_EPB};
+    let mut w = NgWriter::new(Vec::new(), ByteOrder::Little).unwrap();
+    for res in [0x7f, 0xff, 9] {
+        let mut i = NgInterface::new(101);
+        i.tsresol = Some(res);
+        w.interface(i).unwrap();
+    }
+    let packet = [
+        0x45u8, 0, 0, 20, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
+    ];
+    // Interface 0 (bad resolution, read as microseconds): 1.5 s after the epoch.
+    w.block(BT_EPB, &epb_body(0, 1_500_000, &packet)).unwrap();
+    // Interface 2 (nanoseconds): 2^64 - 1 ns is past 2262-04-11.
+    w.block(BT_EPB, &epb_body(2, u64::MAX, &packet)).unwrap();
+    w.finish().unwrap()
+}
+
+#[test]
+fn pcapng_bad_tsresol_and_out_of_range_times_are_damage_with_offsets() {
+    let file = TempFile::with_bytes(".pcapng", &pcapng_with_time_damage());
+    let path = file.0.to_str().unwrap();
+    let mut seen = Vec::new();
+    for no_mmap in [false, true] {
+        let mut args = vec!["info", "--format", "json", path];
+        if no_mmap {
+            args.push("--no-mmap");
+        }
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let f = &json[0];
+        assert_eq!(f["records"], 2, "{out}");
+        assert_eq!(f["skipped"]["bad_if_tsresol"], 2, "{out}");
+        assert_eq!(f["skipped"]["timestamp_out_of_range"], 1, "{out}");
+        assert_eq!(f["damaged_bytes"], 0, "nothing was skipped: {out}");
+        // SHB 28 bytes; each IDB 32 (16 fixed, if_tsresol 8, end of options 4, length 4);
+        // the first EPB 52 (28 fixed, 20 data, length 4).
+        let damage: Vec<(u64, u64, String)> = f["damage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["offset"].as_u64().unwrap(),
+                    d["bytes"].as_u64().unwrap(),
+                    d["reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            damage,
+            vec![
+                (28, 32, "bad_if_tsresol".to_string()),
+                (60, 32, "bad_if_tsresol".to_string()),
+                (28 + 96 + 52, 52, "timestamp_out_of_range".to_string()),
+            ],
+            "{out}"
+        );
+        // Microseconds on the bad interface; the nearest representable time (i64::MAX ns)
+        // for the other.
+        assert_eq!(f["first_time"], "1970-01-01T00:00:01.500000000Z", "{out}");
+        assert_eq!(f["last_time"], "2262-04-11T23:47:16.854775807Z", "{out}");
+        seen.push(out);
+
+        let mut args = vec!["requests", "--format", "csv", path];
+        if no_mmap {
+            args.push("--no-mmap");
+        }
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("bad_if_tsresol: 2"), "{err}");
+        assert!(err.contains("timestamp_out_of_range: 1"), "{err}");
+    }
+    assert_eq!(seen[0], seen[1], "mapped and streamed info differ");
+}
