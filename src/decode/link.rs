@@ -331,12 +331,20 @@ fn ip_layer(
             truncated: true,
         });
     }
+    // An IPv4 AH sits between the header (`header_len`, what p0f counts) and the
+    // transport: it is not transport bytes.
+    let ipv4_auth_len = match &ip {
+        LaxIpSlice::Ipv4(v4) => v4.extensions().auth.map_or(0, |a| a.slice().len() as u32),
+        LaxIpSlice::Ipv6(_) => 0,
+    };
     let on_wire = match (payload.len_source, payload.incomplete) {
         // TSO/GSO captures leave the IP length 0 (too small to be real): what we have is
         // all there is. A snap-cut frame also reads as `Slice`, but `incomplete`, and then
         // the header's length is the truth.
         (LenSource::Slice, false) => payload.payload.len() as u32,
-        _ => info.total_len.saturating_sub(u32::from(info.header_len)),
+        _ => info
+            .total_len
+            .saturating_sub(u32::from(info.header_len) + ipv4_auth_len),
     };
     let transport = if info.fragment == Fragment::Later {
         Transport::Fragment
@@ -581,5 +589,25 @@ mod tests {
         };
         assert_eq!(pkt.ip.fragment, Fragment::Later);
         assert_eq!(pkt.transport, Transport::Fragment);
+    }
+
+    #[test]
+    fn ipv4_authentication_header_is_not_counted_as_missing_payload() {
+        // IPv4 (20) + AH (16) + TCP (20) + 5 payload bytes, all captured.
+        let mut ah = CHAIN[4].1.to_vec();
+        ah[0] = 6;
+        let total = 20 + ah.len() + TCP.len() + 5;
+        let mut p = vec![0x45, 0, 0, total as u8, 0, 1, 0x40, 0, 64, 51, 0, 0];
+        p.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
+        p.extend_from_slice(&ah);
+        p.extend_from_slice(&TCP);
+        p.extend_from_slice(b"hello");
+        let Ok(Decoded::Ip(pkt)) = decode(LINKTYPE_RAW, &p, p.len() as u32, 0) else {
+            panic!("expected an IPv4 packet");
+        };
+        let t = pkt.tcp().expect("TCP after AH");
+        assert_eq!(t.payload, b"hello");
+        assert_eq!(t.payload_len_on_wire, 5);
+        assert!(!pkt.truncated);
     }
 }
