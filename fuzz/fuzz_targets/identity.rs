@@ -8,7 +8,10 @@ use proxytrace::http::identity::{is_leading_zero_ipv4, parse_chain, parse_entry,
 
 fuzz_target!(|data: &[u8]| {
     let values: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
-    let trusted = ["10.0.0.0/8".parse().unwrap(), "2001:db8::/32".parse().unwrap()];
+    let trusted = [
+        "10.0.0.0/8".parse().unwrap(),
+        "2001:db8::/32".parse().unwrap(),
+    ];
     let chain = parse_chain(values.iter().copied());
     let (selected, _) = select_client(&chain, &trusted);
     if let Some(i) = selected {

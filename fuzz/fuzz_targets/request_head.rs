@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
     let id = extract_identity(Some(&head), proxy, &trusted);
     for source in &id.sources {
         if let Some(i) = source.selected {
-            assert!(i < source.chain.entries.len(), "selected entry outside its chain");
+            assert!(
+                i < source.chain.entries.len(),
+                "selected entry outside its chain"
+            );
         }
         let _ = source.selected_entry();
     }

@@ -92,7 +92,10 @@ fuzz_target!(|data: &[u8]| {
     let path = scratch_file(&bytes);
     let reference = mapped(one_thread_engine(), &path);
     let parallel = mapped(tiny_chunk_engine(), &path);
-    assert!(reference == parallel, "one worker and tiny parallel chunks differ");
+    assert!(
+        reference == parallel,
+        "one worker and tiny parallel chunks differ"
+    );
     let stream = streamed(tiny_chunk_engine(), &bytes, &path);
     assert!(reference == stream, "mapped and streamed differ");
 });

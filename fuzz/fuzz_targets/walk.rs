@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
 
     let streamed = sequential(open_stream(&bytes), p);
     let mapped = sequential(open_mapped(&path), p);
-    assert_eq!(streamed, mapped, "mapped and streamed sequential walks differ");
+    assert_eq!(
+        streamed, mapped,
+        "mapped and streamed sequential walks differ"
+    );
 
     let parallel = chunked(tiny_chunk_engine(), open_mapped(&path), p);
     assert_eq!(mapped, parallel, "chunked walk of the mapped file differs");

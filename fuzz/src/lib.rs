@@ -7,7 +7,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io::Cursor;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// Name given to every source, so error messages compare equal whatever the source.
@@ -137,8 +137,8 @@ pub fn scratch_file(bytes: &[u8]) -> PathBuf {
     p
 }
 
-pub fn open_mapped(p: &PathBuf) -> Result<Capture, CaptureError> {
-    capture::open(&Input::Path(p.clone()), OpenOptions { mmap: true })
+pub fn open_mapped(p: &Path) -> Result<Capture, CaptureError> {
+    capture::open(&Input::Path(p.to_path_buf()), OpenOptions { mmap: true })
 }
 
 pub fn open_stream(bytes: &[u8]) -> Result<Capture, CaptureError> {
@@ -175,10 +175,18 @@ pub fn frame(selector: u8, lt: u16, res: u8, body: &[u8]) -> Vec<u8> {
         s => {
             let big = s == 6;
             let w32 = |out: &mut Vec<u8>, v: u32| {
-                out.extend_from_slice(&if big { v.to_be_bytes() } else { v.to_le_bytes() })
+                out.extend_from_slice(&if big {
+                    v.to_be_bytes()
+                } else {
+                    v.to_le_bytes()
+                })
             };
             let w16 = |out: &mut Vec<u8>, v: u16| {
-                out.extend_from_slice(&if big { v.to_be_bytes() } else { v.to_le_bytes() })
+                out.extend_from_slice(&if big {
+                    v.to_be_bytes()
+                } else {
+                    v.to_le_bytes()
+                })
             };
             // SHB: type, length 28, byte-order magic, version 1.0, section length -1.
             w32(&mut out, 0x0a0d_0d0a);
