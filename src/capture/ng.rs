@@ -90,15 +90,19 @@ fn min_len(t: u32) -> u32 {
     }
 }
 
-/// Convert a raw pcapng timestamp to nanoseconds since the epoch, exactly.
-fn ts_to_ns(units: u64, units_per_sec: u64, offset_s: i64) -> i64 {
+/// Convert a raw pcapng timestamp to nanoseconds since the epoch, exactly. `Err` holds
+/// the nearest representable time when the true one does not fit i64 nanoseconds
+/// (before 1677-09-21 or after 2262-04-11 UTC).
+fn ts_to_ns(units: u64, units_per_sec: u64, offset_s: i64) -> Result<i64, i64> {
+    // u64 units times 10^9 fits a u128, and adding an i64 offset in seconds fits an i128.
     let ns = (u128::from(units) * 1_000_000_000) / u128::from(units_per_sec.max(1));
-    i64::try_from(ns)
-        .unwrap_or(i64::MAX)
-        .saturating_add(offset_s.saturating_mul(1_000_000_000))
+    let total = ns as i128 + i128::from(offset_s) * 1_000_000_000;
+    i64::try_from(total).map_err(|_| if total < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// Decode `if_tsresol`: high bit clear means 10^-n, set means 2^-n seconds per unit.
+/// Valid are the resolutions whose units per second fit a u64: 10^0..=10^-19 and
+/// 2^0..=2^-63 (libpcap accepts the same range); None for anything finer.
 fn units_per_sec(tsresol: u8) -> Option<u64> {
     let n = u32::from(tsresol & 0x7f);
     if tsresol & 0x80 == 0 {
@@ -215,13 +219,18 @@ impl NgParser {
             return Step::SkippedRecord(SkipReason::BadSectionOrInterface, end);
         };
         let mut units = 1_000_000;
+        let mut bad_resolution = false;
         let mut offset_s = 0i64;
         let mut name = None;
         for opt in &idb.options {
             let Ok(v) = opt.as_bytes() else { continue };
             match opt.code.0 {
                 2 => name = Some(String::from_utf8_lossy(v).into_owned()),
-                9 if !v.is_empty() => units = units_per_sec(v[0]).unwrap_or(units),
+                // Unusable: damage, and the interface keeps the default microseconds.
+                9 => match v.first().and_then(|&r| units_per_sec(r)) {
+                    Some(u) => units = u,
+                    None => bad_resolution = true,
+                },
                 14 if v.len() >= 8 => {
                     offset_s = self
                         .order
@@ -238,7 +247,11 @@ impl NgParser {
             offset_s,
             name,
         );
-        Step::Block(end)
+        if bad_resolution {
+            Step::DamagedBlock(SkipReason::BadIfTsresol, end)
+        } else {
+            Step::Block(end)
+        }
     }
 
     fn push_interface(
@@ -286,18 +299,19 @@ impl NgParser {
         if data_end + 4 > block.len() {
             return Step::SkippedRecord(SkipReason::BadPacketBlock, end);
         }
-        let ts_ns = ts_units.map_or(0, |u| ts_to_ns(u, iface.units_per_sec, iface.offset_s));
-        Step::Record(
-            RawRecord {
-                ts_ns,
-                interface: global,
-                link_type: iface.link_type,
-                caplen,
-                orig_len,
-                data: &block[data_at..data_end],
-            },
-            end,
-        )
+        let ts = ts_units.map_or(Ok(0), |u| ts_to_ns(u, iface.units_per_sec, iface.offset_s));
+        let raw = RawRecord {
+            ts_ns: ts.unwrap_or_else(|nearest| nearest),
+            interface: global,
+            link_type: iface.link_type,
+            caplen,
+            orig_len,
+            data: &block[data_at..data_end],
+        };
+        match ts {
+            Ok(_) => Step::Record(raw, end),
+            Err(_) => Step::DamagedRecord(raw, SkipReason::TimestampOutOfRange, end),
+        }
     }
 
     fn enhanced<'a>(&self, b: &'a [u8], end: usize) -> Step<'a> {
@@ -403,13 +417,38 @@ mod tests {
         assert_eq!(units_per_sec(0x80 | 10), Some(1024));
         assert_eq!(units_per_sec(0x80 | 64), None);
         assert_eq!(units_per_sec(20), None);
+        // The edges of the valid range: 10^19 and 2^63 units per second still fit a u64.
+        assert_eq!(units_per_sec(19), Some(10_000_000_000_000_000_000));
+        assert_eq!(units_per_sec(0x80 | 63), Some(1 << 63));
+        assert_eq!(units_per_sec(0), Some(1));
+        assert_eq!(units_per_sec(0x80), Some(1));
+        assert_eq!(units_per_sec(0x7f), None);
+        assert_eq!(units_per_sec(0xff), None);
     }
 
     #[test]
     fn timestamps_convert_exactly() {
-        assert_eq!(ts_to_ns(1_500_000, 1_000_000, 0), 1_500_000_000);
-        assert_eq!(ts_to_ns(1024 * 3 + 512, 1024, 0), 3_500_000_000);
-        assert_eq!(ts_to_ns(1, 1_000_000_000, 10), 10_000_000_001);
-        assert_eq!(ts_to_ns(u64::MAX, 1, 0), i64::MAX);
+        assert_eq!(ts_to_ns(1_500_000, 1_000_000, 0), Ok(1_500_000_000));
+        assert_eq!(ts_to_ns(1024 * 3 + 512, 1024, 0), Ok(3_500_000_000));
+        assert_eq!(ts_to_ns(1, 1_000_000_000, 10), Ok(10_000_000_001));
+        // Before 1970 through a negative offset is representable.
+        assert_eq!(ts_to_ns(0, 1, -5), Ok(-5_000_000_000));
+    }
+
+    #[test]
+    fn timestamps_outside_i64_nanoseconds_are_errors_with_the_nearest_time() {
+        // i64::MAX ns is 9_223_372_036.854775807 s: one more second is out of range.
+        assert_eq!(ts_to_ns(9_223_372_036, 1, 0), Ok(9_223_372_036_000_000_000));
+        assert_eq!(ts_to_ns(9_223_372_037, 1, 0), Err(i64::MAX));
+        assert_eq!(ts_to_ns(u64::MAX, 1, 0), Err(i64::MAX));
+        // In range by units, pushed out by if_tsoffset, either way.
+        assert_eq!(ts_to_ns(1, 1, i64::MAX), Err(i64::MAX));
+        assert_eq!(ts_to_ns(0, 1, -9_223_372_037), Err(i64::MIN));
+        // A large negative offset can bring large units back into range.
+        // 10^10 s does not fit in ns, but with an offset of -5 * 10^9 s the time does.
+        assert_eq!(
+            ts_to_ns(10_000_000_000, 1, -5_000_000_000),
+            Ok(5_000_000_000_000_000_000)
+        );
     }
 }

@@ -50,6 +50,13 @@ pub enum SkipReason {
     BadSectionOrInterface,
     /// A non-packet pcapng block cut short by the end of the file.
     TruncatedBlock,
+    /// A pcapng interface whose `if_tsresol` gives no usable units per second (finer
+    /// than 10^-19 or 2^-63 s, the range whose units fit a u64, as libpcap rejects; or an
+    /// empty option). The interface is kept and its timestamps read as microseconds.
+    BadIfTsresol,
+    /// A packet whose time does not fit i64 nanoseconds (before 1677-09-21 or after
+    /// 2262-04-11 UTC). The packet is kept, at the nearest representable time.
+    TimestampOutOfRange,
 }
 
 impl SkipReason {
@@ -62,6 +69,8 @@ impl SkipReason {
             SkipReason::UnknownInterface => "unknown_interface",
             SkipReason::BadSectionOrInterface => "bad_section_or_interface",
             SkipReason::TruncatedBlock => "truncated_block",
+            SkipReason::BadIfTsresol => "bad_if_tsresol",
+            SkipReason::TimestampOutOfRange => "timestamp_out_of_range",
         }
     }
 
@@ -93,6 +102,12 @@ pub enum Step<'a> {
     Record(RawRecord<'a>, usize),
     /// A non-packet block (pcapng SHB, IDB, statistics, unknown types) ending at `next`.
     Block(usize),
+    /// A packet record with a field that cannot be right (a time out of range): emitted
+    /// like [`Step::Record`], and listed as damage of `reason` at its offset.
+    DamagedRecord(RawRecord<'a>, SkipReason, usize),
+    /// A non-packet block used despite a bad field (an IDB's `if_tsresol`): counted like
+    /// [`Step::Block`], and listed as damage of `reason` at its offset.
+    DamagedBlock(SkipReason, usize),
     /// A record that exists but cannot be emitted: counted as a packet record read and
     /// skipped when `reason.is_record()`, else as skipped bytes.
     SkippedRecord(SkipReason, usize),
@@ -170,6 +185,8 @@ pub struct WalkStats {
     pub captured_bytes: u64,
     /// Non-packet pcapng blocks.
     pub blocks: u64,
+    /// By reason: records skipped, damaged regions passed over, and records or blocks
+    /// kept despite a damaged field (their reasons are neither records nor bytes).
     pub skipped: BTreeMap<SkipReason, u64>,
     /// Bytes passed over while resynchronising after damage.
     pub damaged_bytes: u64,
@@ -201,6 +218,19 @@ impl WalkStats {
         self.last_ts_ns = Some(ts);
         self.min_ts_ns = Some(self.min_ts_ns.map_or(ts, |m| m.min(ts)));
         self.max_ts_ns = Some(self.max_ts_ns.map_or(ts, |m| m.max(ts)));
+    }
+
+    /// A record or block that is used although a field of it is damaged: counted by
+    /// reason and listed with its offset, but no bytes are skipped.
+    fn note_damaged_field(&mut self, offset: u64, bytes: u64, reason: SkipReason) {
+        *self.skipped.entry(reason).or_default() += 1;
+        if self.damage.len() < MAX_DAMAGE_LISTED {
+            self.damage.push(Damage {
+                offset,
+                bytes,
+                reason,
+            });
+        }
     }
 
     fn note_skipped_record(&mut self, reason: SkipReason) {
@@ -273,7 +303,9 @@ impl WalkStats {
 fn prefetch(buf: &[u8], at: usize) {
     #[cfg(target_arch = "x86_64")]
     if at < buf.len() {
-        // SAFETY: the pointer is inside `buf`; prefetch never faults and reads nothing.
+        // SAFETY: `at < buf.len()` (checked above), so `add(at)` stays inside `buf` as
+        // `add` requires; SSE (hence `_mm_prefetch`) is part of the x86_64 baseline, and a
+        // prefetch is only a hint: it never faults and changes no visible state.
         unsafe {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             _mm_prefetch::<_MM_HINT_T0>(buf.as_ptr().add(at) as *const i8);
@@ -352,34 +384,24 @@ where
             prefetch(buf, prefetched);
             prefetched += 64;
         }
-        match parser.step(buf, pos, at_eof) {
-            Step::Record(raw, next) => {
-                *next_index += 1;
-                stats.note_record(&raw);
-                let rec = Record {
-                    index: *next_index,
-                    offset: base + pos as u64,
-                    ts_ns: raw.ts_ns,
-                    interface: raw.interface,
-                    link_type: raw.link_type,
-                    caplen: raw.caplen,
-                    orig_len: raw.orig_len,
-                    data: raw.data,
-                    // Pointer difference within `buf`: the parser sliced `data` out of it.
-                    data_offset: base + (raw.data.as_ptr() as usize - buf.as_ptr() as usize) as u64,
-                };
+        let (raw, next, damaged) = match parser.step(buf, pos, at_eof) {
+            Step::Record(raw, next) => (raw, next, None),
+            Step::DamagedRecord(raw, reason, next) => (raw, next, Some(reason)),
+            Step::DamagedBlock(reason, next) => {
+                stats.blocks += 1;
+                stats.note_damaged_field(base + pos as u64, (next - pos) as u64, reason);
                 pos = next;
-                if on_record(&rec).is_break() {
-                    return (WalkEnd::Stopped, None);
-                }
+                continue;
             }
             Step::Block(next) => {
                 stats.blocks += 1;
                 pos = next;
+                continue;
             }
             Step::SkippedRecord(reason, next) if !reason.is_record() => {
                 stats.note_damage(base + pos as u64, (next - pos) as u64, reason);
                 pos = next;
+                continue;
             }
             Step::SkippedRecord(reason, next) => {
                 *next_index += 1;
@@ -392,13 +414,36 @@ where
                     });
                 }
                 pos = next;
+                continue;
             }
             Step::NeedMore => return (WalkEnd::NeedMore { pos }, None),
             Step::End => return (WalkEnd::Exhausted, None),
             Step::Damaged(reason) => {
                 resyncing = Some((base + pos as u64, reason));
                 pos += 1;
+                continue;
             }
+        };
+        *next_index += 1;
+        stats.note_record(&raw);
+        if let Some(reason) = damaged {
+            stats.note_damaged_field(base + pos as u64, (next - pos) as u64, reason);
+        }
+        let rec = Record {
+            index: *next_index,
+            offset: base + pos as u64,
+            ts_ns: raw.ts_ns,
+            interface: raw.interface,
+            link_type: raw.link_type,
+            caplen: raw.caplen,
+            orig_len: raw.orig_len,
+            data: raw.data,
+            // Pointer difference within `buf`: the parser sliced `data` out of it.
+            data_offset: base + (raw.data.as_ptr() as usize - buf.as_ptr() as usize) as u64,
+        };
+        pos = next;
+        if on_record(&rec).is_break() {
+            return (WalkEnd::Stopped, None);
         }
     }
 }

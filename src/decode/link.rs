@@ -2,7 +2,7 @@
 
 use super::packet::{Fragment, IpInfo, IpProto, Packet, TcpFlags, TcpView, Transport, UdpView};
 use super::{Decoded, Undecodable};
-use etherparse::{Ipv6ExtensionSlice, LaxIpSlice, LenSource};
+use etherparse::{LaxIpSlice, LenSource};
 
 /// pcap/pcapng link type (LINKTYPE_* numbers; the upper 16 bits of the pcap header field,
 /// which may carry FCS information, are masked off by the capture layer).
@@ -254,6 +254,19 @@ fn ip_layer(
     };
     let payload = ip.payload();
     let mut truncated = cut_by_snaplen || payload.incomplete;
+    // Judge the extension chain before reading anything from it. etherparse stops at the
+    // first bad header but keeps the good ones before it, and its extension iterator
+    // trusts the last good header's next-header field: iterating a chain that stopped
+    // early reads past the slice (undefined behaviour: a SIGSEGV on a mapped file).
+    if let Some((err, _)) = &ext_err {
+        use etherparse::err::ipv6_exts::HeaderSliceError;
+        let cut = matches!(err, HeaderSliceError::Len(_)) && truncated;
+        if !cut {
+            // The capture says the packet is whole, yet a header runs past its end or
+            // the chain breaks the RFC's order: malformed, not merely truncated.
+            return Err(Undecodable::BadIpExtension);
+        }
+    }
     let info = match &ip {
         LaxIpSlice::Ipv4(v4) => {
             let h = v4.header();
@@ -284,18 +297,9 @@ fn ip_layer(
         LaxIpSlice::Ipv6(v6) => {
             let h = v6.header();
             let exts = v6.extensions();
-            let mut fragment = Fragment::None;
-            let mut ip_id = None;
-            for ext in exts.clone().into_iter() {
-                if let Ipv6ExtensionSlice::Fragment(f) = ext {
-                    ip_id = Some(f.identification());
-                    fragment = match (f.fragment_offset().value(), f.more_fragments()) {
-                        (0, false) => Fragment::None,
-                        (0, true) => Fragment::First,
-                        _ => Fragment::Later,
-                    };
-                }
-            }
+            // Walked here with bounds checks rather than with etherparse's iterator,
+            // which reads unchecked (see above).
+            let (fragment, ip_id) = ipv6_fragment(exts.first_header(), exts.slice());
             let tc = h.traffic_class();
             IpInfo {
                 version: 6,
@@ -308,7 +312,9 @@ fn ip_layer(
                 reserved_bit: false,
                 flow_label: h.flow_label().value(),
                 options_len: 0,
-                header_len: (40 + exts.slice().len()) as u16,
+                // A chain may be longer than a u16 holds (jumbo payloads): saturate, so
+                // it still reads as "has extensions".
+                header_len: u16::try_from(40 + exts.slice().len()).unwrap_or(u16::MAX),
                 total_len: u32::from(h.payload_length()) + 40,
                 proto: IpProto(payload.ip_number.0),
                 fragment,
@@ -316,22 +322,29 @@ fn ip_layer(
         }
     };
     if ext_err.is_some() {
-        // An IPv6 extension header is cut short or malformed: the transport is unknowable.
-        truncated = true;
+        // An extension header cut by the snap length: the transport is unknowable.
         return Ok(Packet {
             ts_ns,
             link_type,
             ip: info,
             transport: Transport::Truncated,
-            truncated,
+            truncated: true,
         });
     }
+    // An IPv4 AH sits between the header (`header_len`, what p0f counts) and the
+    // transport: it is not transport bytes.
+    let ipv4_auth_len = match &ip {
+        LaxIpSlice::Ipv4(v4) => v4.extensions().auth.map_or(0, |a| a.slice().len() as u32),
+        LaxIpSlice::Ipv6(_) => 0,
+    };
     let on_wire = match (payload.len_source, payload.incomplete) {
         // TSO/GSO captures leave the IP length 0 (too small to be real): what we have is
         // all there is. A snap-cut frame also reads as `Slice`, but `incomplete`, and then
         // the header's length is the truth.
         (LenSource::Slice, false) => payload.payload.len() as u32,
-        _ => info.total_len.saturating_sub(u32::from(info.header_len)),
+        _ => info
+            .total_len
+            .saturating_sub(u32::from(info.header_len) + ipv4_auth_len),
     };
     let transport = if info.fragment == Fragment::Later {
         Transport::Fragment
@@ -349,6 +362,44 @@ fn ip_layer(
         transport,
         truncated,
     })
+}
+
+/// The fragment header's place in the datagram and its identification, from the
+/// extension headers etherparse validated (`exts` starts with header `first`). Every read
+/// is bounds-checked; the walk ends at the first non-extension header or the slice end.
+fn ipv6_fragment(first: Option<etherparse::IpNumber>, exts: &[u8]) -> (Fragment, Option<u32>) {
+    let mut next = first.map(|n| n.0);
+    let mut rest = exts;
+    let mut found = (Fragment::None, None);
+    while let (Some(number), Some(&following), Some(&len_byte)) = (next, rest.first(), rest.get(1))
+    {
+        let len = match number {
+            // Hop-by-hop, routing, destination options: (len + 1) * 8 bytes.
+            0 | 43 | 60 => (usize::from(len_byte) + 1) * 8,
+            44 => {
+                if let Some(f) = rest.get(2..8) {
+                    let word = u16::from_be_bytes([f[0], f[1]]);
+                    let id = u32::from_be_bytes([f[2], f[3], f[4], f[5]]);
+                    let fragment = match (word >> 3, word & 1 != 0) {
+                        (0, false) => Fragment::None,
+                        (0, true) => Fragment::First,
+                        _ => Fragment::Later,
+                    };
+                    found = (fragment, Some(id));
+                }
+                8
+            }
+            // Authentication header: (len + 2) * 4 bytes.
+            51 => (usize::from(len_byte) + 2) * 4,
+            _ => break,
+        };
+        next = Some(following);
+        match rest.get(len..) {
+            Some(r) => rest = r,
+            None => break,
+        }
+    }
+    found
 }
 
 fn tcp<'a>(seg: &'a [u8], on_wire: u32, truncated: &mut bool) -> Transport<'a> {
@@ -401,4 +452,162 @@ fn udp<'a>(seg: &'a [u8], truncated: &mut bool) -> Transport<'a> {
         dst_port: u16::from_be_bytes([seg[2], seg[3]]),
         payload: &seg[8..],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// IPv6 extension headers of the test chain, in order: (protocol number, bytes).
+    /// Lengths by RFC 8200 / RFC 4302: hop-by-hop, routing and destination options are
+    /// (len + 1) * 8 bytes; fragment always 8; AH (len + 2) * 4.
+    const CHAIN: [(u8, &[u8]); 5] = [
+        // Hop-by-hop: next, len 0, PadN of 4 bytes.
+        (0, &[0, 0, 1, 4, 0, 0, 0, 0]),
+        // Routing: next, len 0, type 0, segments left 0, reserved.
+        (43, &[0, 0, 0, 0, 0, 0, 0, 0]),
+        // Fragment: next, reserved, offset 0 / M 0, identification 0x0102_0304.
+        (44, &[0, 0, 0, 0, 1, 2, 3, 4]),
+        // Destination options: next, len 0, PadN.
+        (60, &[0, 0, 1, 4, 0, 0, 0, 0]),
+        // AH: next, payload len 2 (16 bytes), reserved, SPI, sequence, 4-byte ICV.
+        (51, &[0, 2, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0]),
+    ];
+
+    /// A minimal TCP SYN header (20 bytes, data offset 5).
+    const TCP: [u8; 20] = [
+        0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+    ];
+
+    /// A raw IPv6 packet carrying `exts` (protocol numbers and bytes, next-header bytes
+    /// filled in here) then `tail`, with a payload length that matches what is there.
+    fn ipv6(exts: &[(u8, Vec<u8>)], tail_proto: u8, tail: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (i, (_, bytes)) in exts.iter().enumerate() {
+            let mut b = bytes.clone();
+            b[0] = exts.get(i + 1).map_or(tail_proto, |e| e.0);
+            body.extend_from_slice(&b);
+        }
+        body.extend_from_slice(tail);
+        let mut p = vec![0x60, 0, 0, 0];
+        p.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        p.push(exts.first().map_or(tail_proto, |e| e.0));
+        p.push(64);
+        p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        p.extend_from_slice(&[0; 11]);
+        p.push(1);
+        p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        p.extend_from_slice(&[0; 11]);
+        p.push(2);
+        p.extend_from_slice(&body);
+        p
+    }
+
+    /// The chain up to and including position `bad`, whose header declares more bytes
+    /// than the packet holds (length byte 255) or, for the fixed-size fragment header,
+    /// is cut after 4 bytes. The IPv6 payload length covers exactly the bytes present.
+    fn broken_chain(bad: usize) -> Vec<u8> {
+        let mut exts: Vec<(u8, Vec<u8>)> = CHAIN[..=bad]
+            .iter()
+            .map(|(n, b)| (*n, b.to_vec()))
+            .collect();
+        let last = exts.last_mut().expect("bad is a chain position");
+        if last.0 == 44 {
+            last.1.truncate(4);
+        } else {
+            last.1[1] = 255;
+            last.1.truncate(8);
+        }
+        ipv6(&exts, 6, &[])
+    }
+
+    fn full_chain(fragment_word: u16) -> Vec<u8> {
+        let mut exts: Vec<(u8, Vec<u8>)> = CHAIN.iter().map(|(n, b)| (*n, b.to_vec())).collect();
+        exts[2].1[2..4].copy_from_slice(&fragment_word.to_be_bytes());
+        ipv6(&exts, 6, &TCP)
+    }
+
+    #[test]
+    fn ipv6_extension_chain_past_the_packet_end_is_undecodable_at_every_position() {
+        for bad in 0..CHAIN.len() {
+            let p = broken_chain(bad);
+            let got = decode(LINKTYPE_RAW, &p, p.len() as u32, 0);
+            assert!(
+                matches!(got, Err(Undecodable::BadIpExtension)),
+                "bad header at position {bad}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hop_by_hop_after_another_extension_is_undecodable() {
+        // Routing, then hop-by-hop (allowed only first), then TCP.
+        let exts = vec![(43u8, CHAIN[1].1.to_vec()), (0u8, CHAIN[0].1.to_vec())];
+        let p = ipv6(&exts, 6, &TCP);
+        let got = decode(LINKTYPE_IPV6, &p, p.len() as u32, 0);
+        assert!(matches!(got, Err(Undecodable::BadIpExtension)), "{got:?}");
+    }
+
+    #[test]
+    fn ipv6_extension_chain_cut_by_the_snap_length_is_a_truncated_packet() {
+        // Same bytes as a broken chain, but the capture says the frame was longer: the
+        // snap length cut it, so the packet is decoded as far as it goes.
+        let p = broken_chain(2);
+        let Ok(Decoded::Ip(pkt)) = decode(LINKTYPE_RAW, &p, p.len() as u32 + 100, 0) else {
+            panic!("expected a truncated IPv6 packet");
+        };
+        assert_eq!(pkt.transport, Transport::Truncated);
+        assert!(pkt.truncated);
+        assert_eq!(pkt.ip.version, 6);
+    }
+
+    #[test]
+    fn full_ipv6_extension_chain_reaches_tcp_and_reads_the_fragment_header() {
+        // Offset 0, M clear: an atomic fragment, not fragmented; id kept.
+        let p = full_chain(0);
+        let Ok(Decoded::Ip(pkt)) = decode(LINKTYPE_RAW, &p, p.len() as u32, 0) else {
+            panic!("expected an IPv6 packet");
+        };
+        // 8 + 8 + 8 + 8 + 16 bytes of extensions.
+        assert_eq!(pkt.ip.header_len, 40 + 48);
+        assert_eq!(pkt.ip.ip_id, Some(0x0102_0304));
+        assert_eq!(pkt.ip.fragment, Fragment::None);
+        assert_eq!(pkt.ip.proto, IpProto::TCP);
+        let t = pkt.tcp().expect("TCP after the chain");
+        assert_eq!((t.src_port, t.dst_port), (40000, 80));
+        assert!(!pkt.truncated);
+        // M set: the first fragment.
+        let p = full_chain(1);
+        let Ok(Decoded::Ip(pkt)) = decode(LINKTYPE_RAW, &p, p.len() as u32, 0) else {
+            panic!("expected an IPv6 packet");
+        };
+        assert_eq!(pkt.ip.fragment, Fragment::First);
+        // Offset 8 bytes (1 unit): a later fragment, no transport.
+        let p = full_chain(1 << 3);
+        let Ok(Decoded::Ip(pkt)) = decode(LINKTYPE_RAW, &p, p.len() as u32, 0) else {
+            panic!("expected an IPv6 packet");
+        };
+        assert_eq!(pkt.ip.fragment, Fragment::Later);
+        assert_eq!(pkt.transport, Transport::Fragment);
+    }
+
+    #[test]
+    fn ipv4_authentication_header_is_not_counted_as_missing_payload() {
+        // IPv4 (20) + AH (16) + TCP (20) + 5 payload bytes, all captured.
+        let mut ah = CHAIN[4].1.to_vec();
+        ah[0] = 6;
+        let total = 20 + ah.len() + TCP.len() + 5;
+        let mut p = vec![0x45, 0, 0, total as u8, 0, 1, 0x40, 0, 64, 51, 0, 0];
+        p.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
+        p.extend_from_slice(&ah);
+        p.extend_from_slice(&TCP);
+        p.extend_from_slice(b"hello");
+        let Ok(Decoded::Ip(pkt)) = decode(LINKTYPE_RAW, &p, p.len() as u32, 0) else {
+            panic!("expected an IPv4 packet");
+        };
+        let t = pkt.tcp().expect("TCP after AH");
+        assert_eq!(t.payload, b"hello");
+        assert_eq!(t.payload_len_on_wire, 5);
+        assert!(!pkt.truncated);
+    }
 }

@@ -30,6 +30,9 @@ pub enum Undecodable {
     BadIp,
     /// An MPLS stack or VLAN stack deeper than we follow (hostile or corrupt).
     TooManyLayers,
+    /// An IPv6 extension header (or IPv4 AH) whose declared length runs past the packet
+    /// the capture says is complete, or a chain the RFCs forbid (hop-by-hop not first).
+    BadIpExtension,
 }
 
 impl Undecodable {
@@ -41,6 +44,7 @@ impl Undecodable {
             Undecodable::TruncatedIp => "truncated_ip_header".into(),
             Undecodable::BadIp => "bad_ip_header".into(),
             Undecodable::TooManyLayers => "too_many_link_layers".into(),
+            Undecodable::BadIpExtension => "bad_ip_extension_header".into(),
         }
     }
 }

@@ -2,6 +2,8 @@
 
 mod capture_robustness;
 mod engine;
+mod fuzz_regressions;
+mod hostile_decode;
 mod info_golden;
 mod join;
 mod parallel;
