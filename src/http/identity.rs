@@ -44,6 +44,29 @@ pub struct ChainEntry<'a> {
     #[serde(serialize_with = "ser_opt_bytes")]
     pub zone: Option<&'a [u8]>,
     pub kind: EntryKind,
+    /// How the address was written, when that is worth a flag (not serialized: the
+    /// row's flags carry it).
+    #[serde(skip)]
+    pub form: EntryForm,
+}
+
+/// Address spellings that were read but deserve a flag (a small bit set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct EntryForm(pub u8);
+
+impl EntryForm {
+    /// An IPv4 literal with a leading-zero octet (see [`leading_zero_ipv4`]).
+    pub const LEADING_ZERO_IPV4: u8 = 1 << 0;
+    /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`); `addr` holds the IPv4 address.
+    pub const IPV4_MAPPED_IPV6: u8 = 1 << 1;
+    /// `v6:port` without brackets (nginx `for="$remote_addr:$remote_port"`), split.
+    pub const UNBRACKETED_IPV6_PORT: u8 = 1 << 2;
+    /// `v6:nnnn` that is both a whole address and address:port; read as the address.
+    pub const AMBIGUOUS_IPV6_PORT: u8 = 1 << 3;
+
+    pub fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
 }
 
 impl fmt::Display for ChainEntry<'_> {
@@ -53,25 +76,45 @@ impl fmt::Display for ChainEntry<'_> {
 }
 
 /// True for an IPv4 literal with a leading-zero octet (`10.000.000.03`).
-///
-/// Such values are classified [`EntryKind::Invalid`], kept raw, and reported as
-/// [`IdentityAnomaly::LeadingZeroIpv4`]: inet_aton() and many proxies read `010` as octal
-/// (8), others as decimal (10). Either reading may be the one the writer meant, so any
-/// address we chose could be wrong; a forensics tool must not guess. (Rust's
-/// `Ipv4Addr::from_str` rejects them for the same reason.)
 pub fn is_leading_zero_ipv4(raw: &[u8]) -> bool {
-    let mut parts = 0;
+    leading_zero_ipv4(raw).is_some()
+}
+
+/// An IPv4 literal with a leading-zero octet: `Some(Some(addr))` when its octal and
+/// decimal readings agree, `Some(None)` when they differ, `None` when it is not such a
+/// literal.
+///
+/// inet_aton() and many proxies read `010` as octal (8), others as decimal (10). When the
+/// two readings give the same address (`10.000.000.03`: 10.0.0.3 either way) there is
+/// nothing to guess and the address is read; when they differ (`010.0.0.1`: 8.0.0.1 or
+/// 10.0.0.1), either may be the one the writer meant, so the entry is kept raw
+/// ([`EntryKind::Invalid`]). Both are reported as [`IdentityAnomaly::LeadingZeroIpv4`].
+pub fn leading_zero_ipv4(raw: &[u8]) -> Option<Option<Ipv4Addr>> {
+    let mut octets = [0u8; 4];
+    let mut parts = 0usize;
     let mut leading_zero = false;
+    let mut agree = true;
     for part in raw.split(|&b| b == b'.') {
-        parts += 1;
-        if part.is_empty() || part.len() > 4 || !part.iter().all(u8::is_ascii_digit) {
-            return false;
+        if parts == 4 || part.is_empty() || part.len() > 4 || !part.iter().all(u8::is_ascii_digit) {
+            return None;
         }
+        let decimal = part.iter().fold(0u32, |v, &d| v * 10 + u32::from(d - b'0'));
         if part.len() > 1 && part[0] == b'0' {
             leading_zero = true;
+            // Octal: every digit below 8 and the same value as the decimal reading. Both
+            // hold only when the digits after the zeros are a single 0-7.
+            let octal = part.iter().try_fold(0u32, |v, &d| {
+                (d < b'8').then(|| v * 8 + u32::from(d - b'0'))
+            });
+            agree &= octal == Some(decimal);
         }
+        match u8::try_from(decimal) {
+            Ok(o) => octets[parts] = o,
+            Err(_) => agree = false,
+        }
+        parts += 1;
     }
-    parts == 4 && leading_zero
+    (parts == 4 && leading_zero).then(|| agree.then(|| Ipv4Addr::from(octets)))
 }
 
 fn parse_port(p: &[u8], allow_obfuscated: bool) -> Result<Option<u16>, ()> {
@@ -112,8 +155,34 @@ fn parse_v4(b: &[u8]) -> Option<Ipv4Addr> {
     std::str::from_utf8(b).ok()?.parse::<Ipv4Addr>().ok()
 }
 
-/// Parse one node/entry. `allow_obf_port` admits RFC 7239 obfuscated ports (`:_p1`).
-pub(crate) fn parse_node(raw: &[u8], allow_obf_port: bool) -> ChainEntry<'_> {
+/// An IPv4 literal, or a leading-zero one whose readings agree (flagged in `form`).
+fn parse_v4_form(b: &[u8], form: &mut EntryForm) -> Option<Ipv4Addr> {
+    if let Some(a) = parse_v4(b) {
+        return Some(a);
+    }
+    let lz = leading_zero_ipv4(b)?;
+    form.0 |= EntryForm::LEADING_ZERO_IPV4;
+    lz
+}
+
+/// Sets `e.addr` to `a`, an IPv4-mapped IPv6 address becoming its IPv4 address (flagged):
+/// the mapped form is how a dual-stack socket names an IPv4 peer, and the client is that
+/// IPv4 host everywhere it is compared (filters, join, spoofing checks). `raw` keeps the
+/// form as written.
+fn set_v6(e: &mut ChainEntry<'_>, a: Ipv6Addr) {
+    match a.to_ipv4_mapped() {
+        Some(v4) => {
+            e.addr = Some(IpAddr::V4(v4));
+            e.form.0 |= EntryForm::IPV4_MAPPED_IPV6;
+        }
+        None => e.addr = Some(IpAddr::V6(a)),
+    }
+}
+
+/// Parse one node/entry. `forwarded` selects the RFC 7239 node syntax: obfuscated ports
+/// (`:_p1`) and nginx's unbracketed `v6:port` are read there.
+pub(crate) fn parse_node(raw: &[u8], forwarded: bool) -> ChainEntry<'_> {
+    let allow_obf_port = forwarded;
     let raw = trim_ws(raw);
     let mut e = ChainEntry {
         raw,
@@ -121,6 +190,7 @@ pub(crate) fn parse_node(raw: &[u8], allow_obf_port: bool) -> ChainEntry<'_> {
         port: None,
         zone: None,
         kind: EntryKind::Invalid,
+        form: EntryForm::default(),
     };
     if raw.eq_ignore_ascii_case(b"unknown") {
         e.kind = EntryKind::Unknown;
@@ -148,7 +218,7 @@ pub(crate) fn parse_node(raw: &[u8], allow_obf_port: bool) -> ChainEntry<'_> {
             _ => return e,
         };
         if let Some((a, zone)) = parse_v6_with_zone(inner) {
-            e.addr = Some(IpAddr::V6(a));
+            set_v6(&mut e, a);
             e.zone = zone;
             e.port = port;
             e.kind = EntryKind::Ip;
@@ -157,7 +227,7 @@ pub(crate) fn parse_node(raw: &[u8], allow_obf_port: bool) -> ChainEntry<'_> {
     }
     match memchr::memchr_iter(b':', raw).count() {
         0 => {
-            if let Some(a) = parse_v4(raw) {
+            if let Some(a) = parse_v4_form(raw, &mut e.form) {
                 e.addr = Some(IpAddr::V4(a));
                 e.kind = EntryKind::Ip;
             }
@@ -167,23 +237,57 @@ pub(crate) fn parse_node(raw: &[u8], allow_obf_port: bool) -> ChainEntry<'_> {
             let i = memchr::memchr(b':', raw).unwrap_or(0);
             let host = raw.get(..i).unwrap_or_default();
             let p = raw.get(i + 1..).unwrap_or_default();
-            if let (Some(a), Ok(port)) = (parse_v4(host), parse_port(p, allow_obf_port)) {
+            let a = parse_v4_form(host, &mut e.form);
+            if let (Some(a), Ok(port)) = (a, parse_port(p, allow_obf_port)) {
                 e.addr = Some(IpAddr::V4(a));
                 e.port = port;
                 e.kind = EntryKind::Ip;
             }
         }
         _ => {
-            // A bare IPv6 address. `2001:db8::1:443` is read as an address, never as
-            // address+port: without brackets the port is not separable.
-            if let Some((a, zone)) = parse_v6_with_zone(raw) {
-                e.addr = Some(IpAddr::V6(a));
-                e.zone = zone;
-                e.kind = EntryKind::Ip;
+            // A bare IPv6 address, or (Forwarded only) nginx's `v6:port`.
+            let whole = parse_v6_with_zone(raw);
+            let split = if forwarded {
+                split_unbracketed_port(raw)
+            } else {
+                None
+            };
+            match (whole, split) {
+                (Some((a, zone)), split) => {
+                    // `2001:db8::5:8080` is a whole address and also address:port. The
+                    // whole address is taken (it is what the bytes spell without inventing
+                    // a port); the flag says the port may have been folded in.
+                    if split.is_some() {
+                        e.form.0 |= EntryForm::AMBIGUOUS_IPV6_PORT;
+                    }
+                    set_v6(&mut e, a);
+                    e.zone = zone;
+                    e.kind = EntryKind::Ip;
+                }
+                (None, Some((a, zone, port))) => {
+                    e.form.0 |= EntryForm::UNBRACKETED_IPV6_PORT;
+                    set_v6(&mut e, a);
+                    e.zone = zone;
+                    e.port = Some(port);
+                    e.kind = EntryKind::Ip;
+                }
+                (None, None) => {}
             }
         }
     }
     e
+}
+
+/// `v6:port` without brackets: a decimal port after the last colon and a valid IPv6
+/// address before it.
+fn split_unbracketed_port(raw: &[u8]) -> Option<(Ipv6Addr, Option<&[u8]>, u16)> {
+    let i = memchr::memrchr(b':', raw)?;
+    let port = match parse_port(raw.get(i + 1..)?, false) {
+        Ok(Some(p)) => p,
+        _ => return None,
+    };
+    let (a, zone) = parse_v6_with_zone(raw.get(..i)?)?;
+    Some((a, zone, port))
 }
 
 /// Parse one X-Forwarded-For style entry (no obfuscated ports).
@@ -353,8 +457,15 @@ impl fmt::Display for SpoofReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case", tag = "anomaly", content = "source")]
 pub enum IdentityAnomaly {
-    /// An IPv4 entry with a leading-zero octet, kept raw (see [`is_leading_zero_ipv4`]).
+    /// An IPv4 entry with a leading-zero octet: read when its octal and decimal readings
+    /// agree, kept raw when they differ (see [`leading_zero_ipv4`]).
     LeadingZeroIpv4(IdentitySource),
+    /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`), read as the IPv4 address.
+    Ipv4MappedIpv6(IdentitySource),
+    /// nginx's unbracketed `v6:port` in Forwarded, read as address and port.
+    UnbracketedIpv6Port(IdentitySource),
+    /// Unbracketed `v6:nnnn` that is also a whole IPv6 address: read as the address.
+    AmbiguousIpv6Port(IdentitySource),
     /// An entry that is not an address, `unknown` or an obfuscated identifier.
     InvalidEntry(IdentitySource),
     /// A chain longer than [`MAX_CHAIN_ENTRIES`].
@@ -367,6 +478,9 @@ impl fmt::Display for IdentityAnomaly {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (n, s) = match self {
             IdentityAnomaly::LeadingZeroIpv4(s) => ("leading_zero_ipv4", s),
+            IdentityAnomaly::Ipv4MappedIpv6(s) => ("ipv4_mapped_ipv6", s),
+            IdentityAnomaly::UnbracketedIpv6Port(s) => ("unbracketed_ipv6_port", s),
+            IdentityAnomaly::AmbiguousIpv6Port(s) => ("ambiguous_ipv6_port", s),
             IdentityAnomaly::InvalidEntry(s) => ("invalid_entry", s),
             IdentityAnomaly::ChainCapped(s) => ("chain_capped", s),
             IdentityAnomaly::UntrustedHopNotAnAddress(s) => ("untrusted_hop_not_an_address", s),
@@ -580,6 +694,11 @@ pub fn extract_identity<'a>(
         proxy_src,
         ..Identity::default()
     };
+    if proxy_src.is_some_and(|p| canon(p.ip()) != p.ip()) {
+        id.anomalies.push(IdentityAnomaly::Ipv4MappedIpv6(
+            IdentitySource::ProxyProtocol,
+        ));
+    }
     if let Some(head) = head {
         // Sources in precedence order; each gathers all its header lines in order.
         let mut kinds: Vec<HeaderKind> = Vec::new();
@@ -618,12 +737,34 @@ pub fn extract_identity<'a>(
             let mut nonpublic_seen = false;
             let mut private_left = false;
             for e in &chain.entries {
+                for (bit, anomaly) in [
+                    (
+                        EntryForm::LEADING_ZERO_IPV4,
+                        IdentityAnomaly::LeadingZeroIpv4(s),
+                    ),
+                    (
+                        EntryForm::IPV4_MAPPED_IPV6,
+                        IdentityAnomaly::Ipv4MappedIpv6(s),
+                    ),
+                    (
+                        EntryForm::UNBRACKETED_IPV6_PORT,
+                        IdentityAnomaly::UnbracketedIpv6Port(s),
+                    ),
+                    (
+                        EntryForm::AMBIGUOUS_IPV6_PORT,
+                        IdentityAnomaly::AmbiguousIpv6Port(s),
+                    ),
+                ] {
+                    if e.form.has(bit) {
+                        push_unique(&mut id.anomalies, anomaly);
+                    }
+                }
                 match e.addr {
                     Some(a) if is_public(a) => private_left |= nonpublic_seen,
                     Some(_) => nonpublic_seen = true,
                     None => {
-                        if is_leading_zero_ipv4(e.raw) {
-                            push_unique(&mut id.anomalies, IdentityAnomaly::LeadingZeroIpv4(s));
+                        if e.form.has(EntryForm::LEADING_ZERO_IPV4) {
+                            // Flagged above: readings differ, kept raw.
                         } else if e.kind == EntryKind::Invalid {
                             push_unique(&mut id.anomalies, IdentityAnomaly::InvalidEntry(s));
                         }
@@ -681,7 +822,8 @@ pub fn extract_identity<'a>(
         .find(|c| !c.3)
         .or_else(|| candidates.first());
     if let Some(&(src, ip, port, _)) = pick {
-        id.client_ip = Some(ip);
+        // A mapped PROXY v2 IPv6 source is the IPv4 client (header entries already are).
+        id.client_ip = Some(canon(ip));
         id.client_port = port;
         id.identity_source = Some(src);
     }
@@ -757,7 +899,8 @@ mod tests {
             (Some(ip("fe80::a")), Some(&b"25en0"[..]), Some(80))
         );
         let e = parse_entry(b"::ffff:192.0.2.1");
-        assert_eq!(e.addr, Some(ip("::ffff:192.0.2.1")));
+        assert_eq!(e.addr, Some(ip("192.0.2.1")));
+        assert_eq!(e.raw, b"::ffff:192.0.2.1");
         assert_eq!(parse_entry(b"UNKNOWN").kind, EntryKind::Unknown);
         assert_eq!(parse_entry(b"_Hidden-1.x").kind, EntryKind::Obfuscated);
         for bad in [
@@ -794,32 +937,118 @@ mod tests {
         }
     }
 
+    fn anomalies_of(h: &[u8]) -> (Option<IpAddr>, Option<u16>, String) {
+        let h = parse_request_head(h, &[]).unwrap();
+        let id = extract_identity(Some(&h), None, &[]);
+        (id.client_ip, id.client_port, id.anomalies_string())
+    }
+
     #[test]
-    fn leading_zero_ipv4_is_invalid_never_octal() {
-        // Arkime's test capture value: octal would give 10.0.0.3 too, but 010.0.0.1
-        // would be 8.0.0.1 in octal and 10.0.0.1 in decimal: never guess.
-        for raw in [&b"10.000.000.03"[..], b"010.0.0.1", b"1.2.3.04"] {
+    fn leading_zero_ipv4_read_only_when_octal_and_decimal_agree() {
+        // Arkime's test capture value: octal and decimal both give 10.0.0.3.
+        let e = parse_entry(b"10.000.000.03");
+        assert_eq!((e.addr, e.kind), (Some(ip("10.0.0.3")), EntryKind::Ip));
+        assert_eq!(e.raw, b"10.000.000.03");
+        // 04 is 4 both ways; with a port too.
+        let e = parse_entry(b"1.2.3.04:8080");
+        assert_eq!((e.addr, e.port), (Some(ip("1.2.3.4")), Some(8080)));
+        // 010 is 8 in octal and 10 in decimal; 08 is no octal at all; 0377 is 255 in
+        // octal and 377 (no octet) in decimal: never guess.
+        for raw in [&b"010.0.0.1"[..], b"1.2.3.08", b"0377.0.0.1"] {
             let e = parse_entry(raw);
-            assert_eq!(e.kind, EntryKind::Invalid);
-            assert_eq!(e.addr, None);
+            assert_eq!((e.addr, e.kind), (None, EntryKind::Invalid), "{raw:?}");
             assert!(is_leading_zero_ipv4(raw));
         }
         assert!(!is_leading_zero_ipv4(b"10.0.0.3"));
         assert!(!is_leading_zero_ipv4(b"10.0.0"));
-        let h = parse_request_head(
-            b"GET / HTTP/1.1\r\nX-Forwarded-For: 10.000.000.03\r\n\r\n",
-            &[],
-        )
-        .unwrap();
-        let id = extract_identity(Some(&h), None, &[]);
-        assert_eq!(id.client_ip, None);
+        assert!(!is_leading_zero_ipv4(b"01.0.0.0.1"));
         assert_eq!(
-            id.anomalies,
-            vec![IdentityAnomaly::LeadingZeroIpv4(
-                IdentitySource::XForwardedFor
-            )]
+            anomalies_of(b"GET / HTTP/1.1\r\nX-Forwarded-For: 10.000.000.03\r\n\r\n"),
+            (
+                Some(ip("10.0.0.3")),
+                None,
+                "leading_zero_ipv4:x_forwarded_for".into()
+            )
         );
-        assert_eq!(id.sources[0].chain.entries[0].raw, b"10.000.000.03");
+        assert_eq!(
+            anomalies_of(b"GET / HTTP/1.1\r\nX-Forwarded-For: 010.0.0.1\r\n\r\n"),
+            (None, None, "leading_zero_ipv4:x_forwarded_for".into())
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_is_the_ipv4_client() {
+        for h in [
+            &b"GET / HTTP/1.1\r\nX-Forwarded-For: 10.9.9.9, ::ffff:77.148.90.167\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nX-Forwarded-For: [::FFFF:77.148.90.167]:40001\r\n\r\n",
+        ] {
+            let (client, _, flags) = anomalies_of(h);
+            assert_eq!(client, Some(ip("77.148.90.167")));
+            assert_eq!(flags, "ipv4_mapped_ipv6:x_forwarded_for");
+        }
+        assert_eq!(
+            anomalies_of(
+                b"GET / HTTP/1.1\r\nForwarded: for=\"[::ffff:77.148.90.167]:4711\"\r\n\r\n"
+            ),
+            (
+                Some(ip("77.148.90.167")),
+                Some(4711),
+                "ipv4_mapped_ipv6:forwarded".into()
+            )
+        );
+        // A PROXY v2 IPv6 source in mapped form.
+        let id = extract_identity(
+            None,
+            Some("[::ffff:77.148.90.167]:5000".parse().unwrap()),
+            &[],
+        );
+        assert_eq!(id.client_ip, Some(ip("77.148.90.167")));
+        assert_eq!(id.client_port, Some(5000));
+        assert_eq!(id.anomalies_string(), "ipv4_mapped_ipv6:proxy_protocol");
+        // An IPv4-compatible (not mapped) address stays IPv6, unflagged.
+        let (client, _, flags) =
+            anomalies_of(b"GET / HTTP/1.1\r\nX-Forwarded-For: ::77.148.90.167\r\n\r\n");
+        assert_eq!(client, Some(ip("::4d94:5aa7")));
+        assert_eq!(flags, "");
+    }
+
+    #[test]
+    fn nginx_unbracketed_ipv6_port_in_forwarded() {
+        // 40000 has five digits: no hex group, so only address:port reads.
+        assert_eq!(
+            anomalies_of(b"GET / HTTP/1.1\r\nForwarded: for=\"2001:db8::5:40000\"\r\n\r\n"),
+            (
+                Some(ip("2001:db8::5")),
+                Some(40000),
+                "unbracketed_ipv6_port:forwarded".into()
+            )
+        );
+        // 8080 is also a hex group: the whole address is taken and the row says so.
+        assert_eq!(
+            anomalies_of(b"GET / HTTP/1.1\r\nForwarded: for=\"2001:db8::5:8080\"\r\n\r\n"),
+            (
+                Some(ip("2001:db8:0:0:0:0:5:8080")),
+                None,
+                "ambiguous_ipv6_port:forwarded".into()
+            )
+        );
+        // Eight groups and a port: the whole is no address, the part before the colon is.
+        let e = parse_node(b"2001:db8:1:2:3:4:5:6:443", true);
+        assert_eq!(
+            (e.addr, e.port),
+            (Some(ip("2001:db8:1:2:3:4:5:6")), Some(443))
+        );
+        // A plain IPv6 and a mapped one (the `:` before the dotted quad is no port).
+        let e = parse_node(b"2001:db8::5", true);
+        assert_eq!(
+            (e.addr, e.port, e.form),
+            (Some(ip("2001:db8::5")), None, EntryForm::default())
+        );
+        let e = parse_node(b"::ffff:1.2.3.4:40000", true);
+        assert_eq!((e.addr, e.port), (Some(ip("1.2.3.4")), Some(40000)));
+        // Port out of range, or XFF (not Forwarded syntax): not split.
+        assert_eq!(parse_node(b"2001:db8::5:70000", true).addr, None);
+        assert_eq!(parse_entry(b"2001:db8::5:40000").addr, None);
     }
 
     #[test]

@@ -112,6 +112,32 @@ pub(crate) fn hex(b: &[u8]) -> String {
     out
 }
 
+/// How a unique id TLV value is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UniqueIdEncoding {
+    Text,
+    Hex,
+}
+
+impl UniqueIdEncoding {
+    /// Text for non-empty printable ASCII (space to `~`), hex for anything else.
+    pub fn of(b: &[u8]) -> UniqueIdEncoding {
+        if !b.is_empty() && b.iter().all(|&c| (0x20..=0x7e).contains(&c)) {
+            UniqueIdEncoding::Text
+        } else {
+            UniqueIdEncoding::Hex
+        }
+    }
+}
+
+fn ser_unique_id<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    match UniqueIdEncoding::of(b) {
+        UniqueIdEncoding::Text => ser_text(b, s),
+        UniqueIdEncoding::Hex => ser_hex(b, s),
+    }
+}
+
 /// A TLV we do not interpret, kept raw.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RawTlv {
@@ -162,8 +188,11 @@ pub enum Tlv {
     Noop {
         len: usize,
     },
+    /// PP2_TYPE_UNIQUE_ID: HAProxy's unique-id-format output, text when it is printable
+    /// ASCII, lower-case hex otherwise; `encoding` says which.
     UniqueId {
-        #[serde(serialize_with = "ser_hex")]
+        encoding: UniqueIdEncoding,
+        #[serde(serialize_with = "ser_unique_id")]
         value: Vec<u8>,
     },
     Ssl(SslInfo),
@@ -422,6 +451,7 @@ fn parse_v2(bytes: &[u8]) -> Result<ProxyHeader, ProxyError> {
             }
             0x04 => Tlv::Noop { len: value.len() },
             0x05 => Tlv::UniqueId {
+                encoding: UniqueIdEncoding::of(value),
                 value: value.to_vec(),
             },
             0x20 => Tlv::Ssl(parse_ssl(value, off + 3)?),
@@ -666,6 +696,7 @@ mod tests {
                     value: b"example.com".to_vec()
                 },
                 Tlv::UniqueId {
+                    encoding: UniqueIdEncoding::Hex,
                     value: vec![0xde, 0xad, 0x01]
                 },
                 Tlv::Netns {
@@ -683,9 +714,42 @@ mod tests {
         assert_eq!(j["tlvs"][0]["type"], "alpn");
         assert_eq!(j["tlvs"][0]["value"], "h2");
         assert_eq!(j["tlvs"][2]["value"], "dead01");
+        assert_eq!(j["tlvs"][2]["encoding"], "hex");
         assert_eq!(j["tlvs"][4]["type"], "unknown");
         assert_eq!(j["tlvs"][4]["code"], 0xea);
         assert_eq!(j["tlvs"][4]["value"], "0102");
+    }
+
+    /// HAProxy's default unique-id-format gives printable text: shown as text (escaped like
+    /// other text, here a backslash), hex only for bytes that are not printable ASCII.
+    #[test]
+    fn unique_id_text_when_printable() {
+        let id = b"C0A80001:D6F2_0A000002:01BB_5F5E1000_0001:1A2B";
+        let mut block = vec![192, 0, 2, 1, 198, 51, 100, 2, 0xdc, 0x04, 0x01, 0xbb];
+        block.extend_from_slice(&[0x05, 0, id.len() as u8]);
+        block.extend_from_slice(id);
+        block.extend_from_slice(&[0x05, 0, 3, b'a', b'\\', b'b']);
+        block.extend_from_slice(&[0x05, 0, 3, b'a', 0x7f, b'b']);
+        block.extend_from_slice(&[0x05, 0, 0]);
+        let h = parse_proxy(&v2(0x21, 0x11, &block)).unwrap();
+        let j = serde_json::to_value(&h).unwrap();
+        let shown: Vec<(&str, &str)> = (0..4)
+            .map(|i| {
+                (
+                    j["tlvs"][i]["encoding"].as_str().unwrap_or("-"),
+                    j["tlvs"][i]["value"].as_str().unwrap_or("-"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                ("text", "C0A80001:D6F2_0A000002:01BB_5F5E1000_0001:1A2B"),
+                ("text", "a\\\\b"),
+                ("hex", "617f62"),
+                ("hex", ""),
+            ]
+        );
     }
 
     #[test]

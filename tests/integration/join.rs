@@ -387,3 +387,109 @@ fn golden_csv_and_json_of_a_generated_pair() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A back request naming its client in IPv4-mapped IPv6 form joins to that client's IPv4
+/// front SYN, and counts as the same client as a request naming the plain IPv4 form.
+#[test]
+fn mapped_ipv6_client_joins_its_ipv4_syn() {
+    use proxytrace::synth::packet::TcpPacket;
+    use proxytrace::synth::writer::{PcapConfig, PcapWriter};
+    use std::net::IpAddr;
+    const T0: i64 = 1_700_000_000_000_000_000;
+    let capture = |packets: &[(i64, TcpPacket)]| {
+        let mut w = PcapWriter::new(Vec::new(), PcapConfig::default()).unwrap();
+        let mut frame = Vec::new();
+        for (ts, p) in packets {
+            frame.clear();
+            p.build(&mut frame);
+            w.packet(*ts, &frame).unwrap();
+        }
+        w.finish().unwrap()
+    };
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let client = ip("77.148.90.167");
+    let front = capture(&[(
+        T0,
+        TcpPacket {
+            src: client,
+            dst: ip("203.0.113.10"),
+            src_port: 51000,
+            dst_port: 443,
+            seq: 7,
+            flags: 0x02,
+            ..TcpPacket::default()
+        },
+    )]);
+    let request = |xff: &str| {
+        format!("GET /{xff} HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: {xff}\r\n\r\n").into_bytes()
+    };
+    let (mapped, plain) = (request("::ffff:77.148.90.167"), request("77.148.90.167"));
+    /// A SYN from the proxy, then the request 1 ms later.
+    fn back_conn(port: u16, t: i64, payload: &[u8]) -> Vec<(i64, TcpPacket<'_>)> {
+        let p = |seq: u32, flags: u16, payload| TcpPacket {
+            src: IpAddr::V4([10, 0, 0, 2].into()),
+            dst: IpAddr::V4([10, 0, 1, 1].into()),
+            src_port: port,
+            dst_port: 8080,
+            seq,
+            flags,
+            payload,
+            ..TcpPacket::default()
+        };
+        vec![
+            (t, p(1000, 0x02, b"")),
+            (t + 1_000_000, p(1001, 0x18, payload)),
+        ]
+    }
+    let mut back_packets = back_conn(40000, T0 + 1_000_000, &mapped);
+    back_packets.extend(back_conn(40001, T0 + 3_000_000, &plain));
+    let back = capture(&back_packets);
+    let dir = scratch_dir("mapped");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (fp, bp) = (dir.join("front.pcap"), dir.join("back.pcap"));
+    std::fs::write(&fp, front).unwrap();
+    std::fs::write(&bp, back).unwrap();
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "join".to_string(),
+            "--front".into(),
+            fp.to_str().unwrap().into(),
+            "--back".into(),
+            bp.to_str().unwrap().into(),
+            "--clock-offset".into(),
+            "0s".into(),
+            "--format".into(),
+            "jsonl".into(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run_args = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let (code, out, err) = run(&a);
+        assert_eq!(code, 0, "{err}");
+        jsonl(&out)
+    };
+    let rows = run_args(args(&[]));
+    let got: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["client_ip"].to_string(),
+                r["front_src_ip"].to_string(),
+                r["front_src_port"].to_string(),
+            )
+        })
+        .collect();
+    let want = (
+        "\"77.148.90.167\"".to_string(),
+        "\"77.148.90.167\"".to_string(),
+        "51000".to_string(),
+    );
+    assert_eq!(got, vec![want.clone(), want], "{rows:?}");
+    let summary = run_args(args(&["--summary"]));
+    assert_eq!(summary.len(), 1, "{summary:?}");
+    assert_eq!(summary[0]["client_ip"], "77.148.90.167");
+    assert_eq!(summary[0]["requests"], 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -902,3 +902,127 @@ mod overlapping_copies {
         }
     }
 }
+
+/// Addresses as real proxies write them (issue 12): the mapped IPv4 form, leading-zero
+/// octets and nginx's unbracketed `v6:port`, through `requests` and `--client`.
+mod addr_forms {
+    use super::crafted::*;
+
+    /// (client_ip, client_port, chain, flags) of the single row, and whether `--client
+    /// net` keeps it.
+    fn row_and_filter(payload: &[u8], net: &str) -> (String, String, String, String, bool) {
+        let f = in_order(&[payload]);
+        let (rows, _) = rows(&f, &[]);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        let s = |k: &str| match &r[k] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "-".into(),
+            v => v.to_string(),
+        };
+        let (kept, _) = super::crafted::rows(&f, &["--client", net]);
+        (
+            s("client_ip"),
+            s("client_port"),
+            s("chain"),
+            s("flags"),
+            kept.len() == 1,
+        )
+    }
+
+    fn t(ip: &str, port: &str, chain: &str, flags: &str) -> (String, String, String, String, bool) {
+        (ip.into(), port.into(), chain.into(), flags.into(), true)
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_names_the_ipv4_client() {
+        let xff =
+            b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: [::ffff:77.148.90.167]:40001\r\n\r\n";
+        assert_eq!(
+            row_and_filter(xff, "77.148.90.167"),
+            t(
+                "77.148.90.167",
+                "40001",
+                "[::ffff:77.148.90.167]:40001",
+                "ipv4_mapped_ipv6:x_forwarded_for"
+            )
+        );
+        let fwd = b"GET / HTTP/1.1\r\nHost: h\r\nForwarded: for=\"[::ffff:77.148.90.167]\"\r\n\r\n";
+        assert_eq!(
+            row_and_filter(fwd, "77.148.90.0/24"),
+            t(
+                "77.148.90.167",
+                "-",
+                "[::ffff:77.148.90.167]",
+                "ipv4_mapped_ipv6:forwarded"
+            )
+        );
+        // PROXY v2, TCP over IPv6, source ::ffff:77.148.90.167 port 0xc738 = 51000.
+        let mut v2 = b"\r\n\r\n\0\r\nQUIT\n\x21\x21\x00\x24".to_vec();
+        v2.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 77, 148, 90, 167]);
+        v2.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        v2.extend_from_slice(&[0xc7, 0x38, 0x01, 0xbb]);
+        v2.extend_from_slice(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(
+            row_and_filter(&v2, "77.148.90.167"),
+            t(
+                "77.148.90.167",
+                "51000",
+                "[::ffff:77.148.90.167]:51000",
+                "ipv4_mapped_ipv6:proxy_protocol"
+            )
+        );
+    }
+
+    #[test]
+    fn leading_zero_ipv4_read_when_octal_and_decimal_agree() {
+        let agree = b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.000.000.03\r\n\r\n";
+        assert_eq!(
+            row_and_filter(agree, "10.0.0.3"),
+            t(
+                "10.0.0.3",
+                "-",
+                "10.000.000.03",
+                "leading_zero_ipv4:x_forwarded_for"
+            )
+        );
+        // 010 is 8 in octal, 10 in decimal: no address, and so no client to filter on.
+        let differ = b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 010.0.0.1\r\n\r\n";
+        let (ip, port, chain, flags, kept) = row_and_filter(differ, "10.0.0.1");
+        assert_eq!(
+            (
+                ip.as_str(),
+                port.as_str(),
+                chain.as_str(),
+                flags.as_str(),
+                kept
+            ),
+            ("-", "-", "", "leading_zero_ipv4:x_forwarded_for", false)
+        );
+    }
+
+    #[test]
+    fn nginx_forwarded_unbracketed_ipv6_port() {
+        let nginx = b"GET / HTTP/1.1\r\nHost: h\r\nForwarded: for=\"2001:db8::5:40000\"\r\n\r\n";
+        assert_eq!(
+            row_and_filter(nginx, "2001:db8::/32"),
+            t(
+                "2001:db8::5",
+                "40000",
+                "2001:db8::5:40000",
+                "unbracketed_ipv6_port:forwarded"
+            )
+        );
+        // Also a whole IPv6 address: taken as that, and the row says the port may be in it.
+        let ambiguous = b"GET / HTTP/1.1\r\nHost: h\r\nForwarded: for=\"2001:db8::5:8080\"\r\n\r\n";
+        assert_eq!(
+            row_and_filter(ambiguous, "2001:db8::5:8080"),
+            t(
+                "2001:db8::5:8080",
+                "-",
+                "2001:db8::5:8080",
+                "ambiguous_ipv6_port:forwarded"
+            )
+        );
+    }
+}
