@@ -138,6 +138,20 @@ fn gather_inputs(
     Ok(inputs)
 }
 
+/// The inputs of a command that takes [`cli::InputArgs`]: how to open them, and the
+/// captures to read (see [`gather_inputs`]).
+fn command_inputs(
+    input: &cli::InputArgs,
+    drop_same_records: bool,
+    report: &mut InputReport,
+) -> anyhow::Result<(OpenOptions, Vec<capture::Input>)> {
+    let opts = OpenOptions {
+        mmap: !input.no_mmap,
+    };
+    let inputs = gather_inputs(&input.files, input.follow, opts, drop_same_records, report)?;
+    Ok((opts, inputs))
+}
+
 /// How a command divides the cores: `info` only walks and decodes in its workers;
 /// `requests`, `syns` and `join` also run an ordered sequential stage (reassembly,
 /// handshakes) on the calling thread, which needs a core of its own.
@@ -192,17 +206,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if format == Format::Csv {
                 anyhow::bail!("info writes table, json or jsonl, not csv");
             }
-            let opts = OpenOptions {
-                mmap: !args.input.no_mmap,
-            };
             let mut report = InputReport::default();
-            let inputs = gather_inputs(
-                &args.input.files,
-                args.input.follow,
-                opts,
-                false,
-                &mut report,
-            )?;
+            let (opts, inputs) = command_inputs(&args.input, false, &mut report)?;
             outfile::refuse_input_as_output(args.output.as_deref(), &report.paths)?;
             let mut out = output(&args.output)?;
             let mut failed = report.failed;
@@ -323,17 +328,8 @@ fn run_requests(cli: &Cli, args: &cli::RequestsArgs, flows: bool) -> anyhow::Res
         identified_only: args.identified_only,
         ..requests_config(&args.identity, &args.out)
     };
-    let opts = OpenOptions {
-        mmap: !args.input.no_mmap,
-    };
     let mut report = InputReport::default();
-    let inputs = gather_inputs(
-        &args.input.files,
-        args.input.follow,
-        opts,
-        true,
-        &mut report,
-    )?;
+    let (opts, inputs) = command_inputs(&args.input, true, &mut report)?;
     outfile::refuse_input_as_output(args.out.output.as_deref(), &report.paths)?;
     let bar = (!args.out.quiet).then(|| ui::Bar::new(&inputs)).flatten();
     let engine = engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
@@ -516,17 +512,8 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
         None => builtin::database(),
     };
     let format = row_format(&args.out);
-    let opts = OpenOptions {
-        mmap: !args.input.no_mmap,
-    };
     let mut report = InputReport::default();
-    let inputs = gather_inputs(
-        &args.input.files,
-        args.input.follow,
-        opts,
-        true,
-        &mut report,
-    )?;
+    let (opts, inputs) = command_inputs(&args.input, true, &mut report)?;
     let mut named = report.paths.clone();
     named.extend(args.db.clone());
     outfile::refuse_input_as_output(args.out.output.as_deref(), &named)?;
