@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proxytrace::http::forwarded::parse_forwarded;
-use proxytrace::http::identity::{is_leading_zero_ipv4, parse_chain, parse_entry, select_client};
+use proxytrace::identity::forwarded::parse_forwarded;
+use proxytrace::identity::{is_leading_zero_ipv4, parse_chain, parse_entry, select_client};
 
 fuzz_target!(|data: &[u8]| {
     let values: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();

@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proxytrace::http::head::parse_request_head;
-use proxytrace::http::identity::extract_identity;
+use proxytrace::http1::head::parse_request_head;
+use proxytrace::identity::extract_identity;
 use std::net::SocketAddr;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 
 use divan::counter::BytesCount;
 use divan::{black_box, Bencher};
-use proxytrace::http::prefilter::Prefilter;
+use proxytrace::http1::prefilter::Prefilter;
 
 fn main() {
     divan::main();

@@ -35,10 +35,10 @@
 //! clients seen on the back side are kept. Front requests take 24 bytes each.
 
 use crate::capture::{self, CaptureError, Input, OpenOptions};
+use crate::collections::hashing::{HashMap, HashSet};
 use crate::decode::FiveTuple;
 use crate::engine::Engine;
 use crate::fingerprint::{Database, SynKind, SynObservation, Uptime};
-use crate::hashing::{HashMap, HashSet};
 use crate::requests::{self, RequestRow, RequestsConfig, RequestsSummary};
 use crate::syns::{FileMeta, SynEntry, SynRow, SynScanner};
 use crate::timefmt::{write_rfc3339, Precision};

@@ -82,6 +82,7 @@
 //! server port, interned signature id, matched database line, TTL, flags).
 
 use crate::capture::{Capture, CaptureError, FileFormat, Record, TimeResolution, WalkStats};
+use crate::collections::hashing::HashMap;
 use crate::decode::{self, Decoded, FiveTuple, IpProto, TcpFlags};
 use crate::engine::{Engine, Job};
 use crate::fingerprint::uptime::MAX_WAIT_MS;
@@ -89,7 +90,6 @@ use crate::fingerprint::{
     estimate_uptime, Database, Match, MatchQuality, P0fIgnores, SynKind, SynObservation, TsSample,
     Uptime,
 };
-use crate::hashing::HashMap;
 use crate::timefmt::{write_rfc3339, Precision};
 use ipnet::IpNet;
 use serde::Serialize;

@@ -10,8 +10,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use ipnet::IpNet;
 use serde::Serialize;
 
-use super::forwarded::{parse_forwarded, Forwarded};
-use super::head::{ser_bytes, ser_opt_bytes, trim_ws, HeaderKind, RequestHead};
+pub mod forwarded;
+
+use self::forwarded::{parse_forwarded, Forwarded};
+use crate::http1::head::{ser_bytes, ser_opt_bytes, trim_ws, HeaderKind, RequestHead};
 
 /// Chain entries kept per source. The rightmost entries are kept (they are the ones
 /// written by the proxies nearest to us and decide the client); the dropped leftmost
@@ -867,7 +869,7 @@ fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::head::parse_request_head;
+    use crate::http1::head::parse_request_head;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use super::head::{ser_opt_bytes, trim_ws};
-use super::identity::{finish_capped, parse_node, push_capped, Chain, ChainEntry};
+use super::{finish_capped, parse_node, push_capped, Chain, ChainEntry};
+use crate::http1::head::{ser_opt_bytes, trim_ws};
 
 /// One forwarded-element: the first occurrence of each known parameter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -52,7 +52,7 @@ impl ForwardedAnomalies {
     ];
 }
 
-crate::flagset::impl_flag_set!(ForwardedAnomalies, u16);
+crate::vocab::flags::impl_flag_set!(ForwardedAnomalies, u16);
 
 /// All Forwarded headers of a request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -226,7 +226,7 @@ fn parse_value<'a>(v: &'a [u8], out: &mut Forwarded<'a>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::identity::EntryKind;
+    use crate::identity::EntryKind;
     use std::net::IpAddr;
 
     fn ip(s: &str) -> Option<IpAddr> {
@@ -344,17 +344,14 @@ mod tests {
             );
         }
         let f = parse_forwarded([&v[..]]);
-        assert_eq!(
-            f.chain.entries.len(),
-            crate::http::identity::MAX_CHAIN_ENTRIES
-        );
+        assert_eq!(f.chain.entries.len(), crate::identity::MAX_CHAIN_ENTRIES);
         assert_eq!(
             f.chain.dropped_left,
-            100_000 - crate::http::identity::MAX_CHAIN_ENTRIES
+            100_000 - crate::identity::MAX_CHAIN_ENTRIES
         );
         // i = 99_999 = 0x01869F -> 10.1.134.159
         assert_eq!(f.chain.entries.last().unwrap().addr, ip("10.1.134.159"));
-        assert_eq!(f.elements.len(), crate::http::identity::MAX_CHAIN_ENTRIES);
+        assert_eq!(f.elements.len(), crate::identity::MAX_CHAIN_ENTRIES);
     }
 
     proptest::proptest! {

@@ -52,8 +52,8 @@
 //!   stream start; an earlier segment arriving later is taken as a retransmission.
 //! - No export/import of unfinished flows for chunk stitching yet.
 
+use crate::collections::hashing::HashMap;
 use crate::decode::{FiveTuple, IpProto, Packet, TcpFlags};
-use crate::hashing::HashMap;
 use memchr::memchr;
 use serde::Serialize;
 use std::collections::VecDeque;

@@ -207,7 +207,7 @@ impl HeadAnomalies {
     ];
 }
 
-crate::flagset::impl_flag_set!(HeadAnomalies, u32);
+crate::vocab::flags::impl_flag_set!(HeadAnomalies, u32);
 
 /// Serialize bytes as a (lossy UTF-8) string: output is for humans and JSON tools.
 pub(crate) fn ser_bytes<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {

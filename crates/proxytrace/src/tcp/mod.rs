@@ -1,0 +1,3 @@
+//! TCP: the flow table, byte-stream reassembly and client-side inference.
+
+pub mod reassembly;
