@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use proxytrace::capture::{Input, OpenOptions};
 use proxytrace::engine::Engine;
-use proxytrace::requests::{self, RequestExtractor, RequestRow, RequestsConfig};
+use proxytrace::extract::requests::{self, RequestExtractor, RequestRow, RequestsConfig};
 use proxytrace_synth::scenario::{self, LinkKind, OutFormat, ScenarioConfig};
 use proxytrace_fuzz::{one_thread_engine, open_stream, scratch_file, tiny_chunk_engine};
 use std::ops::ControlFlow;

@@ -2,7 +2,7 @@
 //! main.rs know about clap.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use proxytrace::output::Format;
+use proxytrace::printers::Format;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -193,7 +193,7 @@ pub struct SynsArgs {
 }
 
 fn parse_duration(s: &str) -> Result<i64, String> {
-    proxytrace::join::parse_duration_ns(s)
+    proxytrace::commands::join::parse_duration_ns(s)
 }
 
 #[derive(Debug, Args)]

@@ -8,9 +8,9 @@ mod cli;
 use clap::Parser as _;
 use cli::{Cli, Command};
 use proxytrace::capture::{self, OpenOptions};
+use proxytrace::commands::info;
 use proxytrace::engine::{Engine, EngineOptions};
-use proxytrace::info;
-use proxytrace::output::Format;
+use proxytrace::printers::Format;
 use std::io::{self, IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::process::ExitCode;
@@ -288,8 +288,8 @@ fn match_status(args: &cli::RowOutputArgs, n: u64, failed: bool) -> ExitCode {
 fn requests_config(
     id: &cli::IdentityArgs,
     out: &cli::RowOutputArgs,
-) -> proxytrace::requests::RequestsConfig {
-    proxytrace::requests::RequestsConfig {
+) -> proxytrace::extract::requests::RequestsConfig {
+    proxytrace::extract::requests::RequestsConfig {
         trusted: id.trusted.clone(),
         extra_headers: id.headers.iter().map(|h| h.as_bytes().to_vec()).collect(),
         transparent: id.transparent,
@@ -312,7 +312,7 @@ fn finish_listing<R: serde::Serialize>(
     if let Some(rows) = aggregate {
         n = rows.len() as u64;
         if !args.count && !args.quiet {
-            proxytrace::output::write_rows(format, out, !args.no_header, &rows)?;
+            proxytrace::printers::write_rows(format, out, !args.no_header, &rows)?;
         }
     }
     if args.count {
@@ -323,7 +323,9 @@ fn finish_listing<R: serde::Serialize>(
 }
 
 fn run_requests(cli: &Cli, args: &cli::RequestsArgs, flows: bool) -> anyhow::Result<ExitCode> {
-    use proxytrace::requests::{self, FlowAggregator, RequestJson, RequestRow, RequestsConfig};
+    use proxytrace::extract::requests::{
+        self, FlowAggregator, RequestJson, RequestRow, RequestsConfig,
+    };
     let cfg = RequestsConfig {
         identified_only: args.identified_only,
         ..requests_config(&args.identity, &args.out)
@@ -348,17 +350,21 @@ fn run_requests(cli: &Cli, args: &cli::RequestsArgs, flows: bool) -> anyhow::Res
         // CSV and tables take the flat row; JSON adds the parsed PROXY header.
         enum Rows<'w> {
             None,
-            Flat(Box<dyn proxytrace::output::RowSink<RequestRow> + 'w>),
-            Nested(Box<dyn proxytrace::output::RowSink<RequestJson> + 'w>),
+            Flat(Box<dyn proxytrace::printers::RowSink<RequestRow> + 'w>),
+            Nested(Box<dyn proxytrace::printers::RowSink<RequestJson> + 'w>),
         }
         let mut rows = match (writes_rows, json) {
             (false, _) => Rows::None,
-            (true, false) => {
-                Rows::Flat(proxytrace::output::sink(format, Box::new(&mut out), header))
-            }
-            (true, true) => {
-                Rows::Nested(proxytrace::output::sink(format, Box::new(&mut out), header))
-            }
+            (true, false) => Rows::Flat(proxytrace::printers::sink(
+                format,
+                Box::new(&mut out),
+                header,
+            )),
+            (true, true) => Rows::Nested(proxytrace::printers::sink(
+                format,
+                Box::new(&mut out),
+                header,
+            )),
         };
         let mut emit = |mut row: RequestRow| -> ControlFlow<()> {
             matched += 1;
@@ -417,7 +423,7 @@ fn run_requests(cli: &Cli, args: &cli::RequestsArgs, flows: bool) -> anyhow::Res
 }
 
 /// The end-of-run summary on stderr: totals, then every skip and cap that is not zero.
-fn print_summary(s: &proxytrace::requests::RequestsSummary, elapsed: std::time::Duration) {
+fn print_summary(s: &proxytrace::extract::requests::RequestsSummary, elapsed: std::time::Duration) {
     let secs = elapsed.as_secs_f64();
     let gbps = if secs > 0.0 {
         s.walk.bytes as f64 / secs / 1e9
@@ -501,8 +507,10 @@ fn print_summary(s: &proxytrace::requests::RequestsSummary, elapsed: std::time::
 }
 
 fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
+    use proxytrace::extract::handshakes::{
+        self as syns, ClientSummary, FileMeta, SynEntry, SynRow, SynScanner,
+    };
     use proxytrace::fingerprint::{builtin, db::Database};
-    use proxytrace::syns::{self, ClientSummary, FileMeta, SynEntry, SynRow, SynScanner};
     let loaded;
     let db: &Database = match &args.db {
         Some(p) => {
@@ -530,7 +538,7 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
     let mut write_err: Option<io::Error> = None;
     {
         let mut rows = (listing && !args.summary)
-            .then(|| proxytrace::output::sink::<SynRow>(format, Box::new(&mut out), header));
+            .then(|| proxytrace::printers::sink::<SynRow>(format, Box::new(&mut out), header));
         let mut on_entry = |e: &SynEntry<'_>, meta: &FileMeta| -> ControlFlow<()> {
             if !syns::client_matches(&args.out.clients, e.client().ip()) {
                 return ControlFlow::Continue(());
@@ -597,8 +605,8 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
+    use proxytrace::commands::join::{self, ClientJoinSummary, JoinConfig, JoinRow};
     use proxytrace::fingerprint::{builtin, db::Database};
-    use proxytrace::join::{self, ClientJoinSummary, JoinConfig, JoinRow};
     let loaded;
     let db: &Database = match &args.db {
         Some(p) => {
@@ -640,7 +648,7 @@ fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
     let mut clients = ClientJoinSummary::default();
     let summary = {
         let mut rows = writes_rows
-            .then(|| proxytrace::output::sink::<JoinRow>(format, Box::new(&mut out), header));
+            .then(|| proxytrace::printers::sink::<JoinRow>(format, Box::new(&mut out), header));
         let mut emit = |row: JoinRow| -> ControlFlow<()> {
             matched += 1;
             if quiet {
@@ -732,8 +740,8 @@ fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
 /// `engine::Progress`.
 mod ui {
     use proxytrace::capture::Input;
+    use proxytrace::commands::info::FileInfo;
     use proxytrace::engine::Progress;
-    use proxytrace::info::FileInfo;
     use std::collections::BTreeMap;
     use std::io::IsTerminal;
     use std::sync::Arc;

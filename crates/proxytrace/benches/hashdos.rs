@@ -7,7 +7,7 @@
 use divan::{black_box, Bencher};
 use proxytrace::capture::{Input, OpenOptions};
 use proxytrace::engine::{Engine, EngineOptions};
-use proxytrace::requests::{self, RequestsConfig};
+use proxytrace::extract::requests::{self, RequestsConfig};
 use proxytrace_synth::flood::{write_flood, FloodKind};
 use std::ops::ControlFlow;
 use std::path::PathBuf;

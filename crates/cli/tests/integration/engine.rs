@@ -7,8 +7,8 @@ use crate::util::{run, testdata, TempFile};
 use proxytrace::capture::{
     self, ByteOrder, Capture, Input, OpenOptions, Parser, Record, WalkStats,
 };
+use proxytrace::commands::info;
 use proxytrace::engine::{ChunkInfo, Engine, EngineOptions, Job};
-use proxytrace::info;
 use proxytrace_synth::packet::{IpParams, Link, UdpPacket, MAC_A, MAC_B};
 use proxytrace_synth::scenario::{self, OutFormat, ScenarioConfig};
 use proxytrace_synth::writer::{NgInterface, NgWriter, PcapConfig, PcapWriter};

@@ -4,9 +4,9 @@
 
 use crate::util::testdata;
 use proxytrace::capture::{self, Input, OpenOptions};
+use proxytrace::commands::info;
 use proxytrace::engine::{Engine, EngineOptions};
-use proxytrace::info;
-use proxytrace::requests::{self, RequestRow, RequestsConfig};
+use proxytrace::extract::requests::{self, RequestRow, RequestsConfig};
 use std::io::Cursor;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};

@@ -6,9 +6,11 @@
 //! first IPv4 fragment; a forensics tool needs every header a frame still holds.
 
 mod link;
+mod outcomes;
 mod packet;
 
 pub use link::{decode, link_type_name, LinkType};
+pub use outcomes::Outcomes;
 pub use packet::{
     FiveTuple, Fragment, IpInfo, IpProto, Packet, TcpFlags, TcpView, Transport, UdpView,
 };

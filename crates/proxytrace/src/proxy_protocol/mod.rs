@@ -87,7 +87,7 @@ impl ProxyFamily {
 /// TLV text (ALPN, authority, SSL names, netns, unix paths) is sent by whoever wrote the
 /// header: escaped like every other text field from the capture.
 fn ser_text<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::requests::escape_bytes(b))
+    s.serialize_str(&crate::vocab::escape::escape_bytes(b))
 }
 
 fn ser_opt_text<S: Serializer>(b: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {

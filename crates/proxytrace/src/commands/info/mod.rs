@@ -3,96 +3,13 @@
 use crate::capture::{
     ByteOrder, Capture, CaptureError, Compression, FileFormat, Interface, Parser, Record, WalkStats,
 };
-use crate::decode::{self, link_type_name, Decoded, Transport, Undecodable};
+use crate::decode::Outcomes;
+use crate::decode::{self, link_type_name};
 use crate::engine::{Engine, Job};
 use crate::timefmt::{rfc3339, Precision};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
-
-/// Per-file packet outcomes. Every record read lands in exactly one of
-/// `ipv4`, `ipv6`, `non_ip`, `undecodable` or the walker's skipped records.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Outcomes {
-    pub ipv4: u64,
-    pub ipv6: u64,
-    /// Of the IP packets: TCP segments with a readable header.
-    pub tcp: u64,
-    pub udp: u64,
-    /// IP packets carrying another protocol (ICMP, GRE, ...).
-    pub other_transport: u64,
-    /// Later IP fragments (no transport header).
-    pub ip_fragments: u64,
-    /// IP packets whose transport header is cut by the snap length.
-    pub transport_truncated: u64,
-    /// Well-formed frames that carry no IP (ARP, LLDP, ...).
-    pub non_ip: u64,
-    /// Records that could not be decoded, by reason (keyed by the reason, named only when
-    /// written: counting must not allocate per packet).
-    #[serde(serialize_with = "undecodable_by_name")]
-    pub undecodable: BTreeMap<Undecodable, u64>,
-}
-
-impl Outcomes {
-    /// Count one decoded record.
-    pub fn count(&mut self, result: &Result<Decoded<'_>, Undecodable>) {
-        match result {
-            Ok(Decoded::NonIp { .. }) => self.non_ip += 1,
-            Ok(Decoded::Ip(p)) => {
-                if p.ip.version == 4 {
-                    self.ipv4 += 1;
-                } else {
-                    self.ipv6 += 1;
-                }
-                match p.transport {
-                    Transport::Tcp(_) => self.tcp += 1,
-                    Transport::Udp(_) => self.udp += 1,
-                    Transport::Fragment => self.ip_fragments += 1,
-                    Transport::Truncated => self.transport_truncated += 1,
-                    Transport::Other => self.other_transport += 1,
-                }
-            }
-            Err(e) => *self.undecodable.entry(*e).or_default() += 1,
-        }
-    }
-
-    pub fn decoded(&self) -> u64 {
-        self.ipv4 + self.ipv6 + self.non_ip
-    }
-
-    /// The undecodable counts under their stable snake_case names.
-    pub fn undecodable_names(&self) -> BTreeMap<String, u64> {
-        self.undecodable
-            .iter()
-            .map(|(k, v)| (k.name(), *v))
-            .collect()
-    }
-
-    pub fn undecodable_total(&self) -> u64 {
-        self.undecodable.values().sum()
-    }
-
-    pub fn merge(&mut self, o: &Outcomes) {
-        self.ipv4 += o.ipv4;
-        self.ipv6 += o.ipv6;
-        self.tcp += o.tcp;
-        self.udp += o.udp;
-        self.other_transport += o.other_transport;
-        self.ip_fragments += o.ip_fragments;
-        self.transport_truncated += o.transport_truncated;
-        self.non_ip += o.non_ip;
-        for (k, v) in &o.undecodable {
-            *self.undecodable.entry(*k).or_default() += v;
-        }
-    }
-}
-
-fn undecodable_by_name<S: serde::Serializer>(
-    m: &BTreeMap<Undecodable, u64>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_map(m.iter().map(|(k, v)| (k.name(), v)))
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InterfaceInfo {
@@ -446,6 +363,7 @@ pub fn write_text<W: std::io::Write + ?Sized>(w: &mut W, f: &FileInfo) -> std::i
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::Undecodable;
 
     #[test]
     fn undecodable_reasons_are_counted_and_written_by_name() {

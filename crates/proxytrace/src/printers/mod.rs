@@ -3,6 +3,7 @@
 //! Commands produce flat, serializable rows; a [`RowSink`] writes them in the chosen format.
 //! Column order is the rows' field order, which is the stable schema documented in the README.
 
+use crate::vocab::escape::{is_hidden_format, push_escaped_char};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -120,39 +121,6 @@ impl<R: Serialize, W: Write> RowSink<R> for JsonSink<W> {
         self.w
             .write_all(if self.rows == 0 { b"[]\n" } else { b"\n]\n" })?;
         self.w.flush()
-    }
-}
-
-/// Characters that change how the text around them is displayed without showing
-/// themselves: bidirectional embeddings, overrides, isolates and marks, zero-width
-/// characters, line and paragraph separators, invisible operators and the BOM.
-pub fn is_hidden_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061c}'
-            | '\u{180e}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{2069}'
-            | '\u{feff}'
-    )
-}
-
-/// Append `c` as text output shows it: a control character as `\xNN` per UTF-8 byte, a
-/// hidden format character as `\u{XXXX}`, a backslash as `\\` when `backslash` (cells that
-/// are escaped already pass false), anything else as is. The field escaping of
-/// `crate::requests::escape_bytes` and the table's last line of defence share it.
-pub fn push_escaped_char(s: &mut String, c: char, backslash: bool) {
-    match c {
-        '\\' if backslash => s.push_str("\\\\"),
-        c if c.is_control() => {
-            let mut buf = [0u8; 4];
-            for byte in c.encode_utf8(&mut buf).bytes() {
-                s.push_str(&format!("\\x{byte:02x}"));
-            }
-        }
-        c if is_hidden_format(c) => s.push_str(&format!("\\u{{{:04x}}}", u32::from(c))),
-        c => s.push(c),
     }
 }
 

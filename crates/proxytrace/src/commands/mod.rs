@@ -1,0 +1,6 @@
+//! One folder per command. Each is `run(engine, inputs, config, sink) -> Result<Report, _>`:
+//! it composes the layers below into rows and pushes them into the caller's sink. Only the
+//! binary imports from here.
+
+pub mod info;
+pub mod join;
