@@ -1,425 +1,29 @@
-//! A seeded FRONT/BACK capture pair and its truth file.
-//!
-//! FRONT: clients -> load balancer (203.0.113.10 / 2001:db8:ffff::10, ports 80 and 443).
-//! BACK: load balancer 10.0.0.2 -> backends 10.0.1.1-16:8080, carrying each front
-//! connection's HTTP requests with the client's identity (headers, PROXY preamble, or
-//! transparent source address). Every back-side request gets one [`TruthRecord`] line.
-//!
-//! Connections are generated one "unit" at a time (one back connection and the front
-//! connections it serves); a unit's packets never overlap in time with the next unit's, so
-//! both files are in time order. Everything derives from the seed through [`Rng`].
+//! The generator proper: one unit at a time (a back connection and the front
+//! connections it serves), writing both sides' frames and the truth lines.
 
-use super::packet::{self, IpIdMode, IpParams, Link, SynPreset, TcpPacket, VlanTag};
-use super::rng::Rng;
-use super::writer::{AnyWriter, NgInterface, NgWriter, PacketSink, PcapConfig, PcapWriter};
-use proxytrace::capture::ByteOrder;
-use proxytrace::decode::{FiveTuple, IpProto, TcpFlags};
-use serde::Serialize;
-use std::io::{self, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::{Path, PathBuf};
+use super::world::*;
+use super::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutFormat {
-    Pcap,
-    PcapNg,
+pub(super) struct Gen<F: Write, B: Write, T: Write> {
+    pub(super) r: Rng,
+    pub(super) devices: Vec<Device>,
+    pub(super) filler: Vec<u8>,
+    pub(super) front: Side<F>,
+    pub(super) back: Side<B>,
+    pub(super) truth: T,
+    pub(super) now: i64,
+    pub(super) start: i64,
+    pub(super) lb_port: u16,
+    pub(super) stats: ScenarioStats,
+    pub(super) line: Vec<u8>,
+    pub(super) stream: Vec<u8>,
+    pub(super) segs: Vec<(usize, usize)>,
+    pub(super) order: Vec<usize>,
+    pub(super) written: Vec<(usize, usize, i64)>,
+    pub(super) opts: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkKind {
-    Ethernet,
-    /// Ethernet with one 802.1Q tag (VLAN 100 front, 200 back).
-    Vlan,
-    Sll2,
-}
-
-#[derive(Debug, Clone)]
-pub struct ScenarioConfig {
-    pub seed: u64,
-    /// Stop once the back capture holds at least this many bytes...
-    pub back_bytes: u64,
-    /// ...and the front capture at least this many.
-    pub front_bytes: u64,
-    pub format: OutFormat,
-    pub link: LinkKind,
-    /// Added to every back-capture timestamp (the back sensor's clock error).
-    pub clock_offset_ns: i64,
-    /// Time of the first packet.
-    pub start_ns: i64,
-}
-
-impl Default for ScenarioConfig {
-    fn default() -> Self {
-        ScenarioConfig {
-            seed: 7,
-            back_bytes: 1 << 20,
-            front_bytes: 0,
-            format: OutFormat::Pcap,
-            link: LinkKind::Ethernet,
-            clock_offset_ns: 0,
-            // 2026-01-01T00:00:00Z
-            start_ns: 1_767_225_600_000_000_000,
-        }
-    }
-}
-
-/// Where a back-side request's client identity came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdentitySource {
-    XForwardedFor,
-    XRealIp,
-    XClientIp,
-    Forwarded,
-    ProxyV1,
-    ProxyV2,
-    /// The back connection's source address is the client's (HAProxy `usesrc client`).
-    Transparent,
-    None,
-}
-
-/// The join rule a correct joiner is expected to apply to this request, in priority order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JoinRule {
-    /// No identity on the back side: nothing to join.
-    NoIdentity,
-    /// The identity names a client that never appears in the front capture.
-    NoFront,
-    /// Identity carries IP and port: the front 5-tuple is determined exactly.
-    IpPort,
-    /// The front connection was plaintext HTTP carrying the same request (method, target,
-    /// host; the target holds a unique `rid`), which identifies it.
-    RequestMatch,
-    /// IP only, and only one client stack uses that IP: nearest front SYN in time.
-    IpTime,
-    /// IP only, and several client stacks (NAT) share that IP: the join is ambiguous.
-    IpTimeAmbiguous,
-}
-
-/// One line of the truth file (JSON Lines), one per back-side request.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TruthRecord {
-    /// Back connection 5-tuple, client (load balancer or transparent client) first.
-    pub back: FiveTuple,
-    /// Back-capture timestamp (ns, clock offset included) of the first packet in the file
-    /// that carries the request's first byte.
-    pub ts_ns: i64,
-    pub method: String,
-    pub target: String,
-    pub host: String,
-    /// The identity source used for this request (one per request).
-    pub identity: IdentitySource,
-    /// Header name exactly as written (case kept), when the identity is a header.
-    pub header_name: Option<String>,
-    /// Expected client address: the rightmost entry of an XFF/Forwarded chain (the one
-    /// the load balancer appended), or the PROXY/transparent source. None without identity.
-    pub client_ip: Option<IpAddr>,
-    /// Expected client port, when the identity carries one.
-    pub client_port: Option<u16>,
-    /// The front connection (client -> LB) this request came in on; None when the client
-    /// never appears on the front side.
-    pub front: Option<FiveTuple>,
-    /// Front timestamp (ns) of the client's first SYN of that connection.
-    pub front_syn_ts_ns: Option<i64>,
-    /// Name of the client's SYN preset (`packet::PRESETS`).
-    pub os: &'static str,
-    /// Whether other client stacks share this client IP (NAT).
-    pub nat: bool,
-    pub join_rule: JoinRule,
-}
-
-/// What was written.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ScenarioStats {
-    pub front_packets: u64,
-    pub front_bytes: u64,
-    pub back_packets: u64,
-    pub back_bytes: u64,
-    pub front_connections: u64,
-    pub back_connections: u64,
-    pub requests: u64,
-}
-
-const LB_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
-const LB_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, 0x10);
-const LB_BACK: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
-const BACKEND_PORT: u16 = 8080;
-const MSS: usize = 1448;
-
-/// One client device: an address and the stack that sends its SYNs.
-#[derive(Debug, Clone)]
-struct Device {
-    ip: IpAddr,
-    preset: &'static SynPreset,
-    hops: u8,
-    /// Shares its IP with other devices (NAT).
-    nat: bool,
-    /// Never seen on the front capture.
-    hidden: bool,
-    ts_base: u32,
-}
-
-fn public_v4(r: &mut Rng) -> Ipv4Addr {
-    const FIRST: [u8; 16] = [
-        23, 24, 31, 45, 62, 66, 73, 77, 81, 91, 109, 151, 176, 185, 193, 212,
-    ];
-    Ipv4Addr::new(
-        *r.pick(&FIRST),
-        r.below(256) as u8,
-        r.below(256) as u8,
-        r.range(1, 254) as u8,
-    )
-}
-
-fn public_v6(r: &mut Rng) -> Ipv6Addr {
-    Ipv6Addr::new(
-        0x2001,
-        0xdb8,
-        r.below(0x10000) as u16,
-        r.below(0x10000) as u16,
-        0,
-        0,
-        r.below(0x10000) as u16,
-        r.range(1, 0xffff) as u16,
-    )
-}
-
-fn make_devices(r: &mut Rng, n: usize) -> Vec<Device> {
-    let mut v = Vec::with_capacity(n + 8);
-    while v.len() < n {
-        let roll = r.below(100);
-        let preset = *r.pick(&packet::PRESETS);
-        let mk = |ip, preset, r: &mut Rng, nat, hidden| Device {
-            ip,
-            preset,
-            hops: r.range(3, 20) as u8,
-            nat,
-            hidden,
-            ts_base: r.next_u32(),
-        };
-        if roll < 12 {
-            // A NAT address with 2-4 different stacks behind it.
-            let ip = IpAddr::V4(public_v4(r));
-            let k = r.range(2, 4) as usize;
-            let start = r.below(packet::PRESETS.len() as u64) as usize;
-            for i in 0..k {
-                let p = packet::PRESETS[(start + i) % packet::PRESETS.len()];
-                v.push(mk(ip, p, r, true, false));
-            }
-        } else if roll < 17 {
-            let ip = IpAddr::V4(public_v4(r));
-            v.push(mk(ip, preset, r, false, true));
-        } else if roll < 32 {
-            let ip = IpAddr::V6(public_v6(r));
-            v.push(mk(ip, preset, r, false, false));
-        } else {
-            let ip = IpAddr::V4(public_v4(r));
-            v.push(mk(ip, preset, r, false, false));
-        }
-    }
-    v
-}
-
-/// Text for bodies: filler with header-like lines (which must not count as headers) but
-/// no request lines, so counting `" HTTP/1.1\r\n"` in client streams counts requests.
-fn make_filler(r: &mut Rng) -> Vec<u8> {
-    const LINES: [&str; 9] = [
-        "X-Forwarded-For: 6.6.6.6\r\n",
-        "x-real-ip: 7.7.7.7\r\n",
-        "Forwarded: for=\"[2001:db8::bad]:1\"\r\n",
-        "PROXY TCP4 9.9.9.9 10.0.0.1 1111 80\r\n",
-        "X-Client-IP: 8.8.4.4\r\n",
-        "lorem ipsum dolor sit amet, consectetur adipiscing elit; ",
-        "{\"user\":\"alice\",\"items\":[1,2,3],\"note\":\"x-forwarded-for in json\"}\n",
-        "sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. ",
-        "0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\n",
-    ];
-    let mut f = Vec::with_capacity(300_000);
-    while f.len() < 256 * 1024 {
-        f.extend_from_slice(r.pick(&LINES).as_bytes());
-    }
-    f
-}
-
-/// The packet sink plus what a side of the scenario needs to write frames.
-struct Side<W: Write> {
-    w: AnyWriter<W>,
-    frame: Vec<u8>,
-    vlans: [VlanTag; 1],
-    link: LinkKind,
-    offset_ns: i64,
-    last_ts: i64,
-}
-
-impl<W: Write> Side<W> {
-    fn new(w: AnyWriter<W>, link: LinkKind, vid: u16, offset_ns: i64) -> Self {
-        Side {
-            w,
-            frame: Vec::with_capacity(2048),
-            vlans: [VlanTag::dot1q(vid)],
-            link,
-            offset_ns,
-            last_ts: i64::MIN,
-        }
-    }
-
-    fn link(&self) -> Link<'_> {
-        match self.link {
-            LinkKind::Ethernet => Link::default(),
-            LinkKind::Vlan => Link::Ethernet {
-                dst: packet::MAC_B,
-                src: packet::MAC_A,
-                vlans: &self.vlans,
-            },
-            LinkKind::Sll2 => Link::Sll2 {
-                ifindex: 2,
-                packet_type: 0,
-                addr: packet::MAC_A,
-            },
-        }
-    }
-
-    /// Write one segment at scenario time `t` (the side's clock offset is added here).
-    fn emit(&mut self, t: i64, p: &TcpPacket<'_>) -> io::Result<i64> {
-        let ts = t + self.offset_ns;
-        debug_assert!(ts >= self.last_ts, "time must not go back in a file");
-        self.last_ts = ts;
-        let mut frame = std::mem::take(&mut self.frame);
-        frame.clear();
-        let p = TcpPacket {
-            link: self.link(),
-            ..*p
-        };
-        p.build(&mut frame);
-        let r = self.w.record(ts, &frame, frame.len() as u32);
-        self.frame = frame;
-        r.map(|_| ts)
-    }
-}
-
-/// One TCP connection's state. "c" is the side that opened it.
-struct Conn {
-    c: IpAddr,
-    cport: u16,
-    s: IpAddr,
-    sport: u16,
-    cseq: u32,
-    sseq: u32,
-    c_ttl: u8,
-    s_ttl: u8,
-    c_id: u16,
-    s_id: u16,
-    c_df: bool,
-    c_win: u16,
-}
-
-impl Conn {
-    fn tuple(&self) -> FiveTuple {
-        FiveTuple {
-            src_ip: self.c,
-            src_port: self.cport,
-            dst_ip: self.s,
-            dst_port: self.sport,
-            proto: IpProto::TCP,
-        }
-    }
-
-    /// A segment from the client (`from_c`) or server, at explicit seq.
-    fn seg<'a>(&self, from_c: bool, seq: u32, fl: u16, payload: &'a [u8]) -> TcpPacket<'a> {
-        let (src, dst, sp, dp, ack, ttl, id, df, win) = if from_c {
-            (
-                self.c, self.s, self.cport, self.sport, self.sseq, self.c_ttl, self.c_id,
-                self.c_df, self.c_win,
-            )
-        } else {
-            (
-                self.s, self.c, self.sport, self.cport, self.cseq, self.s_ttl, self.s_id, true, 501,
-            )
-        };
-        TcpPacket {
-            link: Link::Raw,
-            src,
-            dst,
-            ip: IpParams {
-                ttl,
-                df,
-                ip_id: id,
-                ..IpParams::default()
-            },
-            src_port: sp,
-            dst_port: dp,
-            seq,
-            ack,
-            flags: fl,
-            window: win,
-            urgent_ptr: 0,
-            reserved: 0,
-            options: &[],
-            payload,
-        }
-    }
-}
-
-/// An HTTP request as the client sent it, plus the identity the LB adds on the back side.
-struct Req {
-    method: &'static str,
-    target: String,
-    host: &'static str,
-    body_len: usize,
-    body_off: usize,
-    extra_cookie: usize,
-    ua: &'static str,
-}
-
-/// Identity for one back-side request.
-#[derive(Clone)]
-struct Ident {
-    source: IdentitySource,
-    /// Header lines to add (whole lines, CRLF included).
-    lines: String,
-    header_name: Option<String>,
-    client_ip: Option<IpAddr>,
-    client_port: Option<u16>,
-}
-
-/// One front connection feeding the back connection of a unit.
-struct FrontConn {
-    dev: usize,
-    port: u16,
-    lb_port: u16,
-    reqs: Vec<Req>,
-    tuple: Option<FiveTuple>,
-    syn_ts: Option<i64>,
-}
-
-enum BackMode {
-    Headers,
-    ProxyV1,
-    ProxyV2,
-    Transparent,
-}
-
-struct Gen<F: Write, B: Write, T: Write> {
-    r: Rng,
-    devices: Vec<Device>,
-    filler: Vec<u8>,
-    front: Side<F>,
-    back: Side<B>,
-    truth: T,
-    now: i64,
-    start: i64,
-    lb_port: u16,
-    stats: ScenarioStats,
-    line: Vec<u8>,
-    stream: Vec<u8>,
-    segs: Vec<(usize, usize)>,
-    order: Vec<usize>,
-    written: Vec<(usize, usize, i64)>,
-    opts: Vec<u8>,
-}
-
-fn sock(ip: IpAddr, port: u16) -> String {
+pub(super) fn sock(ip: IpAddr, port: u16) -> String {
     match ip {
         IpAddr::V4(v) => format!("{v}:{port}"),
         IpAddr::V6(v) => format!("[{v}]:{port}"),
@@ -427,14 +31,14 @@ fn sock(ip: IpAddr, port: u16) -> String {
 }
 
 impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
-    fn ms(&mut self, lo: u64, hi: u64) -> i64 {
+    pub(super) fn ms(&mut self, lo: u64, hi: u64) -> i64 {
         (self.r.range(lo * 1000, hi * 1000) * 1000) as i64
     }
-    fn us(&mut self, lo: u64, hi: u64) -> i64 {
+    pub(super) fn us(&mut self, lo: u64, hi: u64) -> i64 {
         (self.r.range(lo, hi) * 1000) as i64
     }
 
-    fn next_lb_port(&mut self) -> u16 {
+    pub(super) fn next_lb_port(&mut self) -> u16 {
         self.lb_port = if self.lb_port >= 60999 {
             32768
         } else {
@@ -443,15 +47,16 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         self.lb_port
     }
 
-    fn make_req(&mut self) -> Req {
-        const HOSTS: [&str; 4] = [
+    pub(super) fn make_req(&mut self) -> Req {
+        pub(super) const HOSTS: [&str; 4] = [
             "shop.example.com",
             "api.example.com",
             "www.example.org",
             "static.example.net",
         ];
-        const PATHS: [&str; 5] = ["/", "/api/v1/items", "/search", "/login", "/static/app.js"];
-        const UAS: [&str; 4] = [
+        pub(super) const PATHS: [&str; 5] =
+            ["/", "/api/v1/items", "/search", "/login", "/static/app.js"];
+        pub(super) const UAS: [&str; 4] = [
             "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
             "curl/8.5.0",
@@ -486,7 +91,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
 
     /// Append the request head (with identity lines inserted after `Host`) and body.
     /// Returns the head length.
-    fn write_req(&self, out: &mut Vec<u8>, q: &Req, ident: Option<&Ident>) -> usize {
+    pub(super) fn write_req(&self, out: &mut Vec<u8>, q: &Req, ident: Option<&Ident>) -> usize {
         let start = out.len();
         let _ = write!(
             out,
@@ -517,10 +122,10 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         head
     }
 
-    fn header_ident(&mut self, dev: &Device, port: u16) -> Ident {
+    pub(super) fn header_ident(&mut self, dev: &Device, port: u16) -> Ident {
         let ip = dev.ip;
         let roll = self.r.below(100);
-        const XFF: [&str; 4] = [
+        pub(super) const XFF: [&str; 4] = [
             "X-Forwarded-For",
             "x-forwarded-for",
             "X-FORWARDED-FOR",
@@ -626,7 +231,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         }
     }
 
-    fn syn_options(&mut self, p: &SynPreset, ts: u32) {
+    pub(super) fn syn_options(&mut self, p: &SynPreset, ts: u32) {
         let mut o = std::mem::take(&mut self.opts);
         p.options(ts, &mut o);
         self.opts = o;
@@ -634,7 +239,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
 
     /// Three-way handshake. Client side uses `preset`; the server answers as Linux.
     /// Returns the timestamp of the first SYN as written.
-    fn handshake(
+    pub(super) fn handshake(
         &mut self,
         front: bool,
         c: &Conn,
@@ -683,7 +288,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         Ok(first)
     }
 
-    fn emit(&mut self, front: bool, t: i64, p: &TcpPacket<'_>) -> io::Result<i64> {
+    pub(super) fn emit(&mut self, front: bool, t: i64, p: &TcpPacket<'_>) -> io::Result<i64> {
         if front {
             self.stats.front_packets += 1;
             self.front.emit(t, p)
@@ -696,7 +301,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
     /// Send `self.stream` from one side: MSS segments plus cuts at `cuts` (stream offsets),
     /// with occasional reordering and retransmission when `perturb`. Records in
     /// `self.written` (start, end, ts) per written segment. Advances the sender's seq.
-    fn send_stream(
+    pub(super) fn send_stream(
         &mut self,
         front: bool,
         c: &mut Conn,
@@ -794,7 +399,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
     }
 
     /// Highest stream offset received in order, from `self.written`.
-    fn contiguous(&self) -> usize {
+    pub(super) fn contiguous(&self) -> usize {
         let mut hw = 0;
         loop {
             let mut moved = false;
@@ -811,14 +416,14 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
     }
 
     /// First written timestamp of a segment carrying stream offset `o`.
-    fn first_ts(&self, o: usize) -> i64 {
+    pub(super) fn first_ts(&self, o: usize) -> i64 {
         self.written
             .iter()
             .find(|&&(a, b, _)| a <= o && o < b)
             .map_or(0, |w| w.2)
     }
 
-    fn close(&mut self, front: bool, c: &mut Conn, t: &mut i64) -> io::Result<()> {
+    pub(super) fn close(&mut self, front: bool, c: &mut Conn, t: &mut i64) -> io::Result<()> {
         *t += self.us(50, 2000);
         self.emit(
             front,
@@ -838,7 +443,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         Ok(())
     }
 
-    fn response(&mut self, out_len: usize) {
+    pub(super) fn response(&mut self, out_len: usize) {
         let body = self.r.range(100, 40_000) as usize;
         let off = self.r.below((self.filler.len() - 40_000) as u64) as usize;
         self.stream.clear();
@@ -849,7 +454,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         self.stream.extend_from_slice(&self.filler[off..off + body]);
     }
 
-    fn front_conn(&mut self, dev: usize) -> FrontConn {
+    pub(super) fn front_conn(&mut self, dev: usize) -> FrontConn {
         let port = self.r.range(1024, 65535) as u16;
         let lb_port = if self.r.chance(40) { 80 } else { 443 };
         let n = if self.r.chance(40) {
@@ -868,7 +473,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         }
     }
 
-    fn new_conn(
+    pub(super) fn new_conn(
         &mut self,
         c: IpAddr,
         cport: u16,
@@ -899,7 +504,11 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
 
     /// Open the front connection (handshake; for port 80 the requests and responses are
     /// written later by `front_exchange`).
-    fn front_open(&mut self, fc: &mut FrontConn, t: &mut i64) -> io::Result<Option<Conn>> {
+    pub(super) fn front_open(
+        &mut self,
+        fc: &mut FrontConn,
+        t: &mut i64,
+    ) -> io::Result<Option<Conn>> {
         let d = self.devices[fc.dev].clone();
         if d.hidden {
             return Ok(None);
@@ -919,7 +528,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         Ok(Some(c))
     }
 
-    fn unit(&mut self) -> io::Result<()> {
+    pub(super) fn unit(&mut self) -> io::Result<()> {
         let mut t = self.now;
         let roll = self.r.below(100);
         let mode = if roll < 8 {
@@ -1175,32 +784,6 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
     }
 }
 
-fn make_writer<W: Write>(out: W, cfg: &ScenarioConfig, name: &str) -> io::Result<AnyWriter<W>> {
-    let lt = match cfg.link {
-        LinkKind::Ethernet | LinkKind::Vlan => packet::linktype::ETHERNET,
-        LinkKind::Sll2 => packet::linktype::LINUX_SLL2,
-    };
-    Ok(match cfg.format {
-        OutFormat::Pcap => AnyWriter::Pcap(PcapWriter::new(
-            out,
-            PcapConfig {
-                order: ByteOrder::Little,
-                flavor: super::writer::PcapFlavor::Nano,
-                link_type: u32::from(lt),
-                ..PcapConfig::default()
-            },
-        )?),
-        OutFormat::PcapNg => {
-            let mut w = NgWriter::new(out, ByteOrder::Little)?;
-            let mut i = NgInterface::new(lt);
-            i.tsresol = Some(9);
-            i.name = Some(name.to_string());
-            w.interface(i)?;
-            AnyWriter::Ng(w)
-        }
-    })
-}
-
 /// Generate a scenario into three sinks. Returns what was written. The sinks are flushed.
 pub fn generate<F: Write, B: Write, T: Write>(
     cfg: &ScenarioConfig,
@@ -1246,52 +829,4 @@ pub fn generate<F: Write, B: Write, T: Write>(
     let b = g.back.w.finish()?;
     g.truth.flush()?;
     Ok((stats, f, b, g.truth))
-}
-
-/// Paths written by [`generate_to_dir`].
-#[derive(Debug, Clone)]
-pub struct ScenarioFiles {
-    pub front: PathBuf,
-    pub back: PathBuf,
-    pub truth: PathBuf,
-}
-
-/// Write `front.pcap[ng]`, `back.pcap[ng]` and `truth.jsonl` into `dir` (created if needed).
-pub fn generate_to_dir(
-    cfg: &ScenarioConfig,
-    dir: &Path,
-) -> io::Result<(ScenarioStats, ScenarioFiles)> {
-    std::fs::create_dir_all(dir)?;
-    let ext = match cfg.format {
-        OutFormat::Pcap => "pcap",
-        OutFormat::PcapNg => "pcapng",
-    };
-    let files = ScenarioFiles {
-        front: dir.join(format!("front.{ext}")),
-        back: dir.join(format!("back.{ext}")),
-        truth: dir.join("truth.jsonl"),
-    };
-    const BUF: usize = 8 << 20;
-    let open = |p: &Path| -> io::Result<io::BufWriter<std::fs::File>> {
-        Ok(io::BufWriter::with_capacity(BUF, std::fs::File::create(p)?))
-    };
-    let (stats, ..) = generate(
-        cfg,
-        open(&files.front)?,
-        open(&files.back)?,
-        open(&files.truth)?,
-    )?;
-    Ok((stats, files))
-}
-
-/// Parse a size like `2G`, `500M`, `64K`, `1000` (binary multiples).
-pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let (num, mul) = match s.as_bytes().last()? {
-        b'G' | b'g' => (&s[..s.len() - 1], 1u64 << 30),
-        b'M' | b'm' => (&s[..s.len() - 1], 1 << 20),
-        b'K' | b'k' => (&s[..s.len() - 1], 1 << 10),
-        _ => (s, 1),
-    };
-    num.parse::<u64>().ok()?.checked_mul(mul)
 }
