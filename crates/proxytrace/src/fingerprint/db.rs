@@ -18,22 +18,30 @@ use thiserror::Error;
 
 /// Why a database did not load. Every variant names its 1-based line.
 #[derive(Debug, Error)]
+#[allow(missing_docs)] // The variants' fields are named by their error messages.
 pub enum DbError {
+    /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    /// A line that is neither `key = value` nor `[section]`.
     #[error("line {line}: expected `key = value` or `[section]`")]
     Syntax { line: usize },
+    /// A section p0f does not define.
     #[error("line {line}: unknown section [{name}]")]
     UnknownSection { line: usize, name: String },
+    /// A key in a section that does not take it.
     #[error("line {line}: `{key}` outside a section that accepts it")]
     Misplaced { line: usize, key: String },
+    /// A signature before the label it belongs to.
     #[error("line {line}: `sig` or `sys` before any `label`")]
     NoLabel { line: usize },
+    /// A label that is not `type:class:name:flavor`.
     #[error("line {line}: malformed label: {why}")]
     BadLabel { line: usize, why: &'static str },
+    /// A signature field that does not parse.
     #[error("line {line}: malformed signature field {field}: {why}")]
     BadSignature {
         line: usize,
@@ -70,13 +78,17 @@ pub struct TcpSignature {
     pub ittl: u8,
     /// `64-`: a randomised TTL no higher than `ittl`.
     pub random_ttl: bool,
+    /// Length of the IPv4 options or IPv6 extension headers (`olen`).
     pub ip_options_len: u8,
     /// None for `*`.
     pub mss: Option<u16>,
+    /// Window size (`wsize`).
     pub window: WindowSpec,
     /// None for `*`.
     pub scale: Option<u8>,
+    /// TCP option layout (`olayout`).
     pub options: OptionLayout,
+    /// Quirks (`quirks`).
     pub quirks: Quirks,
     /// None for `*`; Some(true) for `+`.
     pub payload: Option<bool>,
@@ -91,9 +103,13 @@ pub struct Label {
     pub generic: bool,
     /// `win`, `unix`, ...; None for `!` (a userland tool, not an OS).
     pub class: Option<String>,
+    /// OS or tool name (`Linux`).
     pub name: String,
+    /// Version range (`3.11 and newer`).
     pub flavor: String,
+    /// `sys = ...`: the OSes a userland label runs on.
     pub sys: Vec<String>,
+    /// 1-based line in the database text.
     pub line: usize,
 }
 
@@ -101,19 +117,26 @@ pub struct Label {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchQuality {
+    /// Every field matched a specific signature.
     Exact,
+    /// Matched allowing a different TTL distance or a missing quirk (p0f's fuzzy match).
     Fuzzy,
+    /// Only a generic (`g`) signature matched.
     Generic,
 }
 
 /// A database match for one observation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Match<'a> {
+    /// The whole label, `type:class:name:flavor`.
     pub label: &'a str,
     /// None for userland tools (`!`).
     pub class: Option<&'a str>,
+    /// OS or tool name.
     pub name: &'a str,
+    /// Version range.
     pub flavor: &'a str,
+    /// Exact, fuzzy or generic.
     pub quality: MatchQuality,
     /// The signature is generic (`g`); p0f prints `generic` (with `fuzzy` for a fuzzy one).
     pub generic: bool,
@@ -141,6 +164,7 @@ impl Match<'_> {
 pub struct Database {
     /// `classes = ...`
     pub classes: Vec<String>,
+    /// Every label, in file order; signatures refer to them by index.
     pub labels: Vec<Label>,
     /// `[tcp:request]` signatures in file order (matched against SYNs).
     pub requests: Vec<TcpSignature>,
@@ -161,6 +185,7 @@ enum Section {
 }
 
 impl Database {
+    /// Read and parse a p0f.fp file.
     pub fn load(path: &Path) -> Result<Database, DbError> {
         let text = std::fs::read_to_string(path).map_err(|source| DbError::Io {
             path: path.to_path_buf(),
