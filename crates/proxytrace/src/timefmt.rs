@@ -8,7 +8,9 @@
 pub struct Precision(pub u8);
 
 impl Precision {
+    /// Microseconds: pcap files with microsecond timestamps.
     pub const MICRO: Precision = Precision(6);
+    /// Nanoseconds: nanosecond pcap and pcapng.
     pub const NANO: Precision = Precision(9);
 }
 

@@ -35,7 +35,9 @@ pub trait Job: Sync {
     /// What a chunk produces: owned, since the chunk's bytes may be unmapped or reused
     /// once it is delivered.
     type Out: Send + 'static;
+    /// A fresh working state for a chunk.
     fn start(&self) -> Self::Chunk;
+    /// Take one record of the chunk (chunk-local index, file-wide offset and time).
     fn record(&self, chunk: &mut Self::Chunk, rec: &Record<'_>);
     /// `stats` are the chunk's walk counters (records, skips and damage in the chunk).
     fn finish(&self, chunk: Self::Chunk, stats: &WalkStats) -> Self::Out;
@@ -51,6 +53,7 @@ pub struct ChunkInfo<'a> {
     /// Byte range of the file the chunk covers (mapped: its split range; streams: the
     /// bytes consumed for the batch).
     pub offset: u64,
+    /// End of that byte range (exclusive).
     pub end: u64,
     /// Packet records (emitted or skipped) in the chunk.
     pub records: u64,
@@ -81,10 +84,12 @@ impl std::fmt::Debug for ChunkInfo<'_> {
 
 /// Progress reports, in bytes of the file, from the calling thread after each chunk.
 pub trait Progress: Send + Sync {
+    /// `bytes` more of the input were read.
     fn advance(&self, bytes: u64);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the engine divides the work.
 pub struct EngineOptions {
     /// Worker threads; 0 means one per core.
     pub threads: usize,
@@ -97,6 +102,7 @@ pub struct EngineOptions {
 /// 8 MiB: a few ms of work per chunk, small next to a 100 GB file's page cache, large
 /// next to the resync scan at a chunk's start.
 pub const DEFAULT_CHUNK_SIZE: usize = 8 << 20;
+/// 4 MiB: target batch of a stream, copied into owned buffers for the workers.
 pub const DEFAULT_BATCH_SIZE: usize = 4 << 20;
 
 impl Default for EngineOptions {
@@ -110,11 +116,15 @@ impl Default for EngineOptions {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why the engine could not start.
 pub enum EngineError {
     #[error("cannot start {threads} worker threads: {source}")]
+    /// The worker pool could not be built.
     ThreadPool {
+        /// Workers asked for.
         threads: usize,
         #[source]
+        /// rayon's reason.
         source: rayon::ThreadPoolBuildError,
     },
 }
@@ -149,6 +159,7 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
+    /// An engine with its own worker pool (`threads` 0: one worker per core).
     pub fn new(opts: EngineOptions) -> Result<Engine, EngineError> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.threads)
@@ -186,10 +197,12 @@ impl Engine {
         self
     }
 
+    /// Worker threads in the pool.
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
     }
 
+    /// The options it was built with.
     pub fn options(&self) -> &EngineOptions {
         &self.opts
     }

@@ -46,10 +46,12 @@ impl MtuTable {
         }
     }
 
+    /// Add a link type named `name` for `mtu`.
     pub fn push(&mut self, mtu: u32, name: &str) {
         self.entries.push((mtu, name.to_string()));
     }
 
+    /// No MTU named (a database without an `[mtu]` section).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -18,12 +18,19 @@
 /// p0f's MAX_TCP_OPT: how many options one signature records.
 pub const MAX_OPTIONS: usize = 24;
 
+/// TCP option kind 0: end of option list.
 pub const KIND_EOL: u8 = 0;
+/// TCP option kind 1: no-operation (padding).
 pub const KIND_NOP: u8 = 1;
+/// TCP option kind 2: maximum segment size.
 pub const KIND_MSS: u8 = 2;
+/// TCP option kind 3: window scale.
 pub const KIND_WS: u8 = 3;
+/// TCP option kind 4: SACK permitted.
 pub const KIND_SACK_PERMITTED: u8 = 4;
+/// TCP option kind 5: SACK blocks.
 pub const KIND_SACK: u8 = 5;
+/// TCP option kind 8: timestamps.
 pub const KIND_TIMESTAMP: u8 = 8;
 
 /// The option kinds in wire order (at most [`MAX_OPTIONS`]), inline: no allocation per packet.
@@ -67,10 +74,12 @@ impl OptionLayout {
         Some(l)
     }
 
+    /// The option kinds in wire order.
     pub fn kinds(&self) -> &[u8] {
         &self.kinds[..usize::from(self.len)]
     }
 
+    /// No options at all.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -129,8 +138,11 @@ impl std::fmt::Display for NumericKinds<'_> {
 /// What the walk found. Values are those of the last option of each kind, as in p0f.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WalkedOptions {
+    /// The option kinds in order, with p0f's EOL padding count.
     pub layout: OptionLayout,
+    /// MSS option value (the last one if repeated).
     pub mss: Option<u16>,
+    /// Window scale option value.
     pub window_scale: Option<u8>,
     /// (own value TSval, echoed TSecr)
     pub timestamp: Option<(u32, u32)>,

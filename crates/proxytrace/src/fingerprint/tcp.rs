@@ -55,22 +55,39 @@ pub enum P0fIgnores {
 pub struct Quirks(pub u32);
 
 impl Quirks {
+    /// `df`: IPv4 don't-fragment set.
     pub const DF: u32 = 1 << 0;
+    /// `id+`: DF set with a non-zero IPv4 ID.
     pub const NZ_ID: u32 = 1 << 1;
+    /// `id-`: DF clear with a zero IPv4 ID.
     pub const ZERO_ID: u32 = 1 << 2;
+    /// `ecn`: explicit congestion notification in use.
     pub const ECN: u32 = 1 << 3;
+    /// `0+`: the IPv4 must-be-zero bit set.
     pub const NZ_MBZ: u32 = 1 << 4;
+    /// `flow`: a non-zero IPv6 flow label.
     pub const FLOW: u32 = 1 << 5;
+    /// `seq-`: sequence number zero.
     pub const ZERO_SEQ: u32 = 1 << 6;
+    /// `ack+`: ACK number non-zero without the ACK flag.
     pub const NZ_ACK: u32 = 1 << 7;
+    /// `ack-`: ACK number zero with the ACK flag.
     pub const ZERO_ACK: u32 = 1 << 8;
+    /// `uptr+`: urgent pointer non-zero without the URG flag.
     pub const NZ_URG: u32 = 1 << 9;
+    /// `urgf+`: the URG flag set.
     pub const URG: u32 = 1 << 10;
+    /// `pushf+`: the PUSH flag set.
     pub const PUSH: u32 = 1 << 11;
+    /// `ts1-`: own timestamp zero.
     pub const ZERO_TS1: u32 = 1 << 12;
+    /// `ts2+`: peer timestamp non-zero on a SYN.
     pub const NZ_TS2: u32 = 1 << 13;
+    /// `opt+`: non-zero bytes after the end-of-options marker.
     pub const OPT_EOL_NZ: u32 = 1 << 14;
+    /// `exws`: window scale above 14.
     pub const EXWS: u32 = 1 << 15;
+    /// `bad`: malformed options.
     pub const OPT_BAD: u32 = 1 << 16;
 
     /// Names in printing order.
@@ -94,6 +111,7 @@ impl Quirks {
         (Self::OPT_BAD, "bad"),
     ];
 
+    /// Whether quirk `bit` is set.
     pub fn has(self, bit: u32) -> bool {
         self.0 & bit != 0
     }
@@ -138,8 +156,11 @@ impl fmt::Debug for Quirks {
 /// How the window prints: a multiple of MSS, of MTU, or the raw number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowForm {
+    /// `mss*N`.
     Mss(u16),
+    /// `mtu*N`.
     Mtu(u16),
+    /// A plain number.
     Raw(u16),
 }
 
@@ -156,7 +177,9 @@ impl fmt::Display for WindowForm {
 /// One SYN or SYN+ACK, as data. `Display` prints p0f's `raw_sig`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SynObservation {
+    /// SYN (client) or SYN+ACK (server).
     pub kind: SynKind,
+    /// Capture time, nanoseconds since the Unix epoch.
     pub ts_ns: i64,
     /// Some(reason) when p0f would not report this packet.
     pub p0f_ignores: Option<P0fIgnores>,
@@ -166,21 +189,29 @@ pub struct SynObservation {
     pub ttl: u8,
     /// IPv4 option bytes (0 for IPv6).
     pub ip_options_len: u8,
+    /// IPv4 don't-fragment flag (false for IPv6).
     pub df: bool,
+    /// IPv4 identification or IPv6 flow label, when the header has one.
     pub ip_id: Option<u32>,
     /// The two ECN bits of the IP TOS / traffic class.
     pub ip_ecn: u8,
     /// All TCP flags (ECE, CWR and NS included).
     pub tcp_flags: TcpFlags,
+    /// TCP sequence number.
     pub seq: u32,
+    /// TCP acknowledgement number.
     pub ack: u32,
+    /// TCP window as sent (unscaled).
     pub window: u16,
     /// MSS option value (the last one if repeated); p0f prints 0 when absent.
     pub mss: Option<u16>,
+    /// Window scale option value.
     pub window_scale: Option<u8>,
     /// (TSval, TSecr) of the timestamp option.
     pub timestamp: Option<(u32, u32)>,
+    /// TCP option layout.
     pub options: OptionLayout,
+    /// p0f quirks.
     pub quirks: Quirks,
     /// Payload bytes announced by the IP length (p0f's payload class is `+` when nonzero).
     pub payload_len: u32,
@@ -313,10 +344,12 @@ impl SynObservation {
         self.mss.unwrap_or(0)
     }
 
+    /// Window scale, 0 when the option is absent (as p0f prints it).
     pub fn window_scale_or_zero(&self) -> u8 {
         self.window_scale.unwrap_or(0)
     }
 
+    /// The packet announces payload bytes (p0f's `+` payload class).
     pub fn has_payload(&self) -> bool {
         self.payload_len != 0
     }

@@ -26,13 +26,15 @@ pub struct Uptime {
     pub hint: bool,
 }
 
-/// Shortest and longest spacing between samples p0f accepts (MIN_TWAIT, MAX_TWAIT).
+/// Shortest spacing between samples p0f accepts (MIN_TWAIT).
 pub const MIN_WAIT_MS: i64 = 25;
+/// Longest spacing between samples (p0f MAX_TWAIT).
 pub const MAX_WAIT_MS: i64 = 10 * 60 * 1000;
 /// Fewest ticks between samples.
 pub const MIN_TICKS: u32 = 5;
-/// Plausible clock frequencies (p0f MIN_TSCALE, MAX_TSCALE).
+/// Lowest plausible clock frequency (p0f MIN_TSCALE).
 pub const MIN_FREQ_HZ: f64 = 0.7;
+/// Highest plausible clock frequency (p0f MAX_TSCALE).
 pub const MAX_FREQ_HZ: f64 = 1500.0;
 
 /// Estimate uptime from two samples of the same host, in either order. None unless the

@@ -146,11 +146,7 @@ mod world;
 
 pub use unit::generate;
 
-fn make_writer<W: Write>(
-    out: W,
-    cfg: &ScenarioConfig,
-    name: &str,
-) -> io::Result<AnyWriter<W>> {
+fn make_writer<W: Write>(out: W, cfg: &ScenarioConfig, name: &str) -> io::Result<AnyWriter<W>> {
     let lt = match cfg.link {
         LinkKind::Ethernet | LinkKind::Vlan => packet::linktype::ETHERNET,
         LinkKind::Sll2 => packet::linktype::LINUX_SLL2,
