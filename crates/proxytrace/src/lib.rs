@@ -1,4 +1,3 @@
-#![warn(missing_docs)]
 //! proxytrace: recover the clients hidden behind a reverse proxy from packet captures.
 //!
 //! Data flows one way, and the module list reads in that order (docs/ARCHITECTURE.md):
