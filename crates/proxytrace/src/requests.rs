@@ -10,13 +10,11 @@ use crate::capture::{self, Capture, CaptureError, Input, OpenOptions, Record, Wa
 use crate::decode::{self, Decoded, FiveTuple, TcpFlags};
 use crate::engine::{Engine, Job};
 use crate::http1::head::{parse_request_head, HeaderKind, RequestHead};
+use crate::http1::{HeadAssembler, HeadEvent, ReassemblyConfig, ReassemblyStats, SegmentMeta};
 use crate::identity::{extract_identity, is_trusted, Chain, Identity, IdentitySource};
 use crate::info::Outcomes;
 use crate::output::push_escaped_char;
 use crate::proxy_protocol::{parse_proxy, ProxyHeader};
-use crate::tcp::reassembly::{
-    HeadAssembler, HeadEvent, ReassemblyConfig, ReassemblyStats, SegmentMeta,
-};
 use crate::timefmt::{write_rfc3339, Precision};
 use ipnet::IpNet;
 use serde::Serialize;

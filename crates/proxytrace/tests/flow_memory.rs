@@ -4,7 +4,7 @@
 //! request heads unfinished, and the flows pushed out are counted as evictions.
 
 use proxytrace::decode::{FiveTuple, IpProto, TcpFlags};
-use proxytrace::tcp::reassembly::{HeadAssembler, ReassemblyConfig, SegmentMeta};
+use proxytrace::http1::{HeadAssembler, ReassemblyConfig, SegmentMeta};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicIsize, Ordering};

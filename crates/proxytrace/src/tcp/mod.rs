@@ -1,3 +1,1 @@
 //! TCP: the flow table, byte-stream reassembly and client-side inference.
-
-pub mod reassembly;
