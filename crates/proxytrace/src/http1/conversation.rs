@@ -2,7 +2,7 @@
 //! preamble at the stream start, then request heads, each followed by a body skipped by
 //! its framing; framing lost (gap, cap, invalid framing) means searching for a request
 //! line again. Emits one [`HeadEvent`] per head. Bytes come from a
-//! [`tcp::stream::Stream`](crate::tcp::stream::Stream) through [`Bound`], in order.
+//! [`tcp::stream::Stream`](crate::tcp::stream::Stream) through `Bound`, in order.
 
 use super::event::{HeadEvent, HeadFlags};
 use super::framing::{framing, Chunk, ChunkNext, Framing, CHUNK_SIZE_START};

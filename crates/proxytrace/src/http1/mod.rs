@@ -12,7 +12,6 @@ pub mod event;
 pub mod framing;
 pub mod head;
 pub mod preamble;
-pub mod prefilter;
 pub mod scan;
 pub mod stats;
 
