@@ -27,16 +27,22 @@ const MAX_REQUEST_LINE_RETRY: usize = 64 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HeadError {
+    /// No bytes.
     #[error("empty input")]
     Empty,
+    /// No line end after the request line.
     #[error("request line not terminated")]
     RequestLineIncomplete,
+    /// The method is not a token.
     #[error("invalid request method")]
     BadMethod,
+    /// The target is empty or has invalid bytes.
     #[error("invalid request target")]
     BadTarget,
+    /// The version is not HTTP/1.0 or HTTP/1.1.
     #[error("not HTTP/1.0 or HTTP/1.1")]
     BadVersion,
+    /// Anything else wrong with the request line.
     #[error("invalid request line")]
     BadRequestLine,
 }
@@ -44,11 +50,14 @@ pub enum HeadError {
 /// HTTP version of a request line (httparse only accepts these two).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HttpVersion {
+    /// HTTP/1.0.
     Http10,
+    /// HTTP/1.1.
     Http11,
 }
 
 impl HttpVersion {
+    /// As written on the request line (`HTTP/1.1`).
     pub fn as_str(&self) -> &'static str {
         match self {
             HttpVersion::Http10 => "HTTP/1.0",
@@ -73,11 +82,17 @@ impl Serialize for HttpVersion {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HeaderKind {
+    /// `X-Forwarded-For`.
     XForwardedFor,
+    /// `Forwarded` (RFC 7239).
     Forwarded,
+    /// `X-Real-IP`.
     XRealIp,
+    /// `X-Client-IP`.
     XClientIp,
+    /// `True-Client-IP`.
     TrueClientIp,
+    /// `CF-Connecting-IP`.
     CfConnectingIp,
     /// p0f SPOE agent headers: `X-P0f-*`, `x-tcp-*`, `x_tcp_*`.
     P0f,
@@ -224,6 +239,7 @@ pub(crate) fn ser_opt_bytes<S: Serializer>(b: &Option<&[u8]>, s: S) -> Result<S:
 /// One identity header occurrence, borrowed from the head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct IdentityField<'a> {
+    /// Which identity header.
     pub kind: HeaderKind,
     /// The name as written (case kept, whitespace before the colon removed).
     #[serde(serialize_with = "ser_bytes")]
@@ -232,16 +248,20 @@ pub struct IdentityField<'a> {
     /// lines, CR/LF included: consumers treat CR, LF, SP and HTAB as whitespace.
     #[serde(serialize_with = "ser_bytes")]
     pub value: &'a [u8],
+    /// The value continued on obs-fold lines.
     pub folded: bool,
 }
 
 /// A parsed request head; every slice borrows from the input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestHead<'a> {
+    /// Request method as written.
     #[serde(serialize_with = "ser_bytes")]
     pub method: &'a [u8],
+    /// Request target as written.
     #[serde(serialize_with = "ser_bytes")]
     pub target: &'a [u8],
+    /// HTTP version of the request line.
     pub version: HttpVersion,
     /// First Host header value.
     #[serde(serialize_with = "ser_opt_bytes")]
@@ -259,6 +279,7 @@ pub struct RequestHead<'a> {
     pub complete: bool,
     /// Bytes consumed: through the blank line, or all input when incomplete.
     pub head_len: usize,
+    /// Oddities seen while scanning.
     pub anomalies: HeadAnomalies,
 }
 

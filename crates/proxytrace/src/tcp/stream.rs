@@ -416,3 +416,79 @@ impl Stream {
         self.clear_ooo(ctx);
     }
 }
+
+/// The stream alone, under a protocol that keeps every byte: no HTTP involved.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Collects bytes, holes and notes.
+    #[derive(Default)]
+    struct Bytes {
+        got: Vec<u8>,
+        gaps: Vec<u32>,
+        notes: Vec<Note>,
+    }
+
+    impl StreamApp for Bytes {
+        fn is_dead(&self) -> bool {
+            false
+        }
+        fn take(&mut self, d: &[u8], _at: StreamAt, _from: SegPos) -> usize {
+            self.got.extend_from_slice(d);
+            d.len()
+        }
+        fn gap(&mut self, n: u32) {
+            self.gaps.push(n);
+        }
+        fn note(&mut self, what: Note) {
+            self.notes.push(what);
+        }
+        fn rewind(&mut self, _: Seq, _: &[u8], _: bool, _: &mut TcpStats) -> Option<StreamAt> {
+            None
+        }
+        fn forget_rewind_point(&mut self) {}
+    }
+
+    const POS: SegPos = SegPos {
+        ts_ns: 0,
+        packet_index: 0,
+    };
+    const LIMITS: OooLimits = OooLimits {
+        max_segments: 2,
+        max_bytes: 1 << 10,
+    };
+
+    #[test]
+    fn reorders_drops_copies_and_gives_up_on_holes() {
+        let (mut stats, mut app) = (TcpStats::default(), Bytes::default());
+        let mut ctx = StreamCtx {
+            stats: &mut stats,
+            limits: &LIMITS,
+        };
+        // Starts just before the sequence space wraps.
+        let isn = u32::MAX - 2;
+        let mut s = Stream::new(isn, true, None);
+        let at = |k: usize| Seq(isn) + k;
+        s.receive(at(3), b"def", POS, &mut app, &mut ctx);
+        s.receive(at(0), b"abc", POS, &mut app, &mut ctx);
+        assert_eq!(app.got, b"abcdef");
+        assert_eq!(app.notes, [Note::OutOfOrderRepaired]);
+        // A retransmission that disagrees: the first copy stays.
+        s.receive(at(1), b"Xc", POS, &mut app, &mut ctx);
+        assert_eq!(app.got, b"abcdef");
+        assert_eq!(ctx.stats.overlap_conflicts, 1);
+        // Two segments beyond a hole fill the buffer; a third declares the hole a gap.
+        s.receive(at(10), b"k", POS, &mut app, &mut ctx);
+        s.receive(at(12), b"m", POS, &mut app, &mut ctx);
+        s.receive(at(14), b"o", POS, &mut app, &mut ctx);
+        assert_eq!(app.gaps, [4]);
+        assert_eq!(app.got, b"abcdefk");
+        // At close, the remaining holes are crossed to salvage what was buffered.
+        s.close(&mut app, &mut ctx);
+        assert_eq!(app.got, b"abcdefkmo");
+        assert_eq!(app.gaps, [4, 1, 1]);
+        assert_eq!(s.at().offset, 15);
+        assert_eq!(ctx.stats.ooo_bytes_discarded, 0);
+    }
+}
