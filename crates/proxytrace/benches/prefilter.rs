@@ -3,7 +3,13 @@
 
 use divan::counter::BytesCount;
 use divan::{black_box, Bencher};
-use proxytrace::http1::prefilter::Prefilter;
+// Its tests run from tests/prefilter.rs; built here under `--all-targets` (cfg(test), no
+// test harness) they and `names()`, which only they use, would be dead code.
+#[allow(dead_code)]
+#[path = "prefilter/needles.rs"]
+mod needles;
+
+use needles::Prefilter;
 
 fn main() {
     divan::main();

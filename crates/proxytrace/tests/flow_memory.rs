@@ -4,7 +4,7 @@
 //! request heads unfinished, and the flows pushed out are counted as evictions.
 
 use proxytrace::decode::{FiveTuple, IpProto, TcpFlags};
-use proxytrace::tcp::reassembly::{HeadAssembler, ReassemblyConfig, SegmentMeta};
+use proxytrace::http1::{HeadAssembler, ReassemblyConfig, SegmentMeta};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -91,10 +91,13 @@ fn partial_heads_stay_under_the_byte_cap_counting_every_allocation() {
     // with its partial head emitted if it had one.
     let tracked = asm.tracked_flows() as u64;
     assert!(tracked > 0 && tracked < u64::from(FLOWS));
-    assert!(st.flows_created >= u64::from(FLOWS));
-    assert_eq!(st.flows_evicted_byte_cap, st.flows_created - tracked);
-    assert!(events <= st.flows_evicted_byte_cap && events >= u64::from(FLOWS) - tracked);
-    assert_eq!(st.flows_evicted_flow_cap, 0);
+    assert!(st.tcp.flows_created >= u64::from(FLOWS));
+    assert_eq!(
+        st.tcp.flows_evicted_byte_cap,
+        st.tcp.flows_created - tracked
+    );
+    assert!(events <= st.tcp.flows_evicted_byte_cap && events >= u64::from(FLOWS) - tracked);
+    assert_eq!(st.tcp.flows_evicted_flow_cap, 0);
     eprintln!("peak live heap {peak} bytes, cap {CAP}, {tracked} flows tracked");
     // What the heap really holds, the assembler included, stays under the cap.
     assert!(

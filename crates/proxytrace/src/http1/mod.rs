@@ -1,4 +1,21 @@
-//! HTTP/1 requests: request-line and head scanning, message framing, head parsing.
+//! HTTP/1 requests: request-line and head scanning, message framing, head parsing, and
+//! the state machine that finds request heads in reassembled client streams.
+//!
+//! [`scan`] and [`framing`] recognise bytes; [`preamble`] recognises a PROXY preamble at
+//! a stream start; [`conversation`] runs them over one stream; [`assembler`] plugs the
+//! conversation into the TCP layer ([`crate::tcp`]) and is the public entry point;
+//! [`event`] and [`stats`] are what it reports; [`head`] parses a head once found.
 
+pub mod assembler;
+pub mod conversation;
+pub mod event;
+pub mod framing;
 pub mod head;
-pub mod prefilter;
+pub mod preamble;
+pub mod scan;
+pub mod stats;
+
+pub use crate::tcp::segment::SegmentMeta;
+pub use assembler::{HeadAssembler, ReassemblyConfig};
+pub use event::{HeadEvent, HeadFlags};
+pub use stats::{Http1Stats, ReassemblyStats};

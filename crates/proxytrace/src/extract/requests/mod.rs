@@ -11,11 +11,11 @@ use crate::decode::Outcomes;
 use crate::decode::{self, Decoded, FiveTuple, TcpFlags};
 use crate::engine::{Engine, Job};
 use crate::http1::head::{parse_request_head, HeaderKind, RequestHead};
+use crate::http1::{
+    HeadAssembler, HeadEvent, HeadFlags, ReassemblyConfig, ReassemblyStats, SegmentMeta,
+};
 use crate::identity::{extract_identity, is_trusted, Chain, Identity, IdentitySource};
 use crate::proxy_protocol::{parse_proxy, ProxyHeader};
-use crate::tcp::reassembly::{
-    HeadAssembler, HeadEvent, ReassemblyConfig, ReassemblyStats, SegmentMeta,
-};
 use crate::timefmt::{write_rfc3339, Precision};
 use crate::vocab::escape::escape_bytes;
 use ipnet::IpNet;
@@ -348,7 +348,7 @@ impl<'c> RequestExtractor<'c> {
                 // Addresses of a header that does not parse are not believed; the rows
                 // say so, whatever the reassembly thought of the preamble's framing.
                 self.summary.preambles_unparsed += 1;
-                ev.flags.preamble_invalid = true;
+                ev.flags.set(HeadFlags::PREAMBLE_INVALID);
                 None
             }
             None => None,
@@ -444,7 +444,8 @@ impl<'c> RequestExtractor<'c> {
         let header_named = id
             .identity_source
             .is_some_and(|s| s != IdentitySource::ProxyProtocol);
-        if ev.flags.preamble_invalid && header_named && source != "transparent" {
+        if ev.flags.contains(HeadFlags::PREAMBLE_INVALID) && header_named && source != "transparent"
+        {
             // The preamble that should have named the client is broken, so a header the
             // client may have written names it instead: never silently.
             spoof = true;
@@ -456,22 +457,7 @@ impl<'c> RequestExtractor<'c> {
         if let Some(p) = proxy.as_ref().filter(|_| source == "proxy_protocol") {
             chain = p.src.map(|s| s.to_string()).unwrap_or_default();
         }
-        let mut flags: Vec<&str> = Vec::new();
-        let f = &ev.flags;
-        for (on, name) in [
-            (f.partial, "partial"),
-            (f.capped, "capped"),
-            (f.gap_before, "gap_before"),
-            (f.out_of_order_repaired, "out_of_order_repaired"),
-            (f.retransmission_seen, "retransmission_seen"),
-            (f.midstream_start, "midstream_start"),
-            (f.preamble_invalid, "preamble_invalid"),
-            (f.overlap_conflict, "overlap_conflict"),
-        ] {
-            if on {
-                flags.push(name);
-            }
-        }
+        let mut flags: Vec<&str> = ev.flags.names().collect();
         flags.extend(head.anomalies.names());
         let anomalies = id.anomalies_string();
         let mut flags = flags.join("|");

@@ -8,11 +8,14 @@
 //! cases of their rarest letter. All finders are built once in [`Prefilter::new`].
 //!
 //! A hit is only a candidate: it may lie in a body or a response. Callers confirm it by
-//! parsing the request head ([`super::head`]).
+//! parsing the request head (`proxytrace::http1::head`).
+//!
+//! Not part of the library: the bench measures it (benches/prefilter.rs) and
+//! tests/prefilter.rs runs its tests; both include this file by path.
 
 use memchr::arch::all::packedpair as portable;
 
-use super::head::{HeaderKind, FIXED_NAMES, P0F_PREFIXES};
+use proxytrace::http1::head::{HeaderKind, FIXED_NAMES, P0F_PREFIXES};
 
 /// One candidate occurrence of a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,0 +1,307 @@
+//! Client -> server TCP byte streams turned into complete HTTP/1.x request heads.
+//!
+//! [`HeadAssembler`] takes TCP segments in capture order and emits one [`HeadEvent`] per
+//! request head (request line through the blank line), with the raw PROXY protocol
+//! preamble of the connection when there is one. It follows message framing
+//! (Content-Length and chunked bodies are skipped, never scanned for heads), repairs
+//! a bounded amount of reordering, drops retransmitted bytes, and counts every byte it
+//! cannot account for in [`ReassemblyStats`]. It does not parse header values beyond
+//! the two framing headers.
+//!
+//! Layers: [`crate::tcp::tracker::Tracker`] owns the flow table and decides which side
+//! is the client ([`crate::tcp::client`]); each client stream is a
+//! [`crate::tcp::stream::Stream`] delivering bytes in order to a [`Conversation`], the
+//! HTTP/1 state machine. This file plugs the two together.
+//!
+//! # Which side is the client
+//! Only client -> server streams are reassembled (rules in [`crate::tcp::client`]).
+//! When the capture started mid-connection, a first payload that begins with a
+//! PROXY signature or a complete, valid request line (or a known method and SP when the
+//! line is longer than the segment) makes its direction the client, flagged
+//! `midstream_start`. A payload starting `HTTP/` is a response and ignored. Any other
+//! payload is searched for a request line at line starts; if none is found the segment
+//! is counted and no state is created, so a server direction that merely looks odd
+//! never claims a connection.
+//!
+//! # Event order
+//! Events come out in the order of the input packet that completes them (for a head
+//! completed by draining buffered out-of-order segments: the packet that filled the
+//! hole), and within one packet in stream order. Flows closed together (idle sweep,
+//! [`HeadAssembler::finish`]) are flushed in flow creation order. The caller sorts by
+//! first-byte time later if it wants.
+//!
+//! # Bounds
+//! Per flow: the head buffer ([`ReassemblyConfig::max_head_bytes`]), the out-of-order
+//! segments and bytes. Globally: the number of tracked flows and every byte they cost
+//! (table slot, state, buffer capacities); over either cap, the least recently active flow
+//! (CLOCK approximation over creation order, independent of the hash seed) is closed.
+//! Idle flows (by packet timestamps) are closed after
+//! [`ReassemblyConfig::idle_timeout_ns`]. A closed flow's unfinished head is emitted as a
+//! `partial` event; buffered out-of-order data is salvaged across a counted gap first.
+//!
+//! # Known limits
+//! - A payload cut by the snap length looks like a hole: it becomes a counted gap.
+//! - After a gap, a cap or invalid framing, heads are found again by searching line
+//!   starts for a complete `UPPER-CASE-METHOD SP target SP HTTP/1.x` line: a body that
+//!   contains such a line at the right place can produce a false head (flagged
+//!   `gap_before`, or `midstream_start` for a flow seen without its SYN).
+//! - `Expect: 100-continue` refused by the server (no body sent) desynchronises the
+//!   flow until the next resync point; the server side is not consulted.
+//! - When only the SYN+ACK was captured, the client's first segment seen fixes the
+//!   stream start; an earlier segment arriving later is taken as a retransmission.
+//! - No export/import of unfinished flows for chunk stitching yet.
+
+use super::conversation::{plausible_stream_start, Bound, Conversation, Ctx};
+use super::event::HeadEvent;
+use super::scan::find_resync;
+use super::stats::{Http1Stats, ReassemblyStats};
+use crate::decode::FiveTuple;
+use crate::tcp::assembler::OooLimits;
+use crate::tcp::segment::SegmentMeta;
+use crate::tcp::seq::Seq;
+use crate::tcp::stream::StreamCtx;
+use crate::tcp::tracker::{Connection, FirstPayload, Open, Protocol, Tracker, TrackerLimits};
+
+/// Limits. Defaults suit a 100 GB capture on one machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReassemblyConfig {
+    /// Longest head kept; longer heads are emitted `capped` and the flow resynchronises.
+    pub max_head_bytes: usize,
+    /// Out-of-order segments buffered per flow before the hole is declared a gap.
+    pub max_ooo_segments: usize,
+    /// Out-of-order bytes buffered per flow before the hole is declared a gap.
+    pub max_ooo_bytes: usize,
+    /// Tracked flows (including small tombstones for closed / non-HTTP flows).
+    pub max_flows: usize,
+    /// Bytes all tracked flows cost: table slots, per-flow state, head buffers,
+    /// out-of-order data and preambles (allocated capacities), and the eviction queue.
+    /// The default (256 MiB) leaves room under 512 MiB for the rest of a run (reorder
+    /// buffer, in-flight chunks, allocator slack).
+    pub max_total_bytes: usize,
+    /// A flow without packets for this long (by capture time) is closed.
+    pub idle_timeout_ns: i64,
+}
+
+impl Default for ReassemblyConfig {
+    fn default() -> Self {
+        ReassemblyConfig {
+            max_head_bytes: 64 * 1024,
+            max_ooo_segments: 8,
+            max_ooo_bytes: 256 * 1024,
+            max_flows: 1 << 20,
+            max_total_bytes: 256 << 20,
+            idle_timeout_ns: 300 * 1_000_000_000,
+        }
+    }
+}
+
+impl ReassemblyConfig {
+    /// The TCP layer's share of the limits.
+    fn tracker_limits(&self) -> TrackerLimits {
+        TrackerLimits {
+            max_flows: self.max_flows,
+            max_total_bytes: self.max_total_bytes,
+            idle_timeout_ns: self.idle_timeout_ns,
+            ooo: OooLimits {
+                max_segments: self.max_ooo_segments,
+                max_bytes: self.max_ooo_bytes,
+            },
+        }
+    }
+}
+
+/// HTTP/1 as the protocol over the TCP tracker, for the duration of one call.
+struct Http1<'a> {
+    max_head_bytes: usize,
+    stats: &'a mut Http1Stats,
+    out: &'a mut dyn FnMut(HeadEvent),
+}
+
+impl Http1<'_> {
+    fn ctx(&mut self, flow: FiveTuple) -> Ctx<'_> {
+        Ctx {
+            flow,
+            max_head_bytes: self.max_head_bytes,
+            stats: &mut *self.stats,
+            out: &mut *self.out,
+        }
+    }
+}
+
+impl Protocol for Http1<'_> {
+    type Conn = Conversation;
+
+    fn open(&mut self, how: Open) -> Conversation {
+        let mut conv = Conversation::new(matches!(how, Open::Midstream { .. }));
+        if let Open::Midstream { skipped } = how {
+            if skipped > 0 {
+                // Found by searching: this is not the connection's start, no preamble here.
+                self.stats.resync_bytes_skipped += skipped as u64;
+                self.stats.resync_heads_found += 1;
+                conv.start_at_head();
+            }
+        }
+        conv
+    }
+
+    fn first_payload(&mut self, p: &[u8]) -> FirstPayload {
+        if p.starts_with(b"HTTP/") {
+            self.stats.response_segments_ignored += 1;
+            return FirstPayload::ServerSide;
+        }
+        let start = if plausible_stream_start(p) {
+            Some(0)
+        } else {
+            find_resync(p, false)
+        };
+        start.map_or(FirstPayload::NoStart, FirstPayload::StartsAt)
+    }
+
+    fn deliver(
+        &mut self,
+        flow: FiveTuple,
+        conn: &mut Connection<Conversation>,
+        seg: &SegmentMeta<'_>,
+        tcp: &mut StreamCtx<'_>,
+    ) {
+        let mut ctx = self.ctx(flow);
+        let mut app = Bound {
+            conv: &mut conn.app,
+            ctx: &mut ctx,
+        };
+        conn.stream
+            .receive(Seq(seg.seq), seg.payload, seg.pos(), &mut app, tcp);
+    }
+
+    fn close(
+        &mut self,
+        flow: FiveTuple,
+        conn: &mut Connection<Conversation>,
+        tcp: &mut StreamCtx<'_>,
+    ) {
+        let mut ctx = self.ctx(flow);
+        let mut app = Bound {
+            conv: &mut conn.app,
+            ctx: &mut ctx,
+        };
+        conn.stream.close(&mut app, tcp);
+        conn.app.finish(&mut ctx);
+    }
+
+    fn heap_bytes(conv: &Conversation) -> usize {
+        conv.held()
+    }
+
+    fn is_dead(conv: &Conversation) -> bool {
+        conv.is_dead()
+    }
+
+    fn can_forget(conv: &Conversation) -> bool {
+        conv.can_forget()
+    }
+}
+
+/// Reassembles client request heads from TCP segments. One per worker.
+///
+/// Memory: [`ReassemblyConfig::max_total_bytes`] bounds everything the flows cost (see
+/// [`Tracker`]).
+pub struct HeadAssembler {
+    cfg: ReassemblyConfig,
+    tracker: Tracker<Conversation>,
+    stats: ReassemblyStats,
+}
+
+impl Default for HeadAssembler {
+    fn default() -> Self {
+        HeadAssembler::new(ReassemblyConfig::default())
+    }
+}
+
+impl HeadAssembler {
+    /// An assembler with these limits.
+    pub fn new(cfg: ReassemblyConfig) -> HeadAssembler {
+        HeadAssembler {
+            tracker: Tracker::new(cfg.tracker_limits()),
+            cfg,
+            stats: ReassemblyStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &ReassemblyStats {
+        &self.stats
+    }
+
+    /// Flows currently tracked (live and tombstones).
+    pub fn tracked_flows(&self) -> usize {
+        self.tracker.tracked_flows()
+    }
+
+    /// Bytes accounted against [`ReassemblyConfig::max_total_bytes`]: every tracked
+    /// flow's table share, state and buffers, and the eviction queue.
+    pub fn held_bytes(&self) -> usize {
+        self.tracker.held_bytes()
+    }
+
+    /// The earliest first-byte time any head still to be emitted can have: heads being
+    /// buffered and out-of-order segments held. `None` when nothing is pending. Callers
+    /// that sort events by first-byte time release everything earlier than this.
+    /// Costs one pass over the tracked flows: call it now and then, not per packet.
+    pub fn oldest_pending_ts(&self) -> Option<i64> {
+        self.tracker
+            .connections()
+            .filter_map(|c| {
+                let head = c.app.pending_head_ts();
+                let ooo = c.stream.out_of_order().oldest_ts();
+                match (head, ooo) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            })
+            .min()
+    }
+
+    /// Stream bytes buffered (heads, out-of-order payloads, preambles), without the
+    /// state and allocation slack `held_bytes` also counts.
+    #[cfg(test)]
+    fn buffered_bytes(&self) -> usize {
+        self.tracker
+            .connections()
+            .map(|c| c.app.buffered() + c.stream.out_of_order().bytes())
+            .sum()
+    }
+
+    /// Recomputes held bytes from the flows (tests check the running total).
+    #[cfg(test)]
+    fn recount_held(&self) -> usize {
+        self.tracker.recount_held::<Http1<'_>>()
+    }
+
+    fn http1<'a>(
+        cfg: &ReassemblyConfig,
+        stats: &'a mut Http1Stats,
+        out: &'a mut dyn FnMut(HeadEvent),
+    ) -> Http1<'a> {
+        Http1 {
+            max_head_bytes: cfg.max_head_bytes,
+            stats,
+            out,
+        }
+    }
+
+    /// Feeds one segment; events completed by it are passed to `out`.
+    pub fn push(&mut self, seg: SegmentMeta<'_>, out: &mut impl FnMut(HeadEvent)) {
+        let mut proto = Self::http1(&self.cfg, &mut self.stats.http, out);
+        self.tracker.push(seg, &mut proto, &mut self.stats.tcp);
+    }
+
+    /// End of input: closes every flow in creation order, flushing unfinished heads as
+    /// partial events.
+    pub fn finish(&mut self, out: &mut impl FnMut(HeadEvent)) {
+        let mut proto = Self::http1(&self.cfg, &mut self.stats.http, out);
+        self.tracker.finish(&mut proto, &mut self.stats.tcp);
+    }
+}
+
+#[cfg(test)]
+mod tests;
