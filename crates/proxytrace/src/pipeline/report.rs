@@ -87,8 +87,13 @@ pub struct Report {
     pub compressed_streams_cut: u64,
     /// What the records decoded to, undecodable ones by reason.
     pub packets: Outcomes,
-    /// Rows handed to the sink.
+    /// Rows handed to the sink. With an aggregate (`flows`, `--summary`) the front end
+    /// sets it to the aggregate rows printed, and [`Report::aggregated`] to the rows
+    /// folded into them.
     pub rows: u64,
+    /// Rows folded into an aggregate, when the printed rows are aggregate rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregated: Option<u64>,
     /// Wall-clock seconds of the run.
     pub seconds: f64,
     /// Inputs left out before the run: duplicates, non-captures in directories.
@@ -171,4 +176,22 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     s
+}
+
+/// Test helper: every field `stats` serializes to is one of its counters, so a counter
+/// renamed or added without its [`Counters`] entry fails a test instead of vanishing from
+/// the summary.
+#[cfg(test)]
+pub(crate) fn assert_counters_cover<T: Serialize + Counters>(stats: &T) {
+    let value = serde_json::to_value(stats).expect("stats serialize");
+    let fields = value.as_object().expect("stats serialize as a struct");
+    let listed: Vec<&str> = stats.counters().iter().map(|c| c.name).collect();
+    for name in fields.keys() {
+        assert!(
+            listed.contains(&name.as_str()),
+            "{}: field {name} is not listed as a counter",
+            std::any::type_name::<T>()
+        );
+    }
+    assert_eq!(listed.len(), fields.len(), "{listed:?}");
 }

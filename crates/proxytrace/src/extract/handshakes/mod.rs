@@ -63,7 +63,7 @@
 //! | match_quality | string | `exact`, `fuzzy`, `generic` or `none` |
 //! | match_distance | integer? | signature initial TTL - observed TTL (p0f `dist`) |
 //!
-//! `--summary` rows ([`ClientSummaryRow`]), one per client IP in order of its first SYN,
+//! `--summary` rows (`commands::syns::ClientSummaryRow`), one per client IP in order of its first SYN,
 //! counting SYN rows only (retransmissions excluded) that pass `--client`:
 //!
 //! | column | type | meaning |
@@ -81,9 +81,13 @@
 //! For the join, [`CompactSyn`] keeps a SYN in 40 bytes (timestamp, client IP and port,
 //! server port, interned signature id, matched database line, TTL, flags).
 
+mod stage;
+
+pub use stage::SynStage;
+
 use crate::capture::{Capture, CaptureError, FileFormat, Record, TimeResolution, WalkStats};
 use crate::collections::hashing::HashMap;
-use crate::decode::{self, Decoded, FiveTuple, IpProto, TcpFlags};
+use crate::decode::{self, Decoded, FiveTuple, IpProto, Outcomes, TcpFlags, Undecodable};
 use crate::engine::{Engine, Job};
 use crate::fingerprint::uptime::MAX_WAIT_MS;
 use crate::fingerprint::{
@@ -93,7 +97,7 @@ use crate::fingerprint::{
 use crate::timefmt::{write_rfc3339, Precision};
 use ipnet::IpNet;
 use serde::Serialize;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::ControlFlow;
 
@@ -221,15 +225,24 @@ pub enum PacketEvent {
 /// Stage 1: decode a record and keep what the tracker needs. None for non-TCP packets,
 /// undecodable records and TCP headers we cannot read. Stateless and allocation-free.
 pub fn classify(rec: &Record<'_>, file: u32) -> Option<PacketEvent> {
-    let Ok(Decoded::Ip(p)) = decode::decode(rec.link_type, rec.data, rec.orig_len, rec.ts_ns)
-    else {
+    let decoded = decode::decode(rec.link_type, rec.data, rec.orig_len, rec.ts_ns);
+    classify_decoded(rec, &decoded, file)
+}
+
+/// [`classify`] of a record already decoded (the engine's job also counts the outcome).
+fn classify_decoded(
+    rec: &Record<'_>,
+    decoded: &Result<Decoded<'_>, Undecodable>,
+    file: u32,
+) -> Option<PacketEvent> {
+    let Ok(Decoded::Ip(p)) = decoded else {
         return None;
     };
     let t = p.tcp()?;
     let src = SocketAddr::new(p.ip.src, t.src_port);
     let dst = SocketAddr::new(p.ip.dst, t.dst_port);
     if t.flags.syn() {
-        let obs = SynObservation::from_packet(&p)?;
+        let obs = SynObservation::from_packet(p)?;
         Some(PacketEvent::Syn(SeenSyn {
             file,
             index: rec.index,
@@ -623,24 +636,33 @@ struct ClassifyJob {
     file: u32,
 }
 
+/// A chunk's events and what its records decoded to.
+#[derive(Default)]
+struct ClassifiedChunk {
+    events: Vec<PacketEvent>,
+    outcomes: Outcomes,
+}
+
 impl Job for ClassifyJob {
-    type Chunk = Vec<PacketEvent>;
-    type Out = Vec<PacketEvent>;
+    type Chunk = ClassifiedChunk;
+    type Out = ClassifiedChunk;
 
-    fn start(&self) -> Vec<PacketEvent> {
-        Vec::new()
+    fn start(&self) -> ClassifiedChunk {
+        ClassifiedChunk::default()
     }
 
-    fn record(&self, events: &mut Vec<PacketEvent>, rec: &Record<'_>) {
-        events.extend(classify(rec, self.file));
+    fn record(&self, c: &mut ClassifiedChunk, rec: &Record<'_>) {
+        let decoded = decode::decode(rec.link_type, rec.data, rec.orig_len, rec.ts_ns);
+        c.outcomes.count(&decoded);
+        c.events.extend(classify_decoded(rec, &decoded, self.file));
     }
 
-    fn finish(&self, events: Vec<PacketEvent>, _: &WalkStats) -> Vec<PacketEvent> {
-        events
+    fn finish(&self, c: ClassifiedChunk, _: &WalkStats) -> ClassifiedChunk {
+        c
     }
 
-    fn rebase(&self, events: &mut Vec<PacketEvent>, index_base: u64) {
-        for ev in events {
+    fn rebase(&self, c: &mut ClassifiedChunk, index_base: u64) {
+        for ev in &mut c.events {
             if let PacketEvent::Syn(s) = ev {
                 s.index += index_base;
             }
@@ -653,6 +675,8 @@ pub struct SynScanner<'db> {
     pub files: Vec<FileMeta>,
     /// Walk counters of all files scanned.
     pub stats: WalkStats,
+    /// What the records of all files scanned decoded to.
+    pub packets: Outcomes,
 }
 
 impl<'db> SynScanner<'db> {
@@ -661,6 +685,7 @@ impl<'db> SynScanner<'db> {
             tracker: SynTracker::new(db),
             files: Vec::new(),
             stats: WalkStats::default(),
+            packets: Outcomes::default(),
         }
     }
 
@@ -681,13 +706,14 @@ impl<'db> SynScanner<'db> {
             precision: capture_precision(&cap),
         });
         let mut stopped = ControlFlow::Continue(());
-        let (tracker, files) = (&mut self.tracker, &self.files);
+        let (tracker, files, packets) = (&mut self.tracker, &self.files, &mut self.packets);
         let mut emit = |e: &SynEntry<'db>| match files.get(e.file as usize) {
             Some(meta) => out(e, meta),
             None => ControlFlow::Continue(()),
         };
-        let run = engine.run(&mut cap, &ClassifyJob { file }, |events, _| {
-            for ev in &events {
+        let run = engine.run(&mut cap, &ClassifyJob { file }, |chunk, _| {
+            packets.merge(&chunk.outcomes);
+            for ev in &chunk.events {
                 if tracker.push(ev, &mut emit).is_break() {
                     stopped = ControlFlow::Break(());
                     break;
@@ -942,102 +968,6 @@ impl CompactSyn {
             ttl: e.obs.ttl,
             flags,
         }
-    }
-}
-
-/// One `--summary` row: what one client address showed in its SYNs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ClientSummaryRow {
-    pub client_ip: IpAddr,
-    /// SYN rows (retransmissions not counted).
-    pub syns: u64,
-    /// Distinct p0f signatures.
-    pub signatures: usize,
-    /// Distinct TTLs, ascending, `;`-separated.
-    pub ttls: String,
-    /// Distinct MSS values, ascending, `;`-separated (`-` for none).
-    pub mss_values: String,
-    /// Distinct OS matches (`name flavor`, `???` for none), sorted, `;`-separated.
-    pub oses: String,
-    pub first_seen: String,
-    pub last_seen: String,
-    /// More than one signature behind the address: several stacks (NAT, shared proxy).
-    pub nat_hint: bool,
-}
-
-#[derive(Debug, Clone)]
-struct ClientAgg {
-    syns: u64,
-    signatures: BTreeSet<String>,
-    ttls: BTreeSet<u8>,
-    mss: BTreeSet<Option<u16>>,
-    oses: BTreeSet<String>,
-    first: String,
-    last: String,
-}
-
-/// Aggregates SYN entries per client IP, in order of first appearance.
-#[derive(Debug, Clone, Default)]
-pub struct ClientSummary {
-    order: Vec<IpAddr>,
-    by_ip: HashMap<IpAddr, ClientAgg>,
-}
-
-impl ClientSummary {
-    /// Count a SYN (SYN+ACKs are the server's and are ignored).
-    pub fn add(&mut self, e: &SynEntry<'_>, meta: &FileMeta) {
-        if e.obs.kind != SynKind::Syn {
-            return;
-        }
-        let mut t = String::with_capacity(32);
-        write_rfc3339(&mut t, e.obs.ts_ns, meta.precision);
-        let ip = e.src.ip();
-        let agg = self.by_ip.entry(ip).or_insert_with(|| {
-            self.order.push(ip);
-            ClientAgg {
-                syns: 0,
-                signatures: BTreeSet::new(),
-                ttls: BTreeSet::new(),
-                mss: BTreeSet::new(),
-                oses: BTreeSet::new(),
-                first: t.clone(),
-                last: String::new(),
-            }
-        });
-        agg.syns += 1;
-        agg.signatures.insert(e.obs.to_string());
-        agg.ttls.insert(e.obs.ttl);
-        agg.mss.insert(e.obs.mss);
-        agg.oses
-            .insert(e.os.map_or_else(|| "???".to_string(), |m| m.p0f_name()));
-        agg.last = t;
-    }
-
-    /// Rows in order of each client's first SYN.
-    pub fn rows(&self) -> Vec<ClientSummaryRow> {
-        let join = |it: &mut dyn Iterator<Item = String>| it.collect::<Vec<_>>().join(";");
-        self.order
-            .iter()
-            .filter_map(|ip| {
-                let a = self.by_ip.get(ip)?;
-                Some(ClientSummaryRow {
-                    client_ip: *ip,
-                    syns: a.syns,
-                    signatures: a.signatures.len(),
-                    ttls: join(&mut a.ttls.iter().map(u8::to_string)),
-                    mss_values: join(
-                        &mut a
-                            .mss
-                            .iter()
-                            .map(|m| m.map_or_else(|| "-".to_string(), |m| m.to_string())),
-                    ),
-                    oses: join(&mut a.oses.iter().cloned()),
-                    first_seen: a.first.clone(),
-                    last_seen: a.last.clone(),
-                    nat_hint: a.signatures.len() > 1,
-                })
-            })
-            .collect()
     }
 }
 
