@@ -17,26 +17,36 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
+/// One capture interface (pcap: the file's one link type).
 #[derive(Debug, Clone, Serialize)]
 pub struct InterfaceInfo {
+    /// Index of the interface in the file (pcapng: in its section).
     pub index: u32,
+    /// The pcapng section it belongs to (0 for pcap).
     pub section: u32,
+    /// Link type number (LINKTYPE_*).
     pub link_type: u16,
+    /// Link type name.
     pub link_type_name: &'static str,
+    /// Snap length: bytes kept per packet at most.
     pub snaplen: u32,
     /// Timestamp resolution as units per second (1000000 = microseconds).
     pub ts_units_per_sec: u64,
+    /// Offset added to the interface's timestamps, seconds (pcapng if_tsoffset).
     pub ts_offset_s: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Interface name, when the capture gives one.
     pub name: Option<String>,
 }
 
 /// Everything `info` reports about one file.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileInfo {
+    /// The capture as named (`-` for standard input).
     pub file: String,
     /// `pcap` or `pcapng`.
     pub format: &'static str,
+    /// Compression of the file (none, gzip, zstd).
     pub compression: Compression,
     /// `little-endian`, `big-endian`, or `mixed` (pcapng sections of both orders).
     pub byte_order: &'static str,
@@ -45,27 +55,36 @@ pub struct FileInfo {
     /// Legacy pcap: format version and whether it is the modified (Kuznetzov) variant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Whether the pcap is the modified (Kuznetzov) variant.
     pub modified: bool,
+    /// pcapng sections (1 for pcap).
     pub sections: u32,
+    /// The interfaces.
     pub interfaces: Vec<InterfaceInfo>,
     /// Bytes of the file (decompressed bytes for compressed inputs).
     pub bytes: u64,
     /// Size on disk, when known (compressed size for .gz/.zst).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_bytes: Option<u64>,
+    /// Records read.
     pub records: u64,
+    /// Bytes of packet data captured.
     pub captured_bytes: u64,
     /// Earliest and latest record timestamps (RFC 3339, UTC, file precision).
     pub first_time: Option<String>,
+    /// Latest record timestamp (RFC 3339, UTC, file precision).
     pub last_time: Option<String>,
     /// Records cut by the snap length (captured < original length).
     pub truncated_records: u64,
+    /// What the records decoded to.
     pub packets: Outcomes,
     /// Records read but skipped, and damaged regions, by reason.
     pub skipped: BTreeMap<&'static str, u64>,
+    /// Bytes passed over while resynchronising after damage.
     pub damaged_bytes: u64,
     /// Offsets of the first damaged regions.
     pub damage: Vec<crate::capture::Damage>,
+    /// The compressed stream ended before its end marker.
     pub compressed_stream_cut: bool,
 }
 

@@ -14,25 +14,35 @@ pub struct SeenSyn {
     pub file: u32,
     /// 1-based record number in the file.
     pub index: u64,
+    /// IP source and TCP port.
     pub src: SocketAddr,
+    /// IP destination and TCP port.
     pub dst: SocketAddr,
+    /// The p0f observation.
     pub obs: SynObservation,
 }
 
 /// The handshake-relevant fields of any other TCP segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
+    /// Packet time, ns since the epoch.
     pub ts_ns: i64,
+    /// IP source and TCP port.
     pub src: SocketAddr,
+    /// IP destination and TCP port.
     pub dst: SocketAddr,
+    /// TCP flags.
     pub flags: TcpFlags,
+    /// Acknowledgment number.
     pub ack: u32,
 }
 
 /// What one record contributes to the sequential stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PacketEvent {
+    /// A SYN or SYN+ACK.
     Syn(SeenSyn),
+    /// Any other TCP segment.
     Segment(Segment),
 }
 

@@ -116,14 +116,17 @@ impl SignatureIds {
         id
     }
 
+    /// The signature string of an id.
     pub fn name(&self, id: u32) -> Option<&str> {
         self.names.get(id as usize).map(String::as_str)
     }
 
+    /// Signatures interned.
     pub fn len(&self) -> usize {
         self.names.len()
     }
 
+    /// Whether none is interned.
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
@@ -133,24 +136,33 @@ impl SignatureIds {
 /// (checked by a test), against ~1 KiB for a formatted [`SynRow`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CompactSyn {
+    /// Packet time, ns since the epoch.
     pub ts_ns: i64,
+    /// The client address (SYN source, SYN+ACK destination).
     pub client_ip: IpAddr,
+    /// The client port.
     pub client_port: u16,
+    /// The server port.
     pub server_port: u16,
     /// Index into a [`SignatureIds`].
     pub signature: u32,
     /// Line of the matching database `sig` (0: no match).
     pub os_sig_line: u32,
+    /// Observed TTL.
     pub ttl: u8,
     /// Bit 0: SYN+ACK; bit 1: p0f would ignore it; bit 2: retransmitted.
     pub flags: u8,
 }
 
 impl CompactSyn {
+    /// `flags` bit: a SYN+ACK.
     pub const SYN_ACK: u8 = 1;
+    /// `flags` bit: p0f would ignore the packet.
     pub const P0F_IGNORES: u8 = 2;
+    /// `flags` bit: retransmitted.
     pub const RETRANSMITTED: u8 = 4;
 
+    /// The compact form of a finished entry, interning its signature in `sigs`.
     pub fn new(e: &SynEntry<'_>, sigs: &mut SignatureIds) -> CompactSyn {
         let client = e.client();
         let mut flags = 0;

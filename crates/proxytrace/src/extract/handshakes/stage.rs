@@ -29,13 +29,17 @@ pub fn capture_precision(cap: &Capture) -> Precision {
 /// A scanned file's name and time precision, by the `file` index of entries.
 #[derive(Debug, Clone)]
 pub struct FileMeta {
+    /// The file as named (`-` for standard input).
     pub name: String,
+    /// Precision of its timestamps.
     pub precision: Precision,
 }
 
 /// Runs both stages over files in order, keeping the tracker across files.
 pub struct SynScanner<'db> {
+    /// The sequential stage, across files.
     pub tracker: SynTracker<'db>,
+    /// The files scanned, by the `file` index of entries.
     pub files: Vec<FileMeta>,
     /// Walk counters of all files scanned.
     pub stats: WalkStats,
@@ -44,6 +48,7 @@ pub struct SynScanner<'db> {
 }
 
 impl<'db> SynScanner<'db> {
+    /// A scanner matching against `db`.
     pub fn new(db: &'db Database) -> SynScanner<'db> {
         SynScanner {
             tracker: SynTracker::new(db),

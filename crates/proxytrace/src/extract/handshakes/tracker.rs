@@ -109,17 +109,25 @@ impl HostSamples {
 /// A finished SYN or SYN+ACK with everything joined on it (stage 2 output).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SynEntry<'db> {
+    /// Index of the file in the scan.
     pub file: u32,
+    /// 1-based record number in that file.
     pub index: u64,
+    /// IP source and TCP port.
     pub src: SocketAddr,
+    /// IP destination and TCP port.
     pub dst: SocketAddr,
     /// For a SYN+ACK, carries the peer SYN's MSS (`peer_syn_mss`) when the SYN was seen.
     pub obs: SynObservation,
     /// Further copies of this packet (same direction, ports and sequence number).
     pub retransmits: u32,
+    /// ns from the last SYN before the first SYN+ACK to that SYN+ACK.
     pub syn_to_synack_ns: Option<i64>,
+    /// ns from the last SYN+ACK to the client's handshake ACK.
     pub synack_to_ack_ns: Option<i64>,
+    /// Uptime estimate from two timestamped SYNs of this host.
     pub uptime: Option<Uptime>,
+    /// The database match.
     pub os: Option<Match<'db>>,
 }
 
@@ -132,6 +140,7 @@ impl SynEntry<'_> {
         }
     }
 
+    /// The server side of the connection.
     pub fn server(&self) -> SocketAddr {
         match self.obs.kind {
             SynKind::Syn => self.dst,
@@ -139,6 +148,7 @@ impl SynEntry<'_> {
         }
     }
 
+    /// The packet's 5-tuple.
     pub fn five_tuple(&self) -> FiveTuple {
         FiveTuple {
             src_ip: self.src.ip(),
@@ -187,6 +197,7 @@ pub struct SynTracker<'db> {
 }
 
 impl<'db> SynTracker<'db> {
+    /// A tracker matching against `db`.
     pub fn new(db: &'db Database) -> SynTracker<'db> {
         SynTracker {
             db,
