@@ -6,9 +6,12 @@
 
 use divan::{black_box, Bencher};
 use proxytrace::capture::{Input, OpenOptions};
+use proxytrace::commands::requests;
 use proxytrace::engine::{Engine, EngineOptions};
-use proxytrace::extract::requests::{self, RequestsConfig};
+use proxytrace::extract::requests::RequestsConfig;
+use proxytrace::pipeline::{from_fn, Inputs};
 use proxytrace_synth::flood::{write_flood, FloodKind};
+use std::convert::Infallible;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
@@ -46,21 +49,15 @@ fn requests_65536_flows(bencher: Bencher, kind: &str) {
     let file = capture(kind);
     let engine = Engine::new(EngineOptions::default()).unwrap();
     let cfg = RequestsConfig::default();
+    let inputs = Inputs::from_files(vec![Input::Path(file)], OpenOptions { mmap: true });
     bencher.bench_local(|| {
-        let mut rows = 0u64;
-        let s = requests::run(
-            &engine,
-            vec![Input::Path(file.clone())],
-            OpenOptions { mmap: true },
-            &cfg,
-            &mut |r| {
-                black_box(&r);
-                rows += 1;
-                ControlFlow::Continue(())
-            },
-            &mut |_| {},
-        );
-        assert_eq!(rows, FLOWS);
-        black_box(s)
+        let mut sink = from_fn(|r| {
+            black_box(&r);
+            Ok::<_, Infallible>(ControlFlow::Continue(()))
+        });
+        let report =
+            requests::run(&engine, &inputs, &cfg, &mut sink).unwrap_or_else(|never| match never {});
+        assert_eq!(report.rows, FLOWS);
+        black_box(report)
     });
 }

@@ -5,10 +5,11 @@
 use crate::util::testdata;
 use proxytrace::capture::{self, Input, OpenOptions};
 use proxytrace::commands::info;
+use proxytrace::commands::requests;
 use proxytrace::engine::{Engine, EngineOptions};
-use proxytrace::extract::requests::{self, RequestRow, RequestsConfig};
+use proxytrace::extract::requests::{RequestRow, RequestsConfig};
+use proxytrace::pipeline::Inputs;
 use std::io::Cursor;
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 fn files(dir: &str) -> Vec<PathBuf> {
@@ -20,19 +21,15 @@ fn files(dir: &str) -> Vec<PathBuf> {
 }
 
 fn rows(engine: &Engine, path: &Path, mmap: bool) -> (Vec<RequestRow>, String) {
+    let inputs = Inputs::from_files(vec![Input::Path(path.to_path_buf())], OpenOptions { mmap });
     let mut out = Vec::new();
-    let summary = requests::run(
-        engine,
-        vec![Input::Path(path.to_path_buf())],
-        OpenOptions { mmap },
-        &RequestsConfig::default(),
-        &mut |r| {
-            out.push(r);
-            ControlFlow::Continue(())
-        },
-        &mut |e| panic!("{e}"),
-    );
-    (out, serde_json::to_string(&summary).unwrap())
+    let report = requests::run(engine, &inputs, &RequestsConfig::default(), &mut out)
+        .unwrap_or_else(|never| match never {});
+    assert!(report.failed_files.is_empty(), "{:?}", report.failed_files);
+    let mut json = serde_json::to_value(&report).unwrap();
+    // Only the time taken may differ between runs.
+    json.as_object_mut().unwrap().remove("seconds");
+    (out, json.to_string())
 }
 
 #[test]

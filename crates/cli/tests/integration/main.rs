@@ -10,5 +10,6 @@ mod parallel;
 mod requests;
 mod safety;
 mod seeded;
+mod summary;
 mod syns;
 mod util;

@@ -4,3 +4,5 @@
 
 pub mod info;
 pub mod join;
+pub mod requests;
+pub mod syns;

@@ -2,6 +2,7 @@
 //! serialised as one flat object of stable snake_case counter names.
 
 use crate::tcp::stats::TcpStats;
+use crate::vocab::counters::{Counter, CounterKind, Counters};
 use serde::Serialize;
 
 /// Every head and stream byte the HTTP/1 state machine could not handle normally.
@@ -63,6 +64,57 @@ pub struct ReassemblyStats {
     /// Heads, framing and preambles.
     #[serde(flatten)]
     pub http: Http1Stats,
+}
+
+/// Partial and capped heads, framing errors and resyncs are news in a summary.
+impl Counters for Http1Stats {
+    fn counters(&self) -> Vec<Counter> {
+        use CounterKind::{Cap, Loss, Volume};
+        let s = self;
+        vec![
+            Counter::new(
+                "response_segments_ignored",
+                s.response_segments_ignored,
+                Volume,
+            ),
+            Counter::new("heads_complete", s.heads_complete, Volume),
+            Counter::new("heads_partial", s.heads_partial, Loss),
+            Counter::new("heads_capped", s.heads_capped, Cap),
+            Counter::new("overlap_rewinds", s.overlap_rewinds, Loss),
+            Counter::new("gaps_inside_body", s.gaps_inside_body, Volume),
+            Counter::new("body_bytes_skipped", s.body_bytes_skipped, Volume),
+            Counter::new(
+                "empty_line_bytes_skipped",
+                s.empty_line_bytes_skipped,
+                Volume,
+            ),
+            Counter::new("preambles_v1", s.preambles_v1, Volume),
+            Counter::new("preambles_v2", s.preambles_v2, Volume),
+            Counter::new("preambles_invalid", s.preambles_invalid, Loss),
+            Counter::new("preambles_repeated", s.preambles_repeated, Loss),
+            Counter::new("not_http_flows", s.not_http_flows, Loss),
+            Counter::new("connect_tunnels", s.connect_tunnels, Volume),
+            Counter::new("framing_errors", s.framing_errors, Loss),
+            Counter::new(
+                "conflicting_content_lengths",
+                s.conflicting_content_lengths,
+                Loss,
+            ),
+            Counter::new("chunked_framing_errors", s.chunked_framing_errors, Loss),
+            Counter::new("resyncs", s.resyncs, Loss),
+            Counter::new("resync_heads_found", s.resync_heads_found, Volume),
+            Counter::new("resync_bytes_skipped", s.resync_bytes_skipped, Volume),
+        ]
+    }
+}
+
+/// The TCP counters, then the HTTP/1 ones (the order of the JSON object).
+impl Counters for ReassemblyStats {
+    fn counters(&self) -> Vec<Counter> {
+        let mut v = self.tcp.counters();
+        v.extend(self.http.counters());
+        v
+    }
 }
 
 #[cfg(test)]

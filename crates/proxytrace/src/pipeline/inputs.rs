@@ -204,7 +204,7 @@ fn skip_name(why: ExpandSkip) -> &'static str {
 /// Order inputs as capture times go. Each file's first record is read to learn its start;
 /// stdin, a FIFO or a device cannot be re-read, so with one among the inputs the given
 /// order is kept. Unreadable files sort last; their errors surface when they are read.
-fn in_time_order(inputs: Vec<Input>, opts: OpenOptions) -> Vec<Input> {
+pub(crate) fn in_time_order(inputs: Vec<Input>, opts: OpenOptions) -> Vec<Input> {
     if inputs.len() < 2 || inputs.iter().any(Input::is_read_once) {
         return inputs;
     }

@@ -12,43 +12,7 @@ use crate::decode::Outcomes;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-crate::named_enum! {
-    /// What a counter means to the reader of a summary.
-    pub enum CounterKind {
-        /// How much was seen or produced (heads, flows, bytes): not news.
-        Volume => "volume",
-        /// Something was lost or could not be read (gaps, unparsed heads, conflicts).
-        Loss => "loss",
-        /// A documented limit was reached and the excess dropped or released early.
-        Cap => "cap",
-    }
-}
-
-/// One named counter of a [`Section`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Counter {
-    /// Stable snake_case name.
-    pub name: &'static str,
-    /// Its value over the run.
-    pub value: u64,
-    /// Volume, loss or cap.
-    pub kind: CounterKind,
-}
-
-impl Counter {
-    /// A counter of `kind`.
-    pub fn new(name: &'static str, value: u64, kind: CounterKind) -> Counter {
-        Counter { name, value, kind }
-    }
-}
-
-/// Statistics that can list themselves as counters. Implemented next to the statistics
-/// type, so adding or renaming a field and its counter happen in one place (and each
-/// implementation's test checks that every serialized field is listed).
-pub trait Counters {
-    /// Every counter, in a fixed order.
-    fn counters(&self) -> Vec<Counter>;
-}
+pub use crate::vocab::counters::{Counter, CounterKind, Counters};
 
 /// A group of counters from one layer (`reassembly`, `handshakes`, `front index`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,8 +51,13 @@ pub struct Report {
     pub compressed_streams_cut: u64,
     /// What the records decoded to, undecodable ones by reason.
     pub packets: Outcomes,
-    /// Rows handed to the sink.
+    /// Rows handed to the sink. With an aggregate (`flows`, `--summary`) the front end
+    /// sets it to the aggregate rows printed, and [`Report::aggregated`] to the rows
+    /// folded into them.
     pub rows: u64,
+    /// Rows folded into an aggregate, when the printed rows are aggregate rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregated: Option<u64>,
     /// Wall-clock seconds of the run.
     pub seconds: f64,
     /// Inputs left out before the run: duplicates, non-captures in directories.

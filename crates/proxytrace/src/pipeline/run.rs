@@ -46,7 +46,7 @@ pub fn run<S, K>(
 ) -> Result<Report, K::Error>
 where
     S: Stage,
-    K: Sink<S::Row>,
+    K: Sink<S::Row> + ?Sized,
 {
     let started = Instant::now();
     let mut report = Report::default();

@@ -58,3 +58,13 @@ where
     }
     FnSink(f)
 }
+
+impl<R, S: Sink<R> + ?Sized> Sink<R> for Box<S> {
+    type Error = S::Error;
+    fn row(&mut self, row: R) -> Result<ControlFlow<()>, S::Error> {
+        (**self).row(row)
+    }
+    fn file_error(&mut self, error: &CaptureError) -> Result<ControlFlow<()>, S::Error> {
+        (**self).file_error(error)
+    }
+}

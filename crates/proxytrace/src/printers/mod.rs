@@ -1,57 +1,69 @@
-//! Sinks and writers: CSV, JSON Lines, JSON and terminal tables.
+//! Printers: the sinks that write rows as CSV ([`csv`]), JSON Lines ([`jsonl`]), one JSON
+//! array ([`json`]) or an aligned table for a terminal ([`table`]).
 //!
-//! Commands produce flat, serializable rows; a [`RowSink`] writes them in the chosen format.
-//! Column order is the rows' field order, which is the stable schema documented in the README.
+//! Commands produce flat, serializable rows; a [`Printer`] writes them in the chosen
+//! format. Column order is the rows' field order, which is the stable schema documented
+//! in the README. Printers live in the library (not the binary) so rows can be formatted
+//! where they are produced.
 
-use crate::vocab::escape::{is_hidden_format, push_escaped_char};
+pub mod csv;
+pub mod json;
+pub mod jsonl;
+pub mod table;
+
+use crate::pipeline::Sink;
 use serde::Serialize;
 use std::io::{self, Write};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Csv,
-    Jsonl,
-    Json,
-    Table,
+crate::named_enum! {
+    /// An output format.
+    pub enum Format {
+        /// Comma-separated values, one header line (unless left out).
+        Csv => "csv",
+        /// One JSON object per line.
+        Jsonl => "jsonl",
+        /// One JSON array, one row per line.
+        Json => "json",
+        /// Aligned columns for a person at a terminal.
+        Table => "table",
+    }
 }
 
 impl Format {
+    /// A format by name (`ndjson` is JSON Lines too).
     pub fn parse(s: &str) -> Option<Format> {
         match s {
-            "csv" => Some(Format::Csv),
-            "jsonl" | "ndjson" => Some(Format::Jsonl),
-            "json" => Some(Format::Json),
-            "table" => Some(Format::Table),
-            _ => None,
+            "ndjson" => Some(Format::Jsonl),
+            _ => s.parse().ok(),
         }
     }
 }
 
-/// Where rows go. Errors are I/O errors of the underlying writer (a closed pipe included).
-pub trait RowSink<R: Serialize> {
-    fn write_row(&mut self, row: &R) -> io::Result<()>;
+/// A [`Sink`] that writes rows; [`Printer::finish`] writes what must come last (the JSON
+/// array's end, a whole table) and flushes. Errors are I/O errors of the writer (a closed
+/// pipe included).
+pub trait Printer<R>: Sink<R, Error = io::Error> {
+    /// End the output.
     fn finish(&mut self) -> io::Result<()>;
 }
 
-/// Build a sink for `format` over `out`. `header` controls the CSV header line.
-pub fn sink<'w, R: Serialize + 'w>(
+impl<R, P: Printer<R> + ?Sized> Printer<R> for Box<P> {
+    fn finish(&mut self) -> io::Result<()> {
+        (**self).finish()
+    }
+}
+
+/// A printer for `format` over `out`. `header` controls the CSV header line.
+pub fn printer<'w, R: Serialize + 'w>(
     format: Format,
     out: Box<dyn Write + 'w>,
     header: bool,
-) -> Box<dyn RowSink<R> + 'w> {
+) -> Box<dyn Printer<R> + 'w> {
     match format {
-        Format::Csv => Box::new(CsvSink {
-            w: csv::WriterBuilder::new()
-                .has_headers(header)
-                .from_writer(out),
-        }),
-        Format::Jsonl => Box::new(JsonlSink { w: out }),
-        Format::Json => Box::new(JsonSink { w: out, rows: 0 }),
-        Format::Table => Box::new(TableSink {
-            w: out,
-            columns: Vec::new(),
-            rows: Vec::new(),
-        }),
+        Format::Csv => Box::new(csv::CsvPrinter::new(out, header)),
+        Format::Jsonl => Box::new(jsonl::JsonlPrinter::new(out)),
+        Format::Json => Box::new(json::JsonPrinter::new(out)),
+        Format::Table => Box::new(table::TablePrinter::new(out)),
     }
 }
 
@@ -60,158 +72,15 @@ pub fn write_rows<R: Serialize>(
     format: Format,
     out: &mut dyn Write,
     header: bool,
-    rows: &[R],
+    rows: Vec<R>,
 ) -> io::Result<()> {
-    let mut s = sink::<R>(format, Box::new(out), header);
+    let mut p = printer::<R>(format, Box::new(out), header);
     for r in rows {
-        s.write_row(r)?;
-    }
-    s.finish()
-}
-
-fn csv_err(e: csv::Error) -> io::Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => e,
-        other => io::Error::other(format!("{other:?}")),
-    }
-}
-
-pub struct CsvSink<W: Write> {
-    w: csv::Writer<W>,
-}
-
-impl<R: Serialize, W: Write> RowSink<R> for CsvSink<W> {
-    fn write_row(&mut self, row: &R) -> io::Result<()> {
-        self.w.serialize(row).map_err(csv_err)
-    }
-    fn finish(&mut self) -> io::Result<()> {
-        self.w.flush()
-    }
-}
-
-pub struct JsonlSink<W: Write> {
-    w: W,
-}
-
-impl<R: Serialize, W: Write> RowSink<R> for JsonlSink<W> {
-    fn write_row(&mut self, row: &R) -> io::Result<()> {
-        serde_json::to_writer(&mut self.w, row)?;
-        self.w.write_all(b"\n")
-    }
-    fn finish(&mut self) -> io::Result<()> {
-        self.w.flush()
-    }
-}
-
-/// One JSON array, one row per line, so it streams and still parses as a whole.
-pub struct JsonSink<W: Write> {
-    w: W,
-    rows: u64,
-}
-
-impl<R: Serialize, W: Write> RowSink<R> for JsonSink<W> {
-    fn write_row(&mut self, row: &R) -> io::Result<()> {
-        self.w
-            .write_all(if self.rows == 0 { b"[\n" } else { b",\n" })?;
-        self.rows += 1;
-        serde_json::to_writer(&mut self.w, row)?;
-        Ok(())
-    }
-    fn finish(&mut self) -> io::Result<()> {
-        self.w
-            .write_all(if self.rows == 0 { b"[]\n" } else { b"\n]\n" })?;
-        self.w.flush()
-    }
-}
-
-/// Aligned columns for a person at a terminal. Buffers all rows: tables are for small
-/// results; machines should ask for CSV or JSON Lines.
-pub struct TableSink<W: Write> {
-    w: W,
-    columns: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-fn cell(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => neutralise(s),
-        other => other.to_string(),
-    }
-}
-
-/// A table goes to a terminal: a control or hidden format character left in a cell (a
-/// capture's interface name, a file name) would move the cursor, run an escape sequence or
-/// reorder what is shown. Fields escaped already contain none, so they pass unchanged.
-fn neutralise(s: &str) -> String {
-    if !s.chars().any(|c| c.is_control() || is_hidden_format(c)) {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        push_escaped_char(&mut out, c, false);
-    }
-    out
-}
-
-impl<R: Serialize, W: Write> RowSink<R> for TableSink<W> {
-    fn write_row(&mut self, row: &R) -> io::Result<()> {
-        let serde_json::Value::Object(map) = serde_json::to_value(row)? else {
-            return Err(io::Error::other("table rows must be structs"));
-        };
-        if self.columns.is_empty() {
-            self.columns = map.keys().cloned().collect();
-        }
-        self.rows.push(map.values().map(cell).collect());
-        Ok(())
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        write_table(&mut self.w, &self.columns, &self.rows)?;
-        self.w.flush()
-    }
-}
-
-/// Print `rows` under `columns`, each column as wide as its widest cell.
-pub fn write_table<W: Write + ?Sized>(
-    w: &mut W,
-    columns: &[String],
-    rows: &[Vec<String>],
-) -> io::Result<()> {
-    let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            if let Some(wd) = widths.get_mut(i) {
-                *wd = (*wd).max(c.chars().count());
-            }
+        if p.row(r)?.is_break() {
+            break;
         }
     }
-    let line = |w: &mut W, cells: &[String]| -> io::Result<()> {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i > 0 {
-                s.push_str("  ");
-            }
-            s.push_str(c);
-            if i + 1 < cells.len() {
-                let pad = widths
-                    .get(i)
-                    .copied()
-                    .unwrap_or(0)
-                    .saturating_sub(c.chars().count());
-                s.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        s.push('\n');
-        w.write_all(s.as_bytes())
-    };
-    if !columns.is_empty() {
-        line(w, columns)?;
-    }
-    for r in rows {
-        line(w, r)?;
-    }
-    Ok(())
+    p.finish()
 }
 
 #[cfg(test)]
@@ -219,56 +88,46 @@ mod tests {
     use super::*;
 
     #[derive(Serialize)]
-    struct Row {
-        a: u32,
-        b: Option<String>,
+    pub(super) struct Row {
+        pub(super) a: u32,
+        pub(super) b: Option<String>,
     }
 
-    fn render(format: Format, rows: &[Row]) -> String {
+    pub(super) fn render(format: Format, rows: Vec<Row>) -> String {
         let mut out = Vec::new();
-        {
-            let mut s = sink::<Row>(format, Box::new(&mut out), true);
-            for r in rows {
-                s.write_row(r).unwrap();
-            }
-            s.finish().unwrap();
-        }
+        write_rows(format, &mut out, true, rows).unwrap();
         String::from_utf8(out).unwrap()
     }
 
-    #[test]
-    fn formats() {
-        let rows = [
+    fn rows() -> Vec<Row> {
+        vec![
             Row {
                 a: 1,
                 b: Some("x,y".into()),
             },
             Row { a: 22, b: None },
-        ];
-        assert_eq!(render(Format::Csv, &rows), "a,b\n1,\"x,y\"\n22,\n");
+        ]
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(render(Format::Csv, rows()), "a,b\n1,\"x,y\"\n22,\n");
         assert_eq!(
-            render(Format::Jsonl, &rows),
+            render(Format::Jsonl, rows()),
             "{\"a\":1,\"b\":\"x,y\"}\n{\"a\":22,\"b\":null}\n"
         );
         assert_eq!(
-            render(Format::Json, &rows),
+            render(Format::Json, rows()),
             "[\n{\"a\":1,\"b\":\"x,y\"},\n{\"a\":22,\"b\":null}\n]\n"
         );
-        assert_eq!(render(Format::Json, &[]), "[]\n");
-        assert_eq!(render(Format::Table, &rows), "a   b\n1   x,y\n22  \n");
+        assert_eq!(render(Format::Json, vec![]), "[]\n");
+        assert_eq!(render(Format::Table, rows()), "a   b\n1   x,y\n22  \n");
     }
 
-    /// A raw escape sequence or bidi override left in a cell (a pcapng interface name, a
-    /// file name) must not reach the terminal; escaped text (`\x1b`) passes unchanged.
     #[test]
-    fn table_cells_neutralise_control_and_format_characters() {
-        let rows = [Row {
-            a: 1,
-            b: Some("eth0\x1b[2J\u{202e}x\\x1b".into()),
-        }];
-        assert_eq!(
-            render(Format::Table, &rows),
-            "a  b\n1  eth0\\x1b[2J\\u{202e}x\\x1b\n"
-        );
+    fn format_names() {
+        assert_eq!(Format::parse("ndjson"), Some(Format::Jsonl));
+        assert_eq!(Format::parse("csv"), Some(Format::Csv));
+        assert_eq!(Format::parse("xml"), None);
     }
 }

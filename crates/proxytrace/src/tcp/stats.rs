@@ -1,6 +1,7 @@
 //! Counters of the TCP layer: every segment, byte and flow the flow table and the byte
 //! streams could not handle normally. Field names are the stable snake_case counter names.
 
+use crate::vocab::counters::{Counter, CounterKind, Counters};
 use serde::Serialize;
 
 /// Counters of segments, stream bytes and flows (the TCP half of the reassembly stats).
@@ -67,4 +68,44 @@ pub struct TcpStats {
     pub flows_evicted_byte_cap: u64,
     /// Flows still open at the end of the input.
     pub flows_open_at_finish: u64,
+}
+
+/// Losses (gaps, conflicts, unsynced bytes) and caps are news in a summary; volume is not.
+impl Counters for TcpStats {
+    fn counters(&self) -> Vec<Counter> {
+        use CounterKind::{Cap, Loss, Volume};
+        let s = self;
+        vec![
+            Counter::new("segments", s.segments, Volume),
+            Counter::new("payload_bytes", s.payload_bytes, Volume),
+            Counter::new("non_tcp_segments", s.non_tcp_segments, Volume),
+            Counter::new("server_side_segments", s.server_side_segments, Volume),
+            Counter::new("unsynced_segments", s.unsynced_segments, Volume),
+            Counter::new("unsynced_bytes", s.unsynced_bytes, Loss),
+            Counter::new("flows_created", s.flows_created, Volume),
+            Counter::new("flows_with_syn", s.flows_with_syn, Volume),
+            Counter::new("flows_midstream", s.flows_midstream, Volume),
+            Counter::new("syn_retransmissions", s.syn_retransmissions, Volume),
+            Counter::new("connections_replaced", s.connections_replaced, Volume),
+            Counter::new("direction_corrections", s.direction_corrections, Volume),
+            Counter::new("retransmitted_segments", s.retransmitted_segments, Volume),
+            Counter::new("retransmitted_bytes", s.retransmitted_bytes, Volume),
+            Counter::new("overlap_conflicts", s.overlap_conflicts, Loss),
+            Counter::new("overlap_conflict_bytes", s.overlap_conflict_bytes, Volume),
+            Counter::new("overlap_unchecked_bytes", s.overlap_unchecked_bytes, Loss),
+            Counter::new("ooo_segments_buffered", s.ooo_segments_buffered, Volume),
+            Counter::new("ooo_segments_repaired", s.ooo_segments_repaired, Volume),
+            Counter::new("ooo_cap_gaps", s.ooo_cap_gaps, Cap),
+            Counter::new("gaps", s.gaps, Loss),
+            Counter::new("gap_bytes", s.gap_bytes, Loss),
+            Counter::new("segments_on_dead_flows", s.segments_on_dead_flows, Volume),
+            Counter::new("ooo_bytes_discarded", s.ooo_bytes_discarded, Loss),
+            Counter::new("flows_ended_fin", s.flows_ended_fin, Volume),
+            Counter::new("flows_ended_rst", s.flows_ended_rst, Volume),
+            Counter::new("flows_timed_out", s.flows_timed_out, Volume),
+            Counter::new("flows_evicted_flow_cap", s.flows_evicted_flow_cap, Cap),
+            Counter::new("flows_evicted_byte_cap", s.flows_evicted_byte_cap, Cap),
+            Counter::new("flows_open_at_finish", s.flows_open_at_finish, Volume),
+        ]
+    }
 }

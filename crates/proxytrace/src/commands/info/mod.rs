@@ -1,4 +1,9 @@
-//! `proxytrace info`: what a capture file is and what its packets decode to.
+//! `proxytrace info`: what a capture file is and what its packets decode to, one
+//! [`FileInfo`] per capture ([`text`] is its human-readable form).
+
+mod text;
+
+pub use text::write_text;
 
 use crate::capture::{
     ByteOrder, Capture, CaptureError, Compression, FileFormat, Interface, Parser, Record, WalkStats,
@@ -6,31 +11,42 @@ use crate::capture::{
 use crate::decode::Outcomes;
 use crate::decode::{self, link_type_name};
 use crate::engine::{Engine, Job};
+use crate::pipeline::{self, Inputs, Report, RowEmitter, Sink, Stage};
 use crate::timefmt::{rfc3339, Precision};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
+/// One capture interface (pcap: the file's one link type).
 #[derive(Debug, Clone, Serialize)]
 pub struct InterfaceInfo {
+    /// Index of the interface in the file (pcapng: in its section).
     pub index: u32,
+    /// The pcapng section it belongs to (0 for pcap).
     pub section: u32,
+    /// Link type number (LINKTYPE_*).
     pub link_type: u16,
+    /// Link type name.
     pub link_type_name: &'static str,
+    /// Snap length: bytes kept per packet at most.
     pub snaplen: u32,
     /// Timestamp resolution as units per second (1000000 = microseconds).
     pub ts_units_per_sec: u64,
+    /// Offset added to the interface's timestamps, seconds (pcapng if_tsoffset).
     pub ts_offset_s: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Interface name, when the capture gives one.
     pub name: Option<String>,
 }
 
 /// Everything `info` reports about one file.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileInfo {
+    /// The capture as named (`-` for standard input).
     pub file: String,
     /// `pcap` or `pcapng`.
     pub format: &'static str,
+    /// Compression of the file (none, gzip, zstd).
     pub compression: Compression,
     /// `little-endian`, `big-endian`, or `mixed` (pcapng sections of both orders).
     pub byte_order: &'static str,
@@ -39,27 +55,36 @@ pub struct FileInfo {
     /// Legacy pcap: format version and whether it is the modified (Kuznetzov) variant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Whether the pcap is the modified (Kuznetzov) variant.
     pub modified: bool,
+    /// pcapng sections (1 for pcap).
     pub sections: u32,
+    /// The interfaces.
     pub interfaces: Vec<InterfaceInfo>,
     /// Bytes of the file (decompressed bytes for compressed inputs).
     pub bytes: u64,
     /// Size on disk, when known (compressed size for .gz/.zst).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_bytes: Option<u64>,
+    /// Records read.
     pub records: u64,
+    /// Bytes of packet data captured.
     pub captured_bytes: u64,
     /// Earliest and latest record timestamps (RFC 3339, UTC, file precision).
     pub first_time: Option<String>,
+    /// Latest record timestamp (RFC 3339, UTC, file precision).
     pub last_time: Option<String>,
     /// Records cut by the snap length (captured < original length).
     pub truncated_records: u64,
+    /// What the records decoded to.
     pub packets: Outcomes,
     /// Records read but skipped, and damaged regions, by reason.
     pub skipped: BTreeMap<&'static str, u64>,
+    /// Bytes passed over while resynchronising after damage.
     pub damaged_bytes: u64,
     /// Offsets of the first damaged regions.
     pub damage: Vec<crate::capture::Damage>,
+    /// The compressed stream ended before its end marker.
     pub compressed_stream_cut: bool,
 }
 
@@ -95,13 +120,59 @@ pub fn describe(cap: Capture) -> Result<FileInfo, CaptureError> {
 }
 
 /// Read a whole capture with `engine` and describe it.
-pub fn describe_with(engine: &Engine, mut cap: Capture) -> Result<FileInfo, CaptureError> {
+pub fn describe_with(engine: &Engine, cap: Capture) -> Result<FileInfo, CaptureError> {
+    describe_run(engine, cap).map(|(info, _)| info)
+}
+
+/// [`describe_with`], with the walk's counters for the run's report.
+fn describe_run(engine: &Engine, mut cap: Capture) -> Result<(FileInfo, WalkStats), CaptureError> {
     let mut outcomes = Outcomes::default();
     let run = engine.run(&mut cap, &InfoJob, |o, _| {
         outcomes.merge(&o);
         ControlFlow::Continue(())
     })?;
-    Ok(summarize(&cap, &run.stats, outcomes))
+    Ok((summarize(&cap, &run.stats, outcomes), run.stats))
+}
+
+/// Describes each capture of a run, one [`FileInfo`] row per file.
+#[derive(Default)]
+pub struct InfoStage {
+    walk: WalkStats,
+    packets: Outcomes,
+}
+
+impl Stage for InfoStage {
+    type Row = FileInfo;
+
+    fn file(
+        &mut self,
+        engine: &Engine,
+        capture: Capture,
+        emit: &mut RowEmitter<'_, FileInfo>,
+    ) -> Result<ControlFlow<()>, CaptureError> {
+        let (info, walk) = describe_run(engine, capture)?;
+        self.walk.merge(&walk);
+        self.packets.merge(&info.packets);
+        Ok(emit(info))
+    }
+
+    fn finish(&mut self, _: &mut RowEmitter<'_, FileInfo>) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+
+    fn report(&self, report: &mut Report) {
+        report.add_walk(&self.walk);
+        report.packets.merge(&self.packets);
+    }
+}
+
+/// Describe every capture of `inputs` (in the given order) to `sink`.
+pub fn run<S: Sink<FileInfo> + ?Sized>(
+    engine: &Engine,
+    inputs: &Inputs,
+    sink: &mut S,
+) -> Result<Report, S::Error> {
+    pipeline::run(engine, inputs, &mut InfoStage::default(), sink)
 }
 
 /// The sequential walk, without the engine (the reference the engine must equal).
@@ -260,104 +331,6 @@ fn resolution_name(units: u64) -> String {
         1_000_000_000 => "nanosecond".into(),
         u => format!("1/{u}s"),
     }
-}
-
-/// The human-readable form: one `key: value` block per file.
-pub fn write_text<W: std::io::Write + ?Sized>(w: &mut W, f: &FileInfo) -> std::io::Result<()> {
-    let mut s = String::new();
-    use std::fmt::Write as _;
-    let _ = writeln!(s, "file:              {}", f.file);
-    let compression = match f.compression {
-        Compression::None => String::new(),
-        Compression::Gzip => ", gzip".into(),
-        Compression::Zstd => ", zstd".into(),
-    };
-    let variant = if f.modified { " (modified)" } else { "" };
-    let version = f
-        .version
-        .as_deref()
-        .map(|v| format!(" {v}"))
-        .unwrap_or_default();
-    let _ = writeln!(
-        s,
-        "format:            {}{version}{variant}{compression}",
-        f.format
-    );
-    let _ = writeln!(s, "byte order:        {}", f.byte_order);
-    let _ = writeln!(s, "time resolution:   {}", f.time_resolution);
-    if f.format == "pcapng" {
-        let _ = writeln!(s, "sections:          {}", f.sections);
-    }
-    for i in &f.interfaces {
-        let name = i
-            .name
-            .as_deref()
-            .map(|n| format!(" \"{n}\""))
-            .unwrap_or_default();
-        let _ = writeln!(
-            s,
-            "interface {}:       {} ({}), snaplen {}{name}{}",
-            i.index,
-            i.link_type_name,
-            i.link_type,
-            i.snaplen,
-            if i.ts_offset_s != 0 {
-                format!(", ts offset {}s", i.ts_offset_s)
-            } else {
-                String::new()
-            }
-        );
-    }
-    let _ = writeln!(s, "bytes:             {}", f.bytes);
-    let _ = writeln!(s, "records:           {}", f.records);
-    let _ = writeln!(
-        s,
-        "first time:        {}",
-        f.first_time.as_deref().unwrap_or("-")
-    );
-    let _ = writeln!(
-        s,
-        "last time:         {}",
-        f.last_time.as_deref().unwrap_or("-")
-    );
-    let p = &f.packets;
-    let _ = writeln!(
-        s,
-        "packets:           ipv4 {}, ipv6 {}, non-ip {}, undecodable {}",
-        p.ipv4,
-        p.ipv6,
-        p.non_ip,
-        p.undecodable_total()
-    );
-    let _ = writeln!(
-        s,
-        "transport:         tcp {}, udp {}, other {}, fragments {}, truncated {}",
-        p.tcp, p.udp, p.other_transport, p.ip_fragments, p.transport_truncated
-    );
-    for (reason, n) in &p.undecodable_names() {
-        let _ = writeln!(s, "  undecodable {reason}: {n}");
-    }
-    let _ = writeln!(s, "truncated records: {}", f.truncated_records);
-    for (reason, n) in &f.skipped {
-        let _ = writeln!(s, "skipped {reason}: {n}");
-    }
-    if f.damaged_bytes > 0 {
-        let _ = writeln!(s, "damaged bytes:     {}", f.damaged_bytes);
-        for d in &f.damage {
-            let _ = writeln!(
-                s,
-                "  at byte {}: {} bytes ({})",
-                d.offset,
-                d.bytes,
-                d.reason.name()
-            );
-        }
-    }
-    if f.compressed_stream_cut {
-        let _ = writeln!(s, "warning:           compressed stream ends early");
-    }
-    s.push('\n');
-    w.write_all(s.as_bytes())
 }
 
 #[cfg(test)]

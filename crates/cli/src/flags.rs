@@ -1,8 +1,7 @@
-//! Command-line parsing (clap) and its validation into a [`Config`]. Only this file and
-//! main.rs know about clap.
+//! The command line's flags (clap definitions). Turning them into library configs is
+//! args.rs's job; only this file and main.rs know about clap.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use proxytrace::printers::Format;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -47,17 +46,6 @@ pub enum OutFormat {
     Table,
 }
 
-impl From<OutFormat> for Format {
-    fn from(f: OutFormat) -> Format {
-        match f {
-            OutFormat::Csv => Format::Csv,
-            OutFormat::Jsonl => Format::Jsonl,
-            OutFormat::Json => Format::Json,
-            OutFormat::Table => Format::Table,
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct InputArgs {
     /// Capture files (pcap, pcapng, optionally .gz/.zst), directories, or - for stdin.
@@ -99,13 +87,38 @@ pub fn header_name(s: &str) -> Result<String, String> {
     }
 }
 
+/// What the end-of-run summary on standard error looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    /// Lines for a person: totals, then every loss and cap that is not zero.
+    Text,
+    /// The whole run report as one JSON object.
+    Json,
+    /// No summary.
+    None,
+}
+
+/// The end-of-run summary.
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// End-of-run summary on standard error [default: text].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub stats: Option<StatsFormat>,
+    /// No end-of-run summary on standard error (same as --stats none).
+    #[arg(long, conflicts_with = "stats")]
+    pub no_summary: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct InfoArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// No progress bar and no end-of-run summary on standard error.
+    /// No progress bar and no end-of-run summary on standard error (info lists every
+    /// file, so there is no match for an exit status to report).
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
     /// Output format [default: table on a terminal, json otherwise].
     #[arg(long, value_enum)]
     pub format: Option<OutFormat>,
@@ -146,6 +159,8 @@ pub struct RowOutputArgs {
     /// Print nothing; exit status 0 at the first match, 1 if none, 2 on error.
     #[arg(short = 'q', long, conflicts_with = "count")]
     pub quiet: bool,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
 }
 
 /// How the client of a request is chosen.
@@ -192,6 +207,7 @@ pub struct SynsArgs {
     pub summary: bool,
 }
 
+/// A duration with a unit (`-1.5s`, `250ms`, `5µs`), in nanoseconds.
 fn parse_duration(s: &str) -> Result<i64, String> {
     proxytrace::commands::join::parse_duration_ns(s)
 }

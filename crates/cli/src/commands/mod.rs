@@ -1,0 +1,148 @@
+//! One file per command: each turns its validated flags into the library's inputs, config
+//! and sink, runs the library command, prints the summary and returns the exit status.
+//! The listing policy and the exit statuses are shared here.
+
+mod info;
+mod join;
+mod requests;
+mod syns;
+
+use crate::args;
+use crate::flags::{Cli, Command, RowOutputArgs};
+use crate::output_file::Output;
+use crate::progress::{self, Bar};
+use proxytrace::capture::CaptureError;
+use proxytrace::pipeline::{Aggregate, Listing, ListingSink, Report, Sink};
+use proxytrace::printers::{self, Printer};
+use serde::Serialize;
+use std::io::{self, Write};
+use std::ops::ControlFlow;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Run the command the flags name.
+pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Info(a) => info::run(cli, a),
+        Command::Requests(a) => requests::run(cli, a, false),
+        Command::Flows(a) => requests::run(cli, a, true),
+        Command::Syns(a) => syns::run(cli, a),
+        Command::Join(a) => join::run(cli, a),
+    }
+}
+
+/// grep's statuses for `-q` / `-c`: 0 something matched, 1 nothing, 2 an error (but `-q`
+/// with a match is 0 even after an error, as grep does). Plain listings: 0 or 2.
+fn match_status(args: &RowOutputArgs, n: u64, failed: bool) -> ExitCode {
+    if args.quiet && n > 0 {
+        ExitCode::SUCCESS
+    } else if failed {
+        ExitCode::from(2)
+    } else if (args.quiet || args.count) && n == 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Makes the printer of a listing over the output.
+type MakePrinter<'m, R> = &'m dyn Fn(Box<dyn Write + '_>) -> Box<dyn Printer<R> + '_>;
+
+/// A row command's listing: rows through the printer `make` builds, a count (`-c`), the
+/// first match (`-q`) or an aggregate's rows. Returns the report with `rows` set to the
+/// rows printed (an aggregate's rows, the folded ones in `aggregated`) and the number of
+/// matches for the exit status.
+fn list<R, A>(
+    out: &mut Output,
+    args: &RowOutputArgs,
+    listing: Listing,
+    aggregate: A,
+    bar: Option<&Arc<Bar>>,
+    make: MakePrinter<'_, R>,
+    run: impl FnOnce(&mut dyn Sink<R, Error = io::Error>) -> io::Result<Report>,
+) -> anyhow::Result<(Report, u64)>
+where
+    A: Aggregate<R>,
+    A::Out: Serialize,
+{
+    let (mut report, aggregate) = {
+        let printer: Box<dyn Printer<R> + '_> = match listing {
+            Listing::Rows => make(Box::new(&mut *out)),
+            _ => Box::new(Discard),
+        };
+        let shown = ShowErrors { printer, bar };
+        let mut sink = ListingSink::new(listing, shown, aggregate);
+        let report = run(&mut sink)?;
+        let (mut shown, aggregate) = sink.into_parts();
+        shown.printer.finish()?;
+        (report, aggregate)
+    };
+    let mut n = report.rows;
+    if listing == Listing::Aggregate {
+        let format = args::row_format(args);
+        let rows = aggregate.rows();
+        n = rows.len() as u64;
+        report.aggregated = Some(report.rows);
+        report.rows = n;
+        if !args.count {
+            printers::write_rows(format, out, !args.no_header, rows)?;
+        }
+    }
+    if args.count {
+        writeln!(out, "{n}")?;
+    }
+    out.flush()?;
+    Ok((report, n))
+}
+
+/// The end of a row command: put the output in place, clear the bar, print the summary,
+/// and the exit status.
+fn finish_listing(
+    out: Output,
+    args: &RowOutputArgs,
+    bar: Option<&Arc<Bar>>,
+    report: &Report,
+    matches: u64,
+    incomplete: bool,
+) -> anyhow::Result<ExitCode> {
+    out.commit()?;
+    if let Some(b) = bar {
+        b.finish();
+    }
+    crate::summary::print(report, args::stats(&args.summary, args.quiet));
+    let failed = incomplete || !report.failed_files.is_empty();
+    Ok(match_status(args, matches, failed))
+}
+
+/// Prints each unreadable capture as the run meets it, then lets the printer see it.
+struct ShowErrors<'b, P> {
+    printer: P,
+    bar: Option<&'b Arc<Bar>>,
+}
+
+impl<R, P: Sink<R, Error = io::Error>> Sink<R> for ShowErrors<'_, P> {
+    type Error = io::Error;
+    fn row(&mut self, row: R) -> io::Result<ControlFlow<()>> {
+        self.printer.row(row)
+    }
+    fn file_error(&mut self, error: &CaptureError) -> io::Result<ControlFlow<()>> {
+        progress::suspend(self.bar, || eprintln!("proxytrace: {error}"));
+        self.printer.file_error(error)
+    }
+}
+
+/// The printer of a listing that prints no rows (`-c`, `-q`, aggregates).
+struct Discard;
+
+impl<R> Sink<R> for Discard {
+    type Error = io::Error;
+    fn row(&mut self, _: R) -> io::Result<ControlFlow<()>> {
+        Ok(ControlFlow::Continue(()))
+    }
+}
+
+impl<R> Printer<R> for Discard {
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,22 @@
+//! `proxytrace requests` and `proxytrace flows`: the request stage over a run's BACK
+//! captures, rows to the caller's sink ([`flows`] folds them into conversations).
+
+pub mod flows;
+
+use crate::engine::Engine;
+use crate::extract::requests::{RequestRow, RequestStage, RequestsConfig};
+use crate::pipeline::{self, Inputs, Report, Sink};
+
+pub use flows::{FlowAggregator, FlowRow};
+
+/// Every request head of `inputs` (read in their run order) to `sink`, in time order.
+/// Unreadable captures are in the report (and shown to the sink); only the sink fails
+/// the run.
+pub fn run<S: Sink<RequestRow> + ?Sized>(
+    engine: &Engine,
+    inputs: &Inputs,
+    config: &RequestsConfig,
+    sink: &mut S,
+) -> Result<Report, S::Error> {
+    pipeline::run(engine, inputs, &mut RequestStage::new(config), sink)
+}

@@ -1,0 +1,32 @@
+//! `proxytrace syns`: the SYN stage over a run's FRONT captures, one row per client SYN
+//! and server SYN+ACK ([`summary`] folds them into one row per client).
+
+pub mod summary;
+
+use crate::engine::Engine;
+use crate::extract::handshakes::{SynRow, SynStage};
+use crate::fingerprint::Database;
+use crate::pipeline::{self, Inputs, Report, Sink};
+use ipnet::IpNet;
+
+pub use summary::{ClientSummary, ClientSummaryRow};
+
+/// What `syns` matches against and keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct SynsConfig<'a> {
+    /// The p0f database to match signatures against.
+    pub db: &'a Database,
+    /// Keep rows whose client (the SYN's sender) is in one of these (empty: all).
+    pub clients: &'a [IpNet],
+}
+
+/// Every handshake packet of `inputs` (in their run order) to `sink`, in packet order.
+pub fn run<S: Sink<SynRow> + ?Sized>(
+    engine: &Engine,
+    inputs: &Inputs,
+    config: &SynsConfig<'_>,
+    sink: &mut S,
+) -> Result<Report, S::Error> {
+    let mut stage = SynStage::new(config.db, config.clients);
+    pipeline::run(engine, inputs, &mut stage, sink)
+}

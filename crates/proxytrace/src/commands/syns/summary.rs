@@ -1,0 +1,115 @@
+//! `proxytrace syns --summary`: SYN rows folded into one row per client address.
+
+use crate::collections::hashing::HashMap;
+use crate::extract::handshakes::SynRow;
+use crate::pipeline::Aggregate;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+/// One `--summary` row: what one client address showed in its SYNs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientSummaryRow {
+    /// The client address.
+    pub client_ip: IpAddr,
+    /// SYN rows (retransmissions not counted).
+    pub syns: u64,
+    /// Distinct p0f signatures.
+    pub signatures: usize,
+    /// Distinct TTLs, ascending, `;`-separated.
+    pub ttls: String,
+    /// Distinct MSS values, ascending, `;`-separated (`-` for none).
+    pub mss_values: String,
+    /// Distinct OS matches (`name flavor`, `???` for none), sorted, `;`-separated.
+    pub oses: String,
+    /// Time of the first SYN.
+    pub first_seen: String,
+    /// Time of the last SYN.
+    pub last_seen: String,
+    /// More than one signature behind the address: several stacks (NAT, shared proxy).
+    pub nat_hint: bool,
+}
+
+#[derive(Debug, Clone)]
+struct ClientAgg {
+    syns: u64,
+    signatures: BTreeSet<String>,
+    ttls: BTreeSet<u8>,
+    mss: BTreeSet<Option<u16>>,
+    oses: BTreeSet<String>,
+    first: String,
+    last: String,
+}
+
+/// Aggregates SYN rows per client IP, in order of first appearance.
+#[derive(Debug, Clone, Default)]
+pub struct ClientSummary {
+    order: Vec<IpAddr>,
+    by_ip: HashMap<IpAddr, ClientAgg>,
+}
+
+/// The OS column of a match as p0f names it: `name flavor`, `???` for none.
+fn os_text(r: &SynRow) -> String {
+    match (&r.os_name, r.os_flavor.as_deref()) {
+        (None, _) => "???".to_string(),
+        (Some(name), None | Some("")) => name.clone(),
+        (Some(name), Some(flavor)) => format!("{name} {flavor}"),
+    }
+}
+
+impl Aggregate<SynRow> for ClientSummary {
+    type Out = ClientSummaryRow;
+
+    /// Count a SYN (SYN+ACKs are the server's and are ignored).
+    fn add(&mut self, r: &SynRow) {
+        if r.direction != "syn" {
+            return;
+        }
+        let ip = r.src_ip;
+        let agg = self.by_ip.entry(ip).or_insert_with(|| {
+            self.order.push(ip);
+            ClientAgg {
+                syns: 0,
+                signatures: BTreeSet::new(),
+                ttls: BTreeSet::new(),
+                mss: BTreeSet::new(),
+                oses: BTreeSet::new(),
+                first: r.time.clone(),
+                last: String::new(),
+            }
+        });
+        agg.syns += 1;
+        agg.signatures.insert(r.signature.clone());
+        agg.ttls.insert(r.ttl);
+        agg.mss.insert(r.mss);
+        agg.oses.insert(os_text(r));
+        agg.last = r.time.clone();
+    }
+
+    /// Rows in order of each client's first SYN.
+    fn rows(self) -> Vec<ClientSummaryRow> {
+        let join = |it: &mut dyn Iterator<Item = String>| it.collect::<Vec<_>>().join(";");
+        self.order
+            .iter()
+            .filter_map(|ip| {
+                let a = self.by_ip.get(ip)?;
+                Some(ClientSummaryRow {
+                    client_ip: *ip,
+                    syns: a.syns,
+                    signatures: a.signatures.len(),
+                    ttls: join(&mut a.ttls.iter().map(u8::to_string)),
+                    mss_values: join(
+                        &mut a
+                            .mss
+                            .iter()
+                            .map(|m| m.map_or_else(|| "-".to_string(), |m| m.to_string())),
+                    ),
+                    oses: join(&mut a.oses.iter().cloned()),
+                    first_seen: a.first.clone(),
+                    last_seen: a.last.clone(),
+                    nat_hint: a.signatures.len() > 1,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,210 @@
+//! [`SynScanner`] runs both stages over a run's files (the engine's workers classify, the
+//! calling thread tracks); [`SynStage`] is it as a pipeline [`Stage`], one [`SynRow`] per
+//! SYN and SYN+ACK whose client passes the filter.
+
+use super::classify::ClassifyJob;
+use super::{SynEntry, SynRow, SynTracker, SynTrackerStats};
+use crate::capture::{Capture, CaptureError, FileFormat, TimeResolution, WalkStats};
+use crate::decode::Outcomes;
+use crate::engine::Engine;
+use crate::fingerprint::Database;
+use crate::pipeline::{Counter, CounterKind, Counters, Report, RowEmitter, Stage};
+use crate::timefmt::Precision;
+use ipnet::IpNet;
+use std::net::IpAddr;
+use std::ops::ControlFlow;
+
+/// Time precision of a capture's timestamps: the file's resolution for pcap; for pcapng 9
+/// digits, since its interfaces (each with a resolution) are only known while reading.
+pub fn capture_precision(cap: &Capture) -> Precision {
+    match cap.format {
+        FileFormat::Pcap {
+            resolution: TimeResolution::Micro,
+            ..
+        } => Precision::MICRO,
+        _ => Precision::NANO,
+    }
+}
+
+/// A scanned file's name and time precision, by the `file` index of entries.
+#[derive(Debug, Clone)]
+pub struct FileMeta {
+    /// The file as named (`-` for standard input).
+    pub name: String,
+    /// Precision of its timestamps.
+    pub precision: Precision,
+}
+
+/// Runs both stages over files in order, keeping the tracker across files.
+pub struct SynScanner<'db> {
+    /// The sequential stage, across files.
+    pub tracker: SynTracker<'db>,
+    /// The files scanned, by the `file` index of entries.
+    pub files: Vec<FileMeta>,
+    /// Walk counters of all files scanned.
+    pub stats: WalkStats,
+    /// What the records of all files scanned decoded to.
+    pub packets: Outcomes,
+}
+
+impl<'db> SynScanner<'db> {
+    /// A scanner matching against `db`.
+    pub fn new(db: &'db Database) -> SynScanner<'db> {
+        SynScanner {
+            tracker: SynTracker::new(db),
+            files: Vec::new(),
+            stats: WalkStats::default(),
+            packets: Outcomes::default(),
+        }
+    }
+
+    /// Scan one capture; entries finished so far (also of earlier files) go to `out` with
+    /// the metadata of their file. `out` returning Break stops the scan.
+    pub fn scan<F>(
+        &mut self,
+        engine: &Engine,
+        mut cap: Capture,
+        out: &mut F,
+    ) -> Result<ControlFlow<()>, CaptureError>
+    where
+        F: FnMut(&SynEntry<'db>, &FileMeta) -> ControlFlow<()>,
+    {
+        let file = self.files.len() as u32;
+        self.files.push(FileMeta {
+            name: cap.path.display().to_string(),
+            precision: capture_precision(&cap),
+        });
+        let mut stopped = ControlFlow::Continue(());
+        let (tracker, files, packets) = (&mut self.tracker, &self.files, &mut self.packets);
+        let mut emit = |e: &SynEntry<'db>| match files.get(e.file as usize) {
+            Some(meta) => out(e, meta),
+            None => ControlFlow::Continue(()),
+        };
+        let run = engine.run(&mut cap, &ClassifyJob { file }, |chunk, _| {
+            packets.merge(&chunk.outcomes);
+            for ev in &chunk.events {
+                if tracker.push(ev, &mut emit).is_break() {
+                    stopped = ControlFlow::Break(());
+                    break;
+                }
+            }
+            stopped
+        })?;
+        self.stats.merge(&run.stats);
+        Ok(stopped)
+    }
+
+    /// Release the entries still held, at the end of all input.
+    pub fn finish<F>(&mut self, out: &mut F) -> ControlFlow<()>
+    where
+        F: FnMut(&SynEntry<'db>, &FileMeta) -> ControlFlow<()>,
+    {
+        let files = &self.files;
+        self.tracker
+            .finish(&mut |e: &SynEntry<'db>| match files.get(e.file as usize) {
+                Some(meta) => out(e, meta),
+                None => ControlFlow::Continue(()),
+            })
+    }
+}
+
+/// Whether `ip` is inside one of `nets` (all when `nets` is empty). IPv4-mapped IPv6
+/// addresses match their IPv4 networks.
+pub fn client_matches(nets: &[IpNet], ip: IpAddr) -> bool {
+    if nets.is_empty() {
+        return true;
+    }
+    let canon = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    nets.iter().any(|n| n.contains(&ip) || n.contains(&canon))
+}
+
+/// Fingerprints every handshake of a run's captures; state carries across files.
+pub struct SynStage<'db> {
+    scanner: SynScanner<'db>,
+    db: &'db Database,
+    clients: Vec<IpNet>,
+}
+
+impl<'db> SynStage<'db> {
+    /// Match against `db`; keep rows whose client (the SYN's sender) is in `clients`
+    /// (all when empty; IPv4-mapped IPv6 matches its IPv4 network).
+    pub fn new(db: &'db Database, clients: &[IpNet]) -> SynStage<'db> {
+        SynStage {
+            scanner: SynScanner::new(db),
+            db,
+            clients: clients.to_vec(),
+        }
+    }
+}
+
+impl Stage for SynStage<'_> {
+    type Row = SynRow;
+
+    fn file(
+        &mut self,
+        engine: &Engine,
+        capture: Capture,
+        emit: &mut RowEmitter<'_, SynRow>,
+    ) -> Result<ControlFlow<()>, CaptureError> {
+        let (db, clients) = (self.db, &self.clients);
+        self.scanner.scan(engine, capture, &mut |e, meta| {
+            if !client_matches(clients, e.client().ip()) {
+                return ControlFlow::Continue(());
+            }
+            emit(SynRow::new(e, meta, db))
+        })
+    }
+
+    fn finish(&mut self, emit: &mut RowEmitter<'_, SynRow>) -> ControlFlow<()> {
+        let (db, clients) = (self.db, &self.clients);
+        self.scanner.finish(&mut |e, meta| {
+            if !client_matches(clients, e.client().ip()) {
+                return ControlFlow::Continue(());
+            }
+            emit(SynRow::new(e, meta, db))
+        })
+    }
+
+    fn report(&self, report: &mut Report) {
+        report.add_walk(&self.scanner.stats);
+        report.packets.merge(&self.scanner.packets);
+        report.section("handshakes", self.scanner.tracker.stats());
+    }
+}
+
+/// Every counter of the tracker is a cap or an age-out: rows released early, uptime
+/// samples dropped.
+impl Counters for SynTrackerStats {
+    fn counters(&self) -> Vec<Counter> {
+        vec![
+            Counter::new(
+                "rows_released_pending_cap",
+                self.rows_released_pending_cap,
+                CounterKind::Cap,
+            ),
+            Counter::new(
+                "uptime_samples_aged_out",
+                self.uptime_samples_aged_out,
+                CounterKind::Cap,
+            ),
+            Counter::new(
+                "uptime_samples_evicted_host_cap",
+                self.uptime_samples_evicted_host_cap,
+                CounterKind::Cap,
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_serialized_counter_is_listed() {
+        crate::vocab::counters::assert_counters_cover(&SynTrackerStats::default());
+    }
+}

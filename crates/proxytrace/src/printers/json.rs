@@ -1,0 +1,39 @@
+//! JSON: one array, one row per line, so it streams and still parses as a whole.
+
+use super::Printer;
+use crate::pipeline::Sink;
+use serde::Serialize;
+use std::io::{self, Write};
+use std::ops::ControlFlow;
+
+/// Writes rows as one JSON array.
+pub struct JsonPrinter<W: Write> {
+    w: W,
+    rows: u64,
+}
+
+impl<W: Write> JsonPrinter<W> {
+    /// A JSON array over `out`.
+    pub fn new(out: W) -> Self {
+        JsonPrinter { w: out, rows: 0 }
+    }
+}
+
+impl<R: Serialize, W: Write> Sink<R> for JsonPrinter<W> {
+    type Error = io::Error;
+    fn row(&mut self, row: R) -> io::Result<ControlFlow<()>> {
+        self.w
+            .write_all(if self.rows == 0 { b"[\n" } else { b",\n" })?;
+        self.rows += 1;
+        serde_json::to_writer(&mut self.w, &row)?;
+        Ok(ControlFlow::Continue(()))
+    }
+}
+
+impl<R: Serialize, W: Write> Printer<R> for JsonPrinter<W> {
+    fn finish(&mut self) -> io::Result<()> {
+        self.w
+            .write_all(if self.rows == 0 { b"[]\n" } else { b"\n]\n" })?;
+        self.w.flush()
+    }
+}
