@@ -10,6 +10,7 @@ mod error;
 mod format;
 mod legacy;
 mod ng;
+mod record;
 mod source;
 mod walk;
 
@@ -17,16 +18,10 @@ pub use error::CaptureError;
 pub use format::{detect, ByteOrder, Compression, FileFormat, TimeResolution};
 pub use legacy::LegacyParser;
 pub use ng::{Interface, NgParser};
+pub use record::{RawRecord, Record, Resync, SkipReason, Step, MAX_RECORD_LEN};
 pub use source::{
     drop_duplicate_captures, expand_inputs, expand_inputs_with, from_reader, open, Capture,
     DuplicateInput, Duplication, ExpandOptions, ExpandSkip, Expansion, FileId, Input, OpenOptions,
     SourceKind, StreamWindow, DUPLICATE_PROBE_RECORDS,
 };
-pub use walk::{
-    walk_buffer, Damage, Parser, RawRecord, Record, Resync, SkipReason, Step, WalkEnd, WalkStats,
-};
-
-/// Largest record we accept whatever the header's snap length says: libpcap's
-/// MAXIMUM_SNAPLEN (256 KiB) is exceeded by some link types (D-Bus 128 MiB is theoretical,
-/// USB and netlink captures reach a few MiB), so be generous but finite.
-pub const MAX_RECORD_LEN: u32 = 16 * 1024 * 1024;
+pub use walk::{walk_buffer, Damage, Parser, WalkEnd, WalkStats};

@@ -1,11 +1,12 @@
 //! Opening captures: a memory map for regular files, a buffered stream for stdin, pipes
 //! and compressed files. Both feed the same walker.
 
+use super::error::CaptureError;
 use super::format::{detect, ByteOrder, Compression, FileFormat};
 use super::legacy::LegacyParser;
 use super::ng::NgParser;
-use super::walk::{walk_buffer, Parser, Record, SkipReason, WalkEnd, WalkStats};
-use super::CaptureError;
+use super::record::{Record, SkipReason};
+use super::walk::{walk_buffer, Parser, WalkEnd, WalkStats};
 use memmap2::Mmap;
 use std::fs::File;
 use std::io::{self, Read};
