@@ -293,7 +293,7 @@ fn requests_config(
         trusted: id.trusted.clone(),
         extra_headers: id.headers.iter().map(|h| h.as_bytes().to_vec()).collect(),
         transparent: id.transparent,
-        clients: out.clients.clone(),
+        clients: out.clients.iter().copied().collect(),
         ..Default::default()
     }
 }
@@ -502,7 +502,7 @@ fn print_summary(s: &proxytrace::requests::RequestsSummary, elapsed: std::time::
 
 fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
     use proxytrace::fingerprint::{builtin, db::Database};
-    use proxytrace::syns::{self, ClientSummary, FileMeta, SynEntry, SynRow, SynScanner};
+    use proxytrace::syns::{ClientSummary, FileMeta, SynEntry, SynRow, SynScanner};
     let loaded;
     let db: &Database = match &args.db {
         Some(p) => {
@@ -524,6 +524,7 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
     let header = !args.out.no_header;
     let mut out = output(&args.out.output)?;
     let mut scanner = SynScanner::new(db);
+    let clients: proxytrace::identity::ClientFilter = args.out.clients.iter().copied().collect();
     let mut summary = ClientSummary::default();
     let mut matched = 0u64;
     let mut failed = report.failed;
@@ -532,7 +533,7 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
         let mut rows = (listing && !args.summary)
             .then(|| proxytrace::output::sink::<SynRow>(format, Box::new(&mut out), header));
         let mut on_entry = |e: &SynEntry<'_>, meta: &FileMeta| -> ControlFlow<()> {
-            if !syns::client_matches(&args.out.clients, e.client().ip()) {
+            if !clients.matches(e.client().ip()) {
                 return ControlFlow::Continue(());
             }
             if args.summary {

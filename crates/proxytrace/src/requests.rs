@@ -10,7 +10,9 @@ use crate::capture::{self, Capture, CaptureError, Input, OpenOptions, Record, Wa
 use crate::decode::{self, Decoded, FiveTuple, TcpFlags};
 use crate::engine::{Engine, Job};
 use crate::http1::head::{parse_request_head, HeaderKind, RequestHead};
-use crate::identity::{extract_identity, is_trusted, Chain, Identity, IdentitySource};
+use crate::identity::{
+    extract_identity, is_trusted, Chain, ClientFilter, Identity, IdentitySource,
+};
 use crate::info::Outcomes;
 use crate::output::push_escaped_char;
 use crate::proxy_protocol::{parse_proxy, ProxyHeader};
@@ -36,7 +38,7 @@ pub struct RequestsConfig {
     /// is a trusted proxy address.
     pub transparent: bool,
     /// Keep only requests whose client is in one of these networks (empty: all).
-    pub clients: Vec<IpNet>,
+    pub clients: ClientFilter,
     /// Drop requests without any client identity.
     pub identified_only: bool,
     pub reassembly: ReassemblyConfig,
@@ -414,13 +416,7 @@ impl<'c> RequestExtractor<'c> {
         if self.cfg.identified_only && client.is_none() {
             return false;
         }
-        if self.cfg.clients.is_empty() {
-            return true;
-        }
-        client.is_some_and(|ip| {
-            let ip = ip.to_canonical();
-            self.cfg.clients.iter().any(|n| n.contains(&ip))
-        })
+        self.cfg.clients.matches_opt(client)
     }
 
     fn row(
@@ -441,7 +437,10 @@ impl<'c> RequestExtractor<'c> {
         let mut time = String::with_capacity(32);
         write_rfc3339(&mut time, ev.ts_ns, file.precision);
         let (mut client_ip, mut client_port) = (id.client_ip, id.client_port);
-        let mut source = id.identity_source.map(|s| s.name()).unwrap_or_default();
+        let mut source = id
+            .identity_source
+            .map(|s| s.name().into_owned())
+            .unwrap_or_default();
         let mut chain = id
             .identity_source
             .and_then(|s| id.source(s))

@@ -91,7 +91,6 @@ use crate::fingerprint::{
     Uptime,
 };
 use crate::timefmt::{write_rfc3339, Precision};
-use ipnet::IpNet;
 use serde::Serialize;
 use std::collections::{BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -713,19 +712,6 @@ impl<'db> SynScanner<'db> {
     }
 }
 
-/// Whether `ip` is inside one of `nets` (all when `nets` is empty). IPv4-mapped IPv6
-/// addresses match their IPv4 networks.
-pub fn client_matches(nets: &[IpNet], ip: IpAddr) -> bool {
-    if nets.is_empty() {
-        return true;
-    }
-    let canon = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
-    nets.iter().any(|n| n.contains(&ip) || n.contains(&canon))
-}
-
 fn p0f_ignores_name(r: P0fIgnores) -> &'static str {
     match r {
         P0fIgnores::SillyFlags => "silly_flags",
@@ -1286,15 +1272,6 @@ mod tests {
         assert_eq!(c.flags, CompactSyn::SYN_ACK | CompactSyn::RETRANSMITTED);
         assert_eq!(ids.name(c.signature), Some("4:64+0:0:1460:8192,0:::0"));
         assert_eq!(CompactSyn::new(&e, &mut ids).signature, c.signature);
-    }
-
-    #[test]
-    fn client_filter() {
-        let nets: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        assert!(client_matches(&nets, "10.1.2.3".parse().unwrap()));
-        assert!(client_matches(&nets, "::ffff:10.1.2.3".parse().unwrap()));
-        assert!(!client_matches(&nets, "11.0.0.1".parse().unwrap()));
-        assert!(client_matches(&[], "11.0.0.1".parse().unwrap()));
     }
 
     /// A timestamped SYN from host number `h` (distinct IPv4 addresses), `ts_ns` capture time.

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::{finish_capped, parse_node, push_capped, Chain, ChainEntry};
+use super::chain::{finish_capped, parse_node, push_capped, Chain, ChainEntry};
 use crate::http1::head::{ser_opt_bytes, trim_ws};
 
 /// One forwarded-element: the first occurrence of each known parameter.
@@ -226,7 +226,7 @@ fn parse_value<'a>(v: &'a [u8], out: &mut Forwarded<'a>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::EntryKind;
+    use crate::identity::chain::{EntryKind, MAX_CHAIN_ENTRIES};
     use std::net::IpAddr;
 
     fn ip(s: &str) -> Option<IpAddr> {
@@ -344,14 +344,11 @@ mod tests {
             );
         }
         let f = parse_forwarded([&v[..]]);
-        assert_eq!(f.chain.entries.len(), crate::identity::MAX_CHAIN_ENTRIES);
-        assert_eq!(
-            f.chain.dropped_left,
-            100_000 - crate::identity::MAX_CHAIN_ENTRIES
-        );
+        assert_eq!(f.chain.entries.len(), MAX_CHAIN_ENTRIES);
+        assert_eq!(f.chain.dropped_left, 100_000 - MAX_CHAIN_ENTRIES);
         // i = 99_999 = 0x01869F -> 10.1.134.159
         assert_eq!(f.chain.entries.last().unwrap().addr, ip("10.1.134.159"));
-        assert_eq!(f.elements.len(), crate::identity::MAX_CHAIN_ENTRIES);
+        assert_eq!(f.elements.len(), MAX_CHAIN_ENTRIES);
     }
 
     proptest::proptest! {
