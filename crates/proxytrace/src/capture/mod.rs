@@ -25,3 +25,40 @@ pub use source::{
     SourceKind, StreamWindow, DUPLICATE_PROBE_RECORDS,
 };
 pub use walk::{walk_buffer, Damage, Parser, WalkEnd, WalkStats};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every capture vocabulary name comes from one table: `name()`, `Display` and the
+    /// JSON form agree. ByteOrder and TimeResolution had derived serde names (`little`,
+    /// `micro`) besides the hand-written ones `info` prints (`little-endian`,
+    /// `microsecond`).
+    #[test]
+    fn names_agree_in_every_form() {
+        fn check<T: std::fmt::Display + serde::Serialize>(v: T, name: &str) {
+            assert_eq!(v.to_string(), name);
+            assert_eq!(serde_json::to_value(&v).unwrap(), name);
+        }
+        for r in SkipReason::ALL {
+            check(r, r.name());
+        }
+        for s in ExpandSkip::ALL {
+            check(s, s.name());
+        }
+        for o in ByteOrder::ALL {
+            check(o, o.name());
+        }
+        for t in TimeResolution::ALL {
+            check(t, t.name());
+        }
+        for c in Compression::ALL {
+            check(c, c.name());
+        }
+        assert_eq!(ByteOrder::Little.name(), "little-endian");
+        assert_eq!(TimeResolution::Micro.name(), "microsecond");
+        assert_eq!(Compression::Zstd.name(), "zstd");
+        assert_eq!(SkipReason::BadIfTsresol.name(), "bad_if_tsresol");
+        assert_eq!(ExpandSkip::NotCapture.name(), "not a capture");
+    }
+}

@@ -2,8 +2,6 @@
 //! parser's step results. A leaf: the parsers (legacy, ng) and the walker import it, so
 //! the dependency runs one way (walk -> legacy/ng -> record).
 
-use serde::Serialize;
-
 /// Largest record we accept whatever the header's snap length says: libpcap's
 /// MAXIMUM_SNAPLEN (256 KiB) is exceeded by some link types (D-Bus 128 MiB is theoretical,
 /// USB and netlink captures reach a few MiB), so be generous but finite.
@@ -33,50 +31,36 @@ pub struct Record<'a> {
     pub data_offset: u64,
 }
 
-/// Why bytes or records were skipped. Records skipped count as records read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SkipReason {
-    /// The file ends inside a record: its header or data is cut short.
-    TruncatedRecord,
-    /// A record header whose lengths cannot be right (caplen beyond any sane snap length,
-    /// a pcapng block length that is not a multiple of 4, ...): bytes skipped until the
-    /// next plausible record chain.
-    DamagedHeader,
-    /// A pcapng block whose trailing length differs from its leading length.
-    BlockLengthMismatch,
-    /// A pcapng packet block whose captured length exceeds its block.
-    BadPacketBlock,
-    /// A pcapng packet block naming an interface no IDB declared.
-    UnknownInterface,
-    /// A pcapng section or interface header that cannot be parsed.
-    BadSectionOrInterface,
-    /// A non-packet pcapng block cut short by the end of the file.
-    TruncatedBlock,
-    /// A pcapng interface whose `if_tsresol` gives no usable units per second (finer
-    /// than 10^-19 or 2^-63 s, the range whose units fit a u64, as libpcap rejects; or an
-    /// empty option). The interface is kept and its timestamps read as microseconds.
-    BadIfTsresol,
-    /// A packet whose time does not fit i64 nanoseconds (before 1677-09-21 or after
-    /// 2262-04-11 UTC). The packet is kept, at the nearest representable time.
-    TimestampOutOfRange,
+crate::named_enum! {
+    /// Why bytes or records were skipped. Records skipped count as records read.
+    pub enum SkipReason {
+        /// The file ends inside a record: its header or data is cut short.
+        TruncatedRecord => "truncated_record",
+        /// A record header whose lengths cannot be right (caplen beyond any sane snap length,
+        /// a pcapng block length that is not a multiple of 4, ...): bytes skipped until the
+        /// next plausible record chain.
+        DamagedHeader => "damaged_header",
+        /// A pcapng block whose trailing length differs from its leading length.
+        BlockLengthMismatch => "block_length_mismatch",
+        /// A pcapng packet block whose captured length exceeds its block.
+        BadPacketBlock => "bad_packet_block",
+        /// A pcapng packet block naming an interface no IDB declared.
+        UnknownInterface => "unknown_interface",
+        /// A pcapng section or interface header that cannot be parsed.
+        BadSectionOrInterface => "bad_section_or_interface",
+        /// A non-packet pcapng block cut short by the end of the file.
+        TruncatedBlock => "truncated_block",
+        /// A pcapng interface whose `if_tsresol` gives no usable units per second (finer
+        /// than 10^-19 or 2^-63 s, the range whose units fit a u64, as libpcap rejects; or an
+        /// empty option). The interface is kept and its timestamps read as microseconds.
+        BadIfTsresol => "bad_if_tsresol",
+        /// A packet whose time does not fit i64 nanoseconds (before 1677-09-21 or after
+        /// 2262-04-11 UTC). The packet is kept, at the nearest representable time.
+        TimestampOutOfRange => "timestamp_out_of_range",
+    }
 }
 
 impl SkipReason {
-    pub fn name(self) -> &'static str {
-        match self {
-            SkipReason::TruncatedRecord => "truncated_record",
-            SkipReason::DamagedHeader => "damaged_header",
-            SkipReason::BlockLengthMismatch => "block_length_mismatch",
-            SkipReason::BadPacketBlock => "bad_packet_block",
-            SkipReason::UnknownInterface => "unknown_interface",
-            SkipReason::BadSectionOrInterface => "bad_section_or_interface",
-            SkipReason::TruncatedBlock => "truncated_block",
-            SkipReason::BadIfTsresol => "bad_if_tsresol",
-            SkipReason::TimestampOutOfRange => "timestamp_out_of_range",
-        }
-    }
-
     /// Whether this skip stands for a packet record (counted in `records`) or for raw
     /// bytes between records (counted in `damaged_bytes`).
     pub fn is_record(self) -> bool {
