@@ -20,9 +20,13 @@ pub struct Record<'a> {
     /// Interface number: 0 for legacy pcap; for pcapng, the file-wide interface ordinal
     /// counting across sections.
     pub interface: u32,
+    /// Link-layer type (LINKTYPE_*) of the record's interface.
     pub link_type: u16,
+    /// Bytes captured (the length of `data`).
     pub caplen: u32,
+    /// Length of the packet on the wire.
     pub orig_len: u32,
+    /// The captured bytes.
     pub data: &'a [u8],
     /// Where `data` starts in the bytes the walk reads from: the file offset for a
     /// whole-file walk; under the engine, the position in the chunk's
@@ -74,11 +78,17 @@ impl SkipReason {
 /// A record as the parser sees it, before the walker numbers it.
 #[derive(Debug, Clone, Copy)]
 pub struct RawRecord<'a> {
+    /// Nanoseconds since the Unix epoch.
     pub ts_ns: i64,
+    /// Interface number (see [`Record::interface`]).
     pub interface: u32,
+    /// Link-layer type (LINKTYPE_*).
     pub link_type: u16,
+    /// Bytes captured (the length of `data`).
     pub caplen: u32,
+    /// Length of the packet on the wire.
     pub orig_len: u32,
+    /// The captured bytes.
     pub data: &'a [u8],
 }
 

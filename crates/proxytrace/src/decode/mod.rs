@@ -73,8 +73,13 @@ impl Serialize for Undecodable {
 /// (ARP, LLDP, ...), reported by its EtherType.
 #[derive(Debug, Clone)]
 pub enum Decoded<'a> {
+    /// An IPv4 or IPv6 packet.
     Ip(Packet<'a>),
-    NonIp { ether_type: u16 },
+    /// A well-formed frame carrying no IP, by EtherType.
+    NonIp {
+        /// The frame's EtherType.
+        ether_type: u16,
+    },
 }
 
 #[cfg(test)]

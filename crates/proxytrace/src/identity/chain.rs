@@ -18,18 +18,18 @@ use crate::http1::head::{ser_bytes, ser_opt_bytes, trim_ws};
 /// entries are client-written and only counted.
 pub const MAX_CHAIN_ENTRIES: usize = 256;
 
-/// What a chain entry turned out to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryKind {
-    /// An IPv4 or IPv6 address (optionally with port and zone id).
-    Ip,
-    /// The literal `unknown` (RFC 7239 section 6.2, also used in XFF).
-    Unknown,
-    /// An RFC 7239 obfuscated identifier (`_hidden`).
-    Obfuscated,
-    /// Anything else, kept raw.
-    Invalid,
+crate::named_enum! {
+    /// What a chain entry turned out to be.
+    pub enum EntryKind {
+        /// An IPv4 or IPv6 address (optionally with port and zone id).
+        Ip => "ip",
+        /// The literal `unknown` (RFC 7239 section 6.2, also used in XFF).
+        Unknown => "unknown",
+        /// An RFC 7239 obfuscated identifier (`_hidden`).
+        Obfuscated => "obfuscated",
+        /// Anything else, kept raw.
+        Invalid => "invalid",
+    }
 }
 
 /// One hop of an address chain.
@@ -38,11 +38,14 @@ pub struct ChainEntry<'a> {
     /// The entry as written, outer whitespace and Forwarded quotes removed.
     #[serde(serialize_with = "ser_bytes")]
     pub raw: &'a [u8],
+    /// The address, when the entry is exactly an address form (IPv4-mapped read as IPv4).
     pub addr: Option<IpAddr>,
+    /// The port, when one was written.
     pub port: Option<u16>,
     /// IPv6 zone id after `%` (`fe80::1%eth0`), raw. `IpAddr` has no zone.
     #[serde(serialize_with = "ser_opt_bytes")]
     pub zone: Option<&'a [u8]>,
+    /// What the entry is.
     pub kind: EntryKind,
     /// How the address was written, when that is worth a flag (not serialized: the
     /// row's flags carry it).
@@ -323,6 +326,7 @@ impl<'a> Chain<'a> {
         finish_capped(&mut self.entries, &mut self.dropped_left);
     }
 
+    /// True when no entry was kept.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -14,11 +14,15 @@ use crate::http1::head::{ser_opt_bytes, trim_ws};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ForwardedElement<'a> {
     #[serde(rename = "for")]
+    /// The first `for=` node.
     pub for_: Option<ChainEntry<'a>>,
+    /// The first `by=` node.
     pub by: Option<ChainEntry<'a>>,
     #[serde(serialize_with = "ser_opt_bytes")]
+    /// The first `proto=` value, raw.
     pub proto: Option<&'a [u8]>,
     #[serde(serialize_with = "ser_opt_bytes")]
+    /// The first `host=` value, raw.
     pub host: Option<&'a [u8]>,
     /// Parameters other than for/by/proto/host.
     pub extensions: usize,
@@ -59,9 +63,11 @@ crate::vocab::flags::impl_flag_set!(ForwardedAnomalies, u16);
 pub struct Forwarded<'a> {
     /// The rightmost elements (capped like chains).
     pub elements: Vec<ForwardedElement<'a>>,
+    /// Leftmost elements dropped by the cap.
     pub dropped_elements: usize,
     /// Every `for=` node in order, including repeats within an element.
     pub chain: Chain<'a>,
+    /// Grammar breaks seen.
     pub anomalies: ForwardedAnomalies,
 }
 

@@ -18,7 +18,9 @@ use crate::http1::head::{HeaderKind, RequestHead};
 /// One identity source and its chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SourceChain<'a> {
+    /// Which source.
     pub source: IdentitySource,
+    /// Its entries, in order.
     pub chain: Chain<'a>,
     /// Index in `chain.entries` of the client this source names, if any.
     pub selected: Option<usize>,
@@ -27,6 +29,7 @@ pub struct SourceChain<'a> {
 }
 
 impl<'a> SourceChain<'a> {
+    /// The entry naming the client, if any.
     pub fn selected_entry(&self) -> Option<&ChainEntry<'a>> {
         self.selected.and_then(|i| self.chain.entries.get(i))
     }
@@ -41,16 +44,24 @@ pub struct Identity<'a> {
     pub sources: Vec<SourceChain<'a>>,
     /// Parsed Forwarded headers (by=, proto=, host= live here).
     pub forwarded: Option<Forwarded<'a>>,
+    /// The client chosen (IPv4-mapped addresses as IPv4).
     pub client_ip: Option<IpAddr>,
+    /// The client's port, when its source gives one.
     pub client_port: Option<u16>,
+    /// The source the client was chosen from.
     pub identity_source: Option<IdentitySource>,
+    /// Whether any spoof reason was found.
     pub spoof_suspect: bool,
+    /// Why the request looks spoofed, in a fixed order.
     pub spoof_reasons: Vec<SpoofReason>,
+    /// Oddities in the identity values.
     pub anomalies: Vec<IdentityAnomaly>,
+    /// The p0f SPOE header fields, in order.
     pub p0f: Vec<P0fField<'a>>,
 }
 
 impl<'a> Identity<'a> {
+    /// The chain of source `s`, if the request has it.
     pub fn source(&self, s: IdentitySource) -> Option<&SourceChain<'a>> {
         self.sources.iter().find(|c| c.source == s)
     }

@@ -516,6 +516,10 @@ fn vocabulary_names_agree_in_every_form() {
         assert_eq!(k.to_string(), k.name());
         assert_eq!(serde_json::to_value(k).unwrap(), k.name());
     }
+    for k in EntryKind::ALL {
+        assert_eq!(k.to_string(), k.name());
+        assert_eq!(serde_json::to_value(k).unwrap(), k.name());
+    }
     for k in P0fKey::ALL {
         assert_eq!(k.to_string(), k.name());
         assert_eq!(serde_json::to_value(k).unwrap(), k.name());

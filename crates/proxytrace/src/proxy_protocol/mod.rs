@@ -25,30 +25,56 @@ pub use v2::{crc32c, V2_SIGNATURE};
 #[serde(rename_all = "snake_case")]
 pub enum ProxyError {
     #[error("no PROXY protocol signature")]
+    /// The bytes start with neither signature.
     NotProxy,
     #[error("PROXY header truncated: {needed} bytes needed, {available} available")]
-    Truncated { needed: usize, available: usize },
+    /// The header continues past the bytes available.
+    Truncated {
+        /// Bytes needed to decide.
+        needed: usize,
+        /// Bytes there were.
+        available: usize,
+    },
     #[error("PROXY v1 line longer than 107 bytes")]
+    /// A v1 line without CRLF within 107 bytes.
     V1TooLong,
     #[error("PROXY v1 line not in `PROXY proto src dst sport dport` form")]
+    /// A v1 line with the wrong number of fields.
     V1BadFormat,
     #[error("PROXY v1 unknown protocol")]
+    /// A v1 protocol other than TCP4, TCP6 or UNKNOWN.
     V1BadProtocol,
     #[error("PROXY v1 invalid address")]
+    /// A v1 address that does not parse for its family.
     V1BadAddress,
     #[error("PROXY v1 invalid port")]
+    /// A v1 port that is not 1-5 decimal digits below 65536.
     V1BadPort,
     #[error("PROXY v2 unsupported version nibble {0}")]
+    /// A v2 version nibble other than 2.
     V2BadVersion(u8),
     #[error("PROXY v2 unknown command {0}")]
+    /// A v2 command other than LOCAL or PROXY.
     V2BadCommand(u8),
     #[error("PROXY v2 unknown family/protocol byte {0:#04x}")]
+    /// A v2 family/transport byte the spec does not define.
     V2BadFamily(u8),
     #[error("PROXY v2 address block of {len} bytes too short for family (needs {needed})")]
-    V2AddressTooShort { len: usize, needed: usize },
+    /// A v2 address block shorter than its family needs.
+    V2AddressTooShort {
+        /// Length of the address block.
+        len: usize,
+        /// Length the family needs.
+        needed: usize,
+    },
     #[error("PROXY v2 TLV at offset {offset} overruns the header")]
-    V2TlvOverrun { offset: usize },
+    /// A v2 TLV whose length runs past the header.
+    V2TlvOverrun {
+        /// Offset of the TLV in the header.
+        offset: usize,
+    },
     #[error("PROXY v2 SSL TLV shorter than 5 bytes")]
+    /// A v2 SSL TLV shorter than its 5-byte fixed part.
     V2SslTooShort,
 }
 
@@ -146,6 +172,7 @@ pub struct RawTlv {
     #[serde(rename = "code")]
     pub kind: u8,
     #[serde(serialize_with = "ser_hex")]
+    /// The value, lower-case hex in JSON.
     pub value: Vec<u8>,
 }
 
@@ -157,15 +184,21 @@ pub struct SslInfo {
     /// 0 when the client presented a certificate that verified.
     pub verify: u32,
     #[serde(serialize_with = "ser_opt_text")]
+    /// PP2_SUBTYPE_SSL_VERSION (0x21).
     pub version: Option<Vec<u8>>,
     #[serde(serialize_with = "ser_opt_text")]
+    /// PP2_SUBTYPE_SSL_CN (0x22): the client certificate's common name.
     pub cn: Option<Vec<u8>>,
     #[serde(serialize_with = "ser_opt_text")]
+    /// PP2_SUBTYPE_SSL_CIPHER (0x23).
     pub cipher: Option<Vec<u8>>,
     #[serde(serialize_with = "ser_opt_text")]
+    /// PP2_SUBTYPE_SSL_SIG_ALG (0x24).
     pub sig_alg: Option<Vec<u8>>,
     #[serde(serialize_with = "ser_opt_text")]
+    /// PP2_SUBTYPE_SSL_KEY_ALG (0x25).
     pub key_alg: Option<Vec<u8>>,
+    /// Other sub-TLVs, raw.
     pub other: Vec<RawTlv>,
 }
 
@@ -173,32 +206,45 @@ pub struct SslInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Tlv {
+    /// PP2_TYPE_ALPN (0x01): the negotiated application protocol.
     Alpn {
         #[serde(serialize_with = "ser_text")]
+        /// The protocol name.
         value: Vec<u8>,
     },
+    /// PP2_TYPE_AUTHORITY (0x02): the host name the client asked for (SNI).
     Authority {
         #[serde(serialize_with = "ser_text")]
+        /// The host name.
         value: Vec<u8>,
     },
     /// CRC32C of the whole header; `valid` says whether it matched.
     Crc32c {
+        /// The checksum as sent.
         value: u32,
+        /// Whether it matches the header.
         valid: bool,
     },
+    /// PP2_TYPE_NOOP (0x04): padding.
     Noop {
+        /// Its length.
         len: usize,
     },
     /// PP2_TYPE_UNIQUE_ID: HAProxy's unique-id-format output, text when it is printable
     /// ASCII, lower-case hex otherwise; `encoding` says which.
     UniqueId {
+        /// How `value` is shown.
         encoding: UniqueIdEncoding,
         #[serde(serialize_with = "ser_unique_id")]
+        /// The id.
         value: Vec<u8>,
     },
+    /// PP2_TYPE_SSL (0x20): the client's TLS session.
     Ssl(SslInfo),
+    /// PP2_TYPE_NETNS (0x30): the network namespace name.
     Netns {
         #[serde(serialize_with = "ser_text")]
+        /// The namespace name.
         value: Vec<u8>,
     },
     /// Any other type (custom 0xE0-0xEF such as AWS 0xEA, Azure 0xEE, ...), kept raw.
@@ -210,17 +256,22 @@ pub enum Tlv {
 pub struct ProxyHeader {
     /// 1 or 2.
     pub version: u8,
+    /// PROXY (relayed) or LOCAL (health check).
     pub command: ProxyCommand,
+    /// Address family and transport.
     pub family: ProxyFamily,
     /// Original client (source) and proxy-side destination, for TCP/UDP over IP with
     /// the PROXY command.
     pub src: Option<SocketAddr>,
+    /// The proxy-side destination address.
     pub dst: Option<SocketAddr>,
     /// AF_UNIX paths (trailing NULs removed).
     #[serde(serialize_with = "ser_opt_text")]
     pub unix_src: Option<Vec<u8>>,
     #[serde(serialize_with = "ser_opt_text")]
+    /// AF_UNIX destination path.
     pub unix_dst: Option<Vec<u8>>,
+    /// v2 TLVs, in header order.
     pub tlvs: Vec<Tlv>,
     /// Bytes of the connection taken by the header.
     pub header_len: usize,
