@@ -184,113 +184,136 @@ pub fn extract_identity<'a>(
         ));
     }
     if let Some(head) = head {
-        // Sources in precedence order; each gathers all its header lines in order.
-        let mut kinds: Vec<HeaderKind> = Vec::new();
-        for f in &head.identity {
-            if f.kind == HeaderKind::P0f {
-                let suffix = f.name.get(6..).unwrap_or_default();
-                id.p0f.push(P0fField {
-                    key: P0fKey::from_suffix(suffix),
-                    name: f.name,
-                    value: f.value,
-                });
-            } else if !kinds.contains(&f.kind) {
-                kinds.push(f.kind);
-            }
-        }
-        let mut sources: Vec<IdentitySource> = kinds.iter().filter_map(|&k| source_of(k)).collect();
-        sources.sort();
-        for s in sources {
-            let chain = if s == IdentitySource::Forwarded {
-                let fw = parse_forwarded(head.fields(HeaderKind::Forwarded).map(|f| f.value));
-                let c = fw.chain.clone();
-                id.forwarded = Some(fw);
-                c
-            } else {
-                parse_chain(
-                    head.identity
-                        .iter()
-                        .filter(|f| source_of(f.kind) == Some(s))
-                        .map(|f| f.value),
-                )
-            };
-            let (selected, all_trusted) = select_client(&chain, trusted);
-            let mut nonpublic_seen = false;
-            let mut private_left = false;
-            for e in &chain.entries {
-                for (bit, anomaly) in [
-                    (
-                        EntryForm::LEADING_ZERO_IPV4,
-                        IdentityAnomaly::new(AnomalyKind::LeadingZeroIpv4, s),
-                    ),
-                    (
-                        EntryForm::IPV4_MAPPED_IPV6,
-                        IdentityAnomaly::new(AnomalyKind::Ipv4MappedIpv6, s),
-                    ),
-                    (
-                        EntryForm::UNBRACKETED_IPV6_PORT,
-                        IdentityAnomaly::new(AnomalyKind::UnbracketedIpv6Port, s),
-                    ),
-                    (
-                        EntryForm::AMBIGUOUS_IPV6_PORT,
-                        IdentityAnomaly::new(AnomalyKind::AmbiguousIpv6Port, s),
-                    ),
-                ] {
-                    if e.form.contains(bit) {
-                        push_unique(&mut id.anomalies, anomaly);
-                    }
-                }
-                match e.addr {
-                    Some(a) if is_public(a) => private_left |= nonpublic_seen,
-                    Some(_) => nonpublic_seen = true,
-                    None => {
-                        if e.form.contains(EntryForm::LEADING_ZERO_IPV4) {
-                            // Flagged above: readings differ, kept raw.
-                        } else if e.kind == EntryKind::Invalid {
-                            push_unique(
-                                &mut id.anomalies,
-                                IdentityAnomaly::new(AnomalyKind::InvalidEntry, s),
-                            );
-                        }
-                    }
-                }
-            }
-            if private_left {
-                id.spoof_reasons
-                    .push(SpoofReason::in_source(SpoofKind::PrivateLeftOfPublic, s));
-            }
-            if chain.dropped_left > 0 {
-                id.anomalies
-                    .push(IdentityAnomaly::new(AnomalyKind::ChainCapped, s));
-            }
-            if selected.is_none() && !trusted.is_empty() {
-                let first_untrusted_not_addr = chain
-                    .entries
-                    .iter()
-                    .rev()
-                    .find(|e| !e.addr.is_some_and(|a| is_trusted(a, trusted)))
-                    .is_some_and(|e| e.addr.is_none());
-                if first_untrusted_not_addr {
-                    id.anomalies.push(IdentityAnomaly::new(
-                        AnomalyKind::UntrustedHopNotAnAddress,
-                        s,
-                    ));
-                }
-            }
-            id.sources.push(SourceChain {
-                source: s,
-                chain,
-                selected,
-                all_trusted,
+        read_sources(head, trusted, &mut id);
+    }
+    let proxy_trusted = proxy_src.is_some_and(|p| is_trusted(p.ip(), trusted));
+    choose_client(&mut id, proxy_trusted);
+    let mut reasons = source_disagreements(&id, proxy_trusted);
+    reasons.append(&mut id.spoof_reasons);
+    id.spoof_reasons = reasons;
+    id.spoof_suspect = !id.spoof_reasons.is_empty();
+    id
+}
+
+/// Parse every identity source of `head` into `id.sources` (precedence order, each
+/// gathering all its header lines in order), the p0f fields into `id.p0f`, and flag what
+/// each chain holds that is odd.
+fn read_sources<'a>(head: &RequestHead<'a>, trusted: &[IpNet], id: &mut Identity<'a>) {
+    let mut kinds: Vec<HeaderKind> = Vec::new();
+    for f in &head.identity {
+        if f.kind == HeaderKind::P0f {
+            let suffix = f.name.get(6..).unwrap_or_default();
+            id.p0f.push(P0fField {
+                key: P0fKey::from_suffix(suffix),
+                name: f.name,
+                value: f.value,
             });
+        } else if !kinds.contains(&f.kind) {
+            kinds.push(f.kind);
         }
     }
+    let mut sources: Vec<IdentitySource> = kinds.iter().filter_map(|&k| source_of(k)).collect();
+    sources.sort();
+    for s in sources {
+        let chain = if s == IdentitySource::Forwarded {
+            let fw = parse_forwarded(head.fields(HeaderKind::Forwarded).map(|f| f.value));
+            let c = fw.chain.clone();
+            id.forwarded = Some(fw);
+            c
+        } else {
+            parse_chain(
+                head.identity
+                    .iter()
+                    .filter(|f| source_of(f.kind) == Some(s))
+                    .map(|f| f.value),
+            )
+        };
+        let (selected, all_trusted) = select_client(&chain, trusted);
+        note_chain_oddities(s, &chain, selected, trusted, id);
+        id.sources.push(SourceChain {
+            source: s,
+            chain,
+            selected,
+            all_trusted,
+        });
+    }
+}
 
-    // Pick the first source (precedence order) naming an untrusted client; failing that,
-    // the first naming any address (all hops trusted).
-    let proxy_trusted = proxy_src.is_some_and(|p| is_trusted(p.ip(), trusted));
+/// The anomalies and the private-left-of-public spoof reason of one source's chain.
+fn note_chain_oddities(
+    s: IdentitySource,
+    chain: &Chain<'_>,
+    selected: Option<usize>,
+    trusted: &[IpNet],
+    id: &mut Identity<'_>,
+) {
+    let mut nonpublic_seen = false;
+    let mut private_left = false;
+    for e in &chain.entries {
+        for (bit, kind) in FORM_ANOMALIES {
+            if e.form.contains(bit) {
+                push_unique(&mut id.anomalies, IdentityAnomaly::new(kind, s));
+            }
+        }
+        match e.addr {
+            Some(a) if is_public(a) => private_left |= nonpublic_seen,
+            Some(_) => nonpublic_seen = true,
+            None => {
+                if e.form.contains(EntryForm::LEADING_ZERO_IPV4) {
+                    // Flagged above: readings differ, kept raw.
+                } else if e.kind == EntryKind::Invalid {
+                    push_unique(
+                        &mut id.anomalies,
+                        IdentityAnomaly::new(AnomalyKind::InvalidEntry, s),
+                    );
+                }
+            }
+        }
+    }
+    if private_left {
+        id.spoof_reasons
+            .push(SpoofReason::in_source(SpoofKind::PrivateLeftOfPublic, s));
+    }
+    if chain.dropped_left > 0 {
+        id.anomalies
+            .push(IdentityAnomaly::new(AnomalyKind::ChainCapped, s));
+    }
+    if selected.is_none() && !trusted.is_empty() {
+        let first_untrusted_not_addr = chain
+            .entries
+            .iter()
+            .rev()
+            .find(|e| !e.addr.is_some_and(|a| is_trusted(a, trusted)))
+            .is_some_and(|e| e.addr.is_none());
+        if first_untrusted_not_addr {
+            id.anomalies.push(IdentityAnomaly::new(
+                AnomalyKind::UntrustedHopNotAnAddress,
+                s,
+            ));
+        }
+    }
+}
+
+/// The entry forms that raise an anomaly, with the anomaly (of the same name).
+const FORM_ANOMALIES: [(u8, AnomalyKind); 4] = [
+    (EntryForm::LEADING_ZERO_IPV4, AnomalyKind::LeadingZeroIpv4),
+    (EntryForm::IPV4_MAPPED_IPV6, AnomalyKind::Ipv4MappedIpv6),
+    (
+        EntryForm::UNBRACKETED_IPV6_PORT,
+        AnomalyKind::UnbracketedIpv6Port,
+    ),
+    (
+        EntryForm::AMBIGUOUS_IPV6_PORT,
+        AnomalyKind::AmbiguousIpv6Port,
+    ),
+];
+
+/// Set the client: the first source in precedence order (PROXY, then the header sources
+/// as sorted) naming an untrusted client; failing that, the first naming any address (all
+/// hops trusted). This order is the one place a per-proxy choice of source would replace.
+fn choose_client(id: &mut Identity<'_>, proxy_trusted: bool) {
     let mut candidates: Vec<(IdentitySource, IpAddr, Option<u16>, bool)> = Vec::new();
-    if let Some(p) = proxy_src {
+    if let Some(p) = id.proxy_src {
         candidates.push((
             IdentitySource::ProxyProtocol,
             p.ip(),
@@ -315,8 +338,11 @@ pub fn extract_identity<'a>(
         id.client_port = port;
         id.identity_source = Some(src);
     }
+}
 
-    // Disagreements between sources.
+/// Disagreements between sources: an untrusted PROXY source against the XFF and
+/// Forwarded clients, and XFF against X-Real-IP.
+fn source_disagreements(id: &Identity<'_>, proxy_trusted: bool) -> Vec<SpoofReason> {
     let selected_ip = |s: IdentitySource| {
         id.source(s)
             .and_then(|c| c.selected_entry())
@@ -327,7 +353,11 @@ pub fn extract_identity<'a>(
     let fwd = selected_ip(IdentitySource::Forwarded);
     let real = selected_ip(IdentitySource::XRealIp);
     let mut reasons = Vec::new();
-    if let Some(p) = proxy_src.filter(|_| !proxy_trusted).map(|p| canon(p.ip())) {
+    if let Some(p) = id
+        .proxy_src
+        .filter(|_| !proxy_trusted)
+        .map(|p| canon(p.ip()))
+    {
         if xff.is_some_and(|x| x != p) {
             reasons.push(SpoofReason::of(SpoofKind::ProxyVsXff));
         }
@@ -340,10 +370,7 @@ pub fn extract_identity<'a>(
             reasons.push(SpoofReason::of(SpoofKind::XffVsRealIp));
         }
     }
-    reasons.append(&mut id.spoof_reasons);
-    id.spoof_reasons = reasons;
-    id.spoof_suspect = !id.spoof_reasons.is_empty();
-    id
+    reasons
 }
 
 /// The identity source a header kind feeds (none for the p0f headers).
