@@ -203,7 +203,7 @@ pub fn requests_config(id: &IdentityArgs, out: &RowOutputArgs) -> RequestsConfig
         trusted: id.trusted.clone(),
         extra_headers: id.headers.iter().map(|h| h.as_bytes().to_vec()).collect(),
         transparent: id.transparent,
-        clients: out.clients.clone(),
+        clients: out.clients.iter().copied().collect(),
         ..Default::default()
     }
 }

@@ -88,12 +88,7 @@ fn main() {
         let verdict: &str = if !p0f_reads_link(rec.link_type, rec.data) {
             "link_layer"
         } else if let Some(r) = obs.p0f_ignores {
-            match r {
-                proxytrace::fingerprint::P0fIgnores::SillyFlags => "silly_flags",
-                proxytrace::fingerprint::P0fIgnores::Fragment => "fragment",
-                proxytrace::fingerprint::P0fIgnores::Ipv6Extensions => "ipv6_extensions",
-                proxytrace::fingerprint::P0fIgnores::Truncated => "truncated",
-            }
+            r.name()
         } else {
             match obs.kind {
                 SynKind::Syn => {

@@ -20,7 +20,7 @@ pub fn run(cli: &Cli, a: &SynsArgs) -> anyhow::Result<ExitCode> {
     let header = !a.out.no_header;
     let config = SynsConfig {
         db: db.get(),
-        clients: &a.out.clients,
+        clients: a.out.clients.iter().copied().collect(),
     };
     let (report, matches) = list(
         &mut out,

@@ -1026,3 +1026,46 @@ mod addr_forms {
         );
     }
 }
+
+/// `--client` has one meaning in every command (identity::ClientFilter): an IPv4-mapped
+/// IPv6 address or network names the IPv4 clients it maps, in `requests` and in `syns`
+/// alike. Before, `requests` compared the networks as given with the canonical client and
+/// `syns` the client as given or canonical, so `::ffff:a.b.c.d` kept nothing in either
+/// here and the two disagreed on mapped clients.
+#[test]
+fn client_filter_reads_mapped_networks_alike_in_requests_and_syns() {
+    let dir = scratch_dir("mapped-client");
+    let cfg = ScenarioConfig {
+        seed: 5,
+        back_bytes: 1 << 20,
+        ..ScenarioConfig::default()
+    };
+    let (_, files) = generate_to_dir(&cfg, &dir).unwrap();
+    let back = files.back.to_str().unwrap();
+    let front = files.front.to_str().unwrap();
+    let truth = jsonl(&std::fs::read_to_string(&files.truth).unwrap());
+    let client = truth
+        .iter()
+        .find_map(|t| t["client_ip"].as_str().filter(|c| c.contains('.')))
+        .unwrap()
+        .to_string();
+    let count = |cmd: &str, file: &str, filter: &str| {
+        let (code, out, err) = run(&[cmd, "-c", "--client", filter, file]);
+        assert!(code == 0 || code == 1, "{cmd} {filter}: {err}");
+        out.trim().parse::<u64>().unwrap()
+    };
+    let net = format!("{client}/24");
+    let mapped = format!("::ffff:{client}");
+    let mapped_net = format!("::ffff:{client}/120");
+    for (cmd, file) in [("requests", back), ("syns", front)] {
+        let plain = count(cmd, file, &client);
+        assert!(plain > 0, "{cmd}: no row for {client}");
+        assert_eq!(count(cmd, file, &mapped), plain, "{cmd} {mapped}");
+        assert_eq!(
+            count(cmd, file, &mapped_net),
+            count(cmd, file, &net),
+            "{cmd} {mapped_net}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

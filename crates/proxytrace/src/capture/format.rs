@@ -1,12 +1,13 @@
 //! Format detection by magic number, never by file name.
 
-use serde::Serialize;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ByteOrder {
-    Little,
-    Big,
+crate::named_enum! {
+    /// Byte order of a file's (or pcapng section's) headers.
+    pub enum ByteOrder {
+        /// Least significant byte first.
+        Little => "little-endian",
+        /// Most significant byte first.
+        Big => "big-endian",
+    }
 }
 
 impl ByteOrder {
@@ -31,37 +32,28 @@ impl ByteOrder {
             ByteOrder::Big => u64::from_be_bytes(b),
         }
     }
-    pub fn name(self) -> &'static str {
-        match self {
-            ByteOrder::Little => "little-endian",
-            ByteOrder::Big => "big-endian",
-        }
+}
+
+crate::named_enum! {
+    /// Timestamp units of a legacy pcap file (pcapng has one per interface).
+    pub enum TimeResolution {
+        /// Microseconds (the classic magic).
+        Micro => "microsecond",
+        /// Nanoseconds (the 0xa1b23c4d magic).
+        Nano => "nanosecond",
     }
 }
 
-/// Timestamp units of a legacy pcap file (pcapng has one per interface).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TimeResolution {
-    Micro,
-    Nano,
-}
-
-impl TimeResolution {
-    pub fn name(self) -> &'static str {
-        match self {
-            TimeResolution::Micro => "microsecond",
-            TimeResolution::Nano => "nanosecond",
-        }
+crate::named_enum! {
+    /// The compression a capture file is wrapped in.
+    pub enum Compression {
+        /// A plain capture.
+        None => "none",
+        /// gzip.
+        Gzip => "gzip",
+        /// Zstandard.
+        Zstd => "zstd",
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    None,
-    Gzip,
-    Zstd,
 }
 
 /// What the first bytes say the file is.

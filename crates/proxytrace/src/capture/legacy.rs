@@ -5,9 +5,9 @@
 //! cannot start at an arbitrary offset, and reports truncation and garbage lengths alike as
 //! `Incomplete`; the walker needs all three distinctions.
 
+use super::error::CaptureError;
 use super::format::{ByteOrder, TimeResolution};
-use super::walk::{RawRecord, Resync, SkipReason, Step};
-use super::CaptureError;
+use super::record::{RawRecord, Resync, SkipReason, Step, MAX_RECORD_LEN};
 use std::path::Path;
 
 /// libpcap's MAXIMUM_SNAPLEN: the bound on a sane record whatever the header says.
@@ -77,7 +77,7 @@ impl LegacyParser {
             first_ts_s: None,
             // A hostile header's snaplen must not let one record make a stream buffer
             // the rest of the file: past MAX_RECORD_LEN a length is damage.
-            max_caplen: snaplen.clamp(LIBPCAP_MAX_SNAPLEN, super::MAX_RECORD_LEN),
+            max_caplen: snaplen.clamp(LIBPCAP_MAX_SNAPLEN, MAX_RECORD_LEN),
         })
     }
 

@@ -10,6 +10,7 @@ mod error;
 mod format;
 mod legacy;
 mod ng;
+mod record;
 mod source;
 mod walk;
 
@@ -17,16 +18,47 @@ pub use error::CaptureError;
 pub use format::{detect, ByteOrder, Compression, FileFormat, TimeResolution};
 pub use legacy::LegacyParser;
 pub use ng::{Interface, NgParser};
+pub use record::{RawRecord, Record, Resync, SkipReason, Step, MAX_RECORD_LEN};
 pub use source::{
     drop_duplicate_captures, expand_inputs, expand_inputs_with, from_reader, open, Capture,
     DuplicateInput, Duplication, ExpandOptions, ExpandSkip, Expansion, FileId, Input, OpenOptions,
     SourceKind, StreamWindow, DUPLICATE_PROBE_RECORDS,
 };
-pub use walk::{
-    walk_buffer, Damage, Parser, RawRecord, Record, Resync, SkipReason, Step, WalkEnd, WalkStats,
-};
+pub use walk::{walk_buffer, Damage, Parser, WalkEnd, WalkStats};
 
-/// Largest record we accept whatever the header's snap length says: libpcap's
-/// MAXIMUM_SNAPLEN (256 KiB) is exceeded by some link types (D-Bus 128 MiB is theoretical,
-/// USB and netlink captures reach a few MiB), so be generous but finite.
-pub const MAX_RECORD_LEN: u32 = 16 * 1024 * 1024;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every capture vocabulary name comes from one table: `name()`, `Display` and the
+    /// JSON form agree. ByteOrder and TimeResolution had derived serde names (`little`,
+    /// `micro`) besides the hand-written ones `info` prints (`little-endian`,
+    /// `microsecond`).
+    #[test]
+    fn names_agree_in_every_form() {
+        fn check<T: std::fmt::Display + serde::Serialize>(v: T, name: &str) {
+            assert_eq!(v.to_string(), name);
+            assert_eq!(serde_json::to_value(&v).unwrap(), name);
+        }
+        for r in SkipReason::ALL {
+            check(r, r.name());
+        }
+        for s in ExpandSkip::ALL {
+            check(s, s.name());
+        }
+        for o in ByteOrder::ALL {
+            check(o, o.name());
+        }
+        for t in TimeResolution::ALL {
+            check(t, t.name());
+        }
+        for c in Compression::ALL {
+            check(c, c.name());
+        }
+        assert_eq!(ByteOrder::Little.name(), "little-endian");
+        assert_eq!(TimeResolution::Micro.name(), "microsecond");
+        assert_eq!(Compression::Zstd.name(), "zstd");
+        assert_eq!(SkipReason::BadIfTsresol.name(), "bad_if_tsresol");
+        assert_eq!(ExpandSkip::NotCapture.name(), "not a capture");
+    }
+}

@@ -7,7 +7,7 @@
 //! panics on a second section.
 
 use super::format::ByteOrder;
-use super::walk::{RawRecord, Resync, SkipReason, Step};
+use super::record::{RawRecord, Resync, SkipReason, Step, MAX_RECORD_LEN};
 use serde::Serialize;
 
 const SHB: u32 = 0x0a0d_0d0a;
@@ -23,7 +23,7 @@ const CUSTOM_NOCOPY: u32 = 0x4000_0bad;
 const BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
 
 /// Largest block we believe: a 16 MiB packet plus its block framing.
-const MAX_BLOCK_LEN: u32 = super::MAX_RECORD_LEN + 64;
+const MAX_BLOCK_LEN: u32 = MAX_RECORD_LEN + 64;
 const CHAIN_LEN: usize = 16;
 
 /// One interface declared by an IDB.

@@ -1,11 +1,12 @@
 //! Opening captures: a memory map for regular files, a buffered stream for stdin, pipes
 //! and compressed files. Both feed the same walker.
 
+use super::error::CaptureError;
 use super::format::{detect, ByteOrder, Compression, FileFormat};
 use super::legacy::LegacyParser;
 use super::ng::NgParser;
-use super::walk::{walk_buffer, Parser, Record, SkipReason, WalkEnd, WalkStats};
-use super::CaptureError;
+use super::record::{Record, SkipReason};
+use super::walk::{walk_buffer, Parser, WalkEnd, WalkStats};
 use memmap2::Mmap;
 use std::fs::File;
 use std::io::{self, Read};
@@ -480,31 +481,21 @@ pub struct ExpandOptions {
     pub follow_dir_symlinks: bool,
 }
 
-/// Why a path met inside a directory walk is not an input. Named arguments are never
-/// skipped: they are inputs whatever they hold (and errors if they are not captures).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ExpandSkip {
-    /// A regular file whose magic is not pcap, pcapng, or a gzip/zstd stream of one.
-    NotCapture,
-    /// A regular file of 0 bytes (a capture still being opened holds at least a header).
-    EmptyFile,
-    /// A FIFO, socket or device: reading it could block or never end.
-    NotRegularFile,
-    /// A symlink to a directory, without `follow_dir_symlinks`.
-    DirSymlinkNotFollowed,
-    /// A directory already walked (a symlink loop, or two links to one directory).
-    DirAlreadyWalked,
-}
-
-impl ExpandSkip {
-    pub fn name(self) -> &'static str {
-        match self {
-            ExpandSkip::NotCapture => "not a capture",
-            ExpandSkip::EmptyFile => "empty file",
-            ExpandSkip::NotRegularFile => "not a regular file",
-            ExpandSkip::DirSymlinkNotFollowed => "directory symlink not followed (--follow)",
-            ExpandSkip::DirAlreadyWalked => "directory already walked",
-        }
+crate::named_enum! {
+    /// Why a path met inside a directory walk is not an input. Named arguments are never
+    /// skipped: they are inputs whatever they hold (and errors if they are not captures).
+    /// The names are phrases: they are read in the stderr summary line.
+    pub enum ExpandSkip {
+        /// A regular file whose magic is not pcap, pcapng, or a gzip/zstd stream of one.
+        NotCapture => "not a capture",
+        /// A regular file of 0 bytes (a capture still being opened holds at least a header).
+        EmptyFile => "empty file",
+        /// A FIFO, socket or device: reading it could block or never end.
+        NotRegularFile => "not a regular file",
+        /// A symlink to a directory, without `follow_dir_symlinks`.
+        DirSymlinkNotFollowed => "directory symlink not followed (--follow)",
+        /// A directory already walked (a symlink loop, or two links to one directory).
+        DirAlreadyWalked => "directory already walked",
     }
 }
 

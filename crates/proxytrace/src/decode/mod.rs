@@ -15,12 +15,17 @@ pub use packet::{
     FiveTuple, Fragment, IpInfo, IpProto, Packet, TcpFlags, TcpView, Transport, UdpView,
 };
 
+use std::borrow::Cow;
+use std::fmt;
+
 use serde::Serialize;
 
 /// Why a record produced no IP packet. Every record ends up either decoded (IP or a
 /// known non-IP frame) or counted under exactly one of these reasons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+///
+/// Its stable names come from [`Undecodable::name`] alone: `Display` and `Serialize` both
+/// write it. `UnsupportedLinkType` carries data, so it is not a [`crate::named_enum!`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Undecodable {
     /// The capture's link type is not one we decode.
     UnsupportedLinkType(u16),
@@ -38,16 +43,31 @@ pub enum Undecodable {
 }
 
 impl Undecodable {
-    /// Stable snake_case name used in summaries and JSON.
-    pub fn name(&self) -> String {
-        match self {
-            Undecodable::UnsupportedLinkType(lt) => format!("unsupported_link_type_{lt}"),
-            Undecodable::TruncatedLink => "truncated_link_header".into(),
-            Undecodable::TruncatedIp => "truncated_ip_header".into(),
-            Undecodable::BadIp => "bad_ip_header".into(),
-            Undecodable::TooManyLayers => "too_many_link_layers".into(),
-            Undecodable::BadIpExtension => "bad_ip_extension_header".into(),
-        }
+    /// Stable snake_case name used in summaries and JSON: one table for the fixed
+    /// reasons, `unsupported_link_type_N` for a link type.
+    pub fn name(&self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
+            Undecodable::UnsupportedLinkType(lt) => {
+                return Cow::Owned(format!("unsupported_link_type_{lt}"))
+            }
+            Undecodable::TruncatedLink => "truncated_link_header",
+            Undecodable::TruncatedIp => "truncated_ip_header",
+            Undecodable::BadIp => "bad_ip_header",
+            Undecodable::TooManyLayers => "too_many_link_layers",
+            Undecodable::BadIpExtension => "bad_ip_extension_header",
+        })
+    }
+}
+
+impl fmt::Display for Undecodable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl Serialize for Undecodable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
     }
 }
 
@@ -55,6 +75,39 @@ impl Undecodable {
 /// (ARP, LLDP, ...), reported by its EtherType.
 #[derive(Debug, Clone)]
 pub enum Decoded<'a> {
+    /// An IPv4 or IPv6 packet.
     Ip(Packet<'a>),
-    NonIp { ether_type: u16 },
+    /// A well-formed frame carrying no IP, by EtherType.
+    NonIp {
+        /// The frame's EtherType.
+        ether_type: u16,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Undecodable;
+
+    /// The name users see in summaries is also the JSON form and the text form. The
+    /// derived serde names (`truncated_link`, `{"unsupported_link_type": 147}`) used to
+    /// disagree with the summary names (`truncated_link_header`, ...).
+    #[test]
+    fn undecodable_names_agree_in_every_form() {
+        let all = [
+            (
+                Undecodable::UnsupportedLinkType(147),
+                "unsupported_link_type_147",
+            ),
+            (Undecodable::TruncatedLink, "truncated_link_header"),
+            (Undecodable::TruncatedIp, "truncated_ip_header"),
+            (Undecodable::BadIp, "bad_ip_header"),
+            (Undecodable::TooManyLayers, "too_many_link_layers"),
+            (Undecodable::BadIpExtension, "bad_ip_extension_header"),
+        ];
+        for (u, name) in all {
+            assert_eq!(u.name(), name);
+            assert_eq!(u.to_string(), name);
+            assert_eq!(serde_json::to_value(u).unwrap(), name);
+        }
+    }
 }

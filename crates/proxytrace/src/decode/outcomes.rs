@@ -58,7 +58,7 @@ impl Outcomes {
     pub fn undecodable_names(&self) -> BTreeMap<String, u64> {
         self.undecodable
             .iter()
-            .map(|(k, v)| (k.name(), *v))
+            .map(|(k, v)| (k.name().into_owned(), *v))
             .collect()
     }
 

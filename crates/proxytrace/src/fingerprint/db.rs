@@ -113,16 +113,16 @@ pub struct Label {
     pub line: usize,
 }
 
-/// How a match was reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MatchQuality {
-    /// Every field matched a specific signature.
-    Exact,
-    /// Matched allowing a different TTL distance or a missing quirk (p0f's fuzzy match).
-    Fuzzy,
-    /// Only a generic (`g`) signature matched.
-    Generic,
+crate::named_enum! {
+    /// How a match was reached.
+    pub enum MatchQuality {
+        /// Every field of the signature matched.
+        Exact => "exact",
+        /// A fuzzy match (p0f's relaxed comparison).
+        Fuzzy => "fuzzy",
+        /// Matched a generic (`g:`) signature.
+        Generic => "generic",
+    }
 }
 
 /// A database match for one observation.

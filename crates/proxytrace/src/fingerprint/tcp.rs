@@ -15,39 +15,37 @@ pub const SPECIAL_MSS: u16 = 1331;
 /// p0f-sendsyn's probe window.
 pub const SPECIAL_WIN: u16 = 1337;
 
-/// Which handshake packet this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SynKind {
-    /// SYN without ACK: the client's signature (p0f `mod=syn`).
-    Syn,
-    /// SYN+ACK: the server's signature (p0f `mod=syn+ack`).
-    SynAck,
-}
-
-impl SynKind {
-    /// The p0f log name (`syn`, `syn+ack`).
-    pub fn p0f_name(self) -> &'static str {
-        match self {
-            SynKind::Syn => "syn",
-            SynKind::SynAck => "syn+ack",
-        }
+crate::named_enum! {
+    /// Which handshake packet this is. The names are p0f's log names (the `direction`
+    /// column).
+    pub enum SynKind {
+        /// SYN without ACK: the client's signature (p0f `mod=syn`).
+        Syn => "syn",
+        /// SYN+ACK: the server's signature (p0f `mod=syn+ack`).
+        SynAck => "syn+ack",
     }
 }
 
-/// Why p0f would not fingerprint this packet although we do. We keep the observation
-/// (a forensics tool wants it) and say why p0f's output will lack it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum P0fIgnores {
-    /// SYN together with FIN or RST.
-    SillyFlags,
-    /// First IPv4/IPv6 fragment (p0f drops anything with MF or an offset).
-    Fragment,
-    /// IPv6 extension headers before TCP (p0f wants next header = TCP).
-    Ipv6Extensions,
-    /// Snap length shorter than the IP length, or an IPv4 length of 0 (TSO capture).
-    Truncated,
+impl SynKind {
+    /// The p0f log name (`syn`, `syn+ack`): the stable name.
+    pub fn p0f_name(self) -> &'static str {
+        self.name()
+    }
+}
+
+crate::named_enum! {
+    /// Why p0f would not fingerprint this packet although we do. We keep the observation
+    /// (a forensics tool wants it) and say why p0f's output will lack it.
+    pub enum P0fIgnores {
+        /// SYN together with FIN or RST.
+        SillyFlags => "silly_flags",
+        /// First IPv4/IPv6 fragment (p0f drops anything with MF or an offset).
+        Fragment => "fragment",
+        /// IPv6 extension headers before TCP (p0f wants next header = TCP).
+        Ipv6Extensions => "ipv6_extensions",
+        /// Snap length shorter than the IP length, or an IPv4 length of 0 (TSO capture).
+        Truncated => "truncated",
+    }
 }
 
 /// p0f quirks as bits, declared in p0f's printing order.

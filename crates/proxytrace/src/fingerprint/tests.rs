@@ -869,3 +869,25 @@ mod props {
         }
     }
 }
+
+/// The fingerprint vocabulary: one table per type, the same name in every form. SynKind's
+/// derived serde name (`syn_ack`) used to differ from the `direction` column (`syn+ack`).
+#[test]
+fn names_agree_in_every_form() {
+    fn check<T: std::fmt::Display + serde::Serialize>(v: T, name: &str) {
+        assert_eq!(v.to_string(), name);
+        assert_eq!(serde_json::to_value(&v).unwrap(), name);
+    }
+    for k in SynKind::ALL {
+        check(k, k.name());
+    }
+    for r in P0fIgnores::ALL {
+        check(r, r.name());
+    }
+    for q in MatchQuality::ALL {
+        check(q, q.name());
+    }
+    assert_eq!(SynKind::SynAck.p0f_name(), "syn+ack");
+    assert_eq!(P0fIgnores::Ipv6Extensions.name(), "ipv6_extensions");
+    assert_eq!(MatchQuality::Generic.name(), "generic");
+}

@@ -11,6 +11,7 @@
 
 use std::fmt;
 
+use crate::vocab::bytes::{ser_bytes, ser_opt_bytes, trim_ws};
 use serde::{Serialize, Serializer};
 use thiserror::Error;
 
@@ -224,18 +225,6 @@ impl HeadAnomalies {
 
 crate::vocab::flags::impl_flag_set!(HeadAnomalies, u32);
 
-/// Serialize bytes as a (lossy UTF-8) string: output is for humans and JSON tools.
-pub(crate) fn ser_bytes<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&String::from_utf8_lossy(b))
-}
-
-pub(crate) fn ser_opt_bytes<S: Serializer>(b: &Option<&[u8]>, s: S) -> Result<S::Ok, S::Error> {
-    match b {
-        Some(b) => ser_bytes(b, s),
-        None => s.serialize_none(),
-    }
-}
-
 /// One identity header occurrence, borrowed from the head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct IdentityField<'a> {
@@ -292,25 +281,6 @@ impl<'a> RequestHead<'a> {
 
 fn is_ows(b: u8) -> bool {
     matches!(b, b' ' | b'\t')
-}
-
-/// Trim SP, HTAB, CR and LF on both ends (folded values keep inner CR/LF).
-pub(crate) fn trim_ws(mut v: &[u8]) -> &[u8] {
-    while let [first, rest @ ..] = v {
-        if matches!(first, b' ' | b'\t' | b'\r' | b'\n') {
-            v = rest;
-        } else {
-            break;
-        }
-    }
-    while let [rest @ .., last] = v {
-        if matches!(last, b' ' | b'\t' | b'\r' | b'\n') {
-            v = rest;
-        } else {
-            break;
-        }
-    }
-    v
 }
 
 fn is_token(b: u8) -> bool {

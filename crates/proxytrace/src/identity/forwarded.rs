@@ -7,18 +7,22 @@
 
 use serde::Serialize;
 
-use super::{finish_capped, parse_node, push_capped, Chain, ChainEntry};
-use crate::http1::head::{ser_opt_bytes, trim_ws};
+use super::chain::{finish_capped, parse_node, push_capped, Chain, ChainEntry};
+use crate::vocab::bytes::{ser_opt_bytes, trim_ws};
 
 /// One forwarded-element: the first occurrence of each known parameter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ForwardedElement<'a> {
     #[serde(rename = "for")]
+    /// The first `for=` node.
     pub for_: Option<ChainEntry<'a>>,
+    /// The first `by=` node.
     pub by: Option<ChainEntry<'a>>,
     #[serde(serialize_with = "ser_opt_bytes")]
+    /// The first `proto=` value, raw.
     pub proto: Option<&'a [u8]>,
     #[serde(serialize_with = "ser_opt_bytes")]
+    /// The first `host=` value, raw.
     pub host: Option<&'a [u8]>,
     /// Parameters other than for/by/proto/host.
     pub extensions: usize,
@@ -59,9 +63,11 @@ crate::vocab::flags::impl_flag_set!(ForwardedAnomalies, u16);
 pub struct Forwarded<'a> {
     /// The rightmost elements (capped like chains).
     pub elements: Vec<ForwardedElement<'a>>,
+    /// Leftmost elements dropped by the cap.
     pub dropped_elements: usize,
     /// Every `for=` node in order, including repeats within an element.
     pub chain: Chain<'a>,
+    /// Grammar breaks seen.
     pub anomalies: ForwardedAnomalies,
 }
 
@@ -226,7 +232,7 @@ fn parse_value<'a>(v: &'a [u8], out: &mut Forwarded<'a>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::EntryKind;
+    use crate::identity::chain::{EntryKind, MAX_CHAIN_ENTRIES};
     use std::net::IpAddr;
 
     fn ip(s: &str) -> Option<IpAddr> {
@@ -344,14 +350,11 @@ mod tests {
             );
         }
         let f = parse_forwarded([&v[..]]);
-        assert_eq!(f.chain.entries.len(), crate::identity::MAX_CHAIN_ENTRIES);
-        assert_eq!(
-            f.chain.dropped_left,
-            100_000 - crate::identity::MAX_CHAIN_ENTRIES
-        );
+        assert_eq!(f.chain.entries.len(), MAX_CHAIN_ENTRIES);
+        assert_eq!(f.chain.dropped_left, 100_000 - MAX_CHAIN_ENTRIES);
         // i = 99_999 = 0x01869F -> 10.1.134.159
         assert_eq!(f.chain.entries.last().unwrap().addr, ip("10.1.134.159"));
-        assert_eq!(f.elements.len(), crate::identity::MAX_CHAIN_ENTRIES);
+        assert_eq!(f.elements.len(), MAX_CHAIN_ENTRIES);
     }
 
     proptest::proptest! {

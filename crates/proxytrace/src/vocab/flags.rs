@@ -7,12 +7,15 @@
 macro_rules! impl_flag_set {
     ($ty:ty, $int:ty) => {
         impl $ty {
+            /// Whether every bit of `flag` is set.
             pub fn contains(&self, flag: $int) -> bool {
                 self.0 & flag == flag
             }
+            /// Set the bits of `flag`.
             pub fn set(&mut self, flag: $int) {
                 self.0 |= flag;
             }
+            /// Whether no flag is set.
             pub fn is_empty(&self) -> bool {
                 self.0 == 0
             }

@@ -5,6 +5,7 @@
 //! and the text, CSV and JSON forms all come from that table. Renaming a variant cannot
 //! change what users see, and a name cannot drift between `Display` and serde.
 
+pub mod bytes;
 pub mod counters;
 pub mod escape;
 pub mod flags;

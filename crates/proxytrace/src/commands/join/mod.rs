@@ -415,7 +415,7 @@ impl<'db> FrontIndex<'db> {
     ) -> FrontIndex<'db> {
         let inputs = requests::order_inputs(inputs, opts);
         let mut front_cfg = cfg.clone();
-        front_cfg.clients.clear();
+        front_cfg.clients = Default::default();
         front_cfg.identified_only = false;
         let wanted = |ip: IpAddr| only.is_none_or(|s| s.contains(&canon(ip)));
         let req_inputs = inputs.clone();

@@ -6,18 +6,18 @@ pub mod summary;
 use crate::engine::Engine;
 use crate::extract::handshakes::{SynRow, SynStage};
 use crate::fingerprint::Database;
+use crate::identity::ClientFilter;
 use crate::pipeline::{self, Inputs, Report, Sink};
-use ipnet::IpNet;
 
 pub use summary::{ClientSummary, ClientSummaryRow};
 
 /// What `syns` matches against and keeps.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SynsConfig<'a> {
     /// The p0f database to match signatures against.
     pub db: &'a Database,
-    /// Keep rows whose client (the SYN's sender) is in one of these (empty: all).
-    pub clients: &'a [IpNet],
+    /// Keep rows whose client (the SYN's sender) passes this filter.
+    pub clients: ClientFilter,
 }
 
 /// Every handshake packet of `inputs` (in their run order) to `sink`, in packet order.
@@ -27,6 +27,6 @@ pub fn run<S: Sink<SynRow> + ?Sized>(
     config: &SynsConfig<'_>,
     sink: &mut S,
 ) -> Result<Report, S::Error> {
-    let mut stage = SynStage::new(config.db, config.clients);
+    let mut stage = SynStage::new(config.db, config.clients.clone());
     pipeline::run(engine, inputs, &mut stage, sink)
 }

@@ -8,20 +8,9 @@ use crate::timefmt::write_rfc3339;
 use serde::Serialize;
 use std::net::IpAddr;
 
-fn p0f_ignores_name(r: P0fIgnores) -> &'static str {
-    match r {
-        P0fIgnores::SillyFlags => "silly_flags",
-        P0fIgnores::Fragment => "fragment",
-        P0fIgnores::Ipv6Extensions => "ipv6_extensions",
-        P0fIgnores::Truncated => "truncated",
-    }
-}
-
 fn quality_name(q: Option<MatchQuality>) -> &'static str {
     match q {
-        Some(MatchQuality::Exact) => "exact",
-        Some(MatchQuality::Fuzzy) => "fuzzy",
-        Some(MatchQuality::Generic) => "generic",
+        Some(q) => q.name(),
         None => "none",
     }
 }
@@ -177,7 +166,7 @@ impl SynRow {
             syn_to_synack_ns: e.syn_to_synack_ns,
             synack_to_ack_ns: e.synack_to_ack_ns,
             retransmits: e.retransmits,
-            p0f_ignores: o.p0f_ignores.map(p0f_ignores_name),
+            p0f_ignores: o.p0f_ignores.map(P0fIgnores::name),
             uptime_hint_s: e.uptime.map(|u| u.uptime_s),
             ts_clock_hz: e.uptime.map(|u| u.freq_hz),
             os_label: e.os.map(|m| m.label.to_string()),

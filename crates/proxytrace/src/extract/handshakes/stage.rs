@@ -8,10 +8,9 @@ use crate::capture::{Capture, CaptureError, FileFormat, TimeResolution, WalkStat
 use crate::decode::Outcomes;
 use crate::engine::Engine;
 use crate::fingerprint::Database;
+use crate::identity::ClientFilter;
 use crate::pipeline::{Counter, CounterKind, Counters, Report, RowEmitter, Stage};
 use crate::timefmt::Precision;
-use ipnet::IpNet;
-use std::net::IpAddr;
 use std::ops::ControlFlow;
 
 /// Time precision of a capture's timestamps: the file's resolution for pcap; for pcapng 9
@@ -108,34 +107,20 @@ impl<'db> SynScanner<'db> {
     }
 }
 
-/// Whether `ip` is inside one of `nets` (all when `nets` is empty). IPv4-mapped IPv6
-/// addresses match their IPv4 networks.
-pub fn client_matches(nets: &[IpNet], ip: IpAddr) -> bool {
-    if nets.is_empty() {
-        return true;
-    }
-    let canon = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
-    nets.iter().any(|n| n.contains(&ip) || n.contains(&canon))
-}
-
 /// Fingerprints every handshake of a run's captures; state carries across files.
 pub struct SynStage<'db> {
     scanner: SynScanner<'db>,
     db: &'db Database,
-    clients: Vec<IpNet>,
+    clients: ClientFilter,
 }
 
 impl<'db> SynStage<'db> {
-    /// Match against `db`; keep rows whose client (the SYN's sender) is in `clients`
-    /// (all when empty; IPv4-mapped IPv6 matches its IPv4 network).
-    pub fn new(db: &'db Database, clients: &[IpNet]) -> SynStage<'db> {
+    /// Match against `db`; keep rows whose client (the SYN's sender) passes `clients`.
+    pub fn new(db: &'db Database, clients: ClientFilter) -> SynStage<'db> {
         SynStage {
             scanner: SynScanner::new(db),
             db,
-            clients: clients.to_vec(),
+            clients,
         }
     }
 }
@@ -151,7 +136,7 @@ impl Stage for SynStage<'_> {
     ) -> Result<ControlFlow<()>, CaptureError> {
         let (db, clients) = (self.db, &self.clients);
         self.scanner.scan(engine, capture, &mut |e, meta| {
-            if !client_matches(clients, e.client().ip()) {
+            if !clients.matches(e.client().ip()) {
                 return ControlFlow::Continue(());
             }
             emit(SynRow::new(e, meta, db))
@@ -161,7 +146,7 @@ impl Stage for SynStage<'_> {
     fn finish(&mut self, emit: &mut RowEmitter<'_, SynRow>) -> ControlFlow<()> {
         let (db, clients) = (self.db, &self.clients);
         self.scanner.finish(&mut |e, meta| {
-            if !client_matches(clients, e.client().ip()) {
+            if !clients.matches(e.client().ip()) {
                 return ControlFlow::Continue(());
             }
             emit(SynRow::new(e, meta, db))

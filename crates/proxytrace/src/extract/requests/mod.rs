@@ -16,6 +16,7 @@ mod stage;
 mod text;
 
 use crate::http1::ReassemblyConfig;
+use crate::identity::ClientFilter;
 use ipnet::IpNet;
 
 pub use legacy::{order_inputs, run, RequestsSummary};
@@ -34,7 +35,7 @@ pub struct RequestsConfig {
     /// is a trusted proxy address.
     pub transparent: bool,
     /// Keep only requests whose client is in one of these networks (empty: all).
-    pub clients: Vec<IpNet>,
+    pub clients: ClientFilter,
     /// Drop requests without any client identity.
     pub identified_only: bool,
     /// Bounds of the TCP reassembly.

@@ -213,13 +213,7 @@ impl<'c> RequestStage<'c> {
         if self.cfg.identified_only && client.is_none() {
             return false;
         }
-        if self.cfg.clients.is_empty() {
-            return true;
-        }
-        client.is_some_and(|ip| {
-            let ip = ip.to_canonical();
-            self.cfg.clients.iter().any(|n| n.contains(&ip))
-        })
+        self.cfg.clients.matches_opt(client)
     }
 
     fn row(
@@ -240,7 +234,10 @@ impl<'c> RequestStage<'c> {
         let mut time = String::with_capacity(32);
         write_rfc3339(&mut time, ev.ts_ns, file.precision);
         let (mut client_ip, mut client_port) = (id.client_ip, id.client_port);
-        let mut source = id.identity_source.map(|s| s.name()).unwrap_or_default();
+        let mut source = id
+            .identity_source
+            .map(|s| s.name().into_owned())
+            .unwrap_or_default();
         let mut chain = id
             .identity_source
             .and_then(|s| id.source(s))
