@@ -1,0 +1,157 @@
+//! Unit tests of the join: record sizes, index lookups against naive filtering, the
+//! offset estimate and duration parsing.
+
+use super::clock::{estimate_from, parse_duration_ns};
+use super::index::{FrontReq, FrontSyn, IndexBuilder, SynVar};
+use crate::extract::handshakes::{FileMeta, SynEntry};
+use crate::fingerprint::{Database, SynKind, SynObservation};
+use crate::timefmt::Precision;
+use std::net::{IpAddr, SocketAddr};
+
+#[test]
+fn records_are_as_small_as_documented() {
+    assert_eq!(std::mem::size_of::<FrontSyn>(), 32);
+    assert_eq!(std::mem::size_of::<SynVar>(), 64);
+    assert_eq!(std::mem::size_of::<FrontReq>(), 24);
+}
+
+#[test]
+fn durations() {
+    assert_eq!(parse_duration_ns("-1.5s"), Ok(-1_500_000_000));
+    assert_eq!(parse_duration_ns("250ms"), Ok(250_000_000));
+    assert_eq!(parse_duration_ns("30min"), Ok(1_800_000_000_000));
+    assert_eq!(parse_duration_ns("2m"), Ok(120_000_000_000));
+    assert_eq!(parse_duration_ns("1h"), Ok(3_600_000_000_000));
+    assert_eq!(parse_duration_ns("+7us"), Ok(7_000));
+    assert_eq!(parse_duration_ns("0.000000001s"), Ok(1));
+    assert_eq!(parse_duration_ns(".5ms"), Ok(500_000));
+    assert!(parse_duration_ns("5").is_err());
+    assert!(parse_duration_ns("s").is_err());
+    assert!(parse_duration_ns("1.2.3s").is_err());
+    assert!(parse_duration_ns("5 parsecs").is_err());
+    assert!(parse_duration_ns("99999999999999h").is_err());
+}
+
+use crate::decode::TcpFlags;
+use crate::fingerprint::{OptionLayout, Quirks};
+use proptest::prelude::*;
+
+fn entry<'db>(ip: u8, port: u16, ts_ns: i64, window: u16) -> SynEntry<'db> {
+    let obs = SynObservation {
+        kind: SynKind::Syn,
+        ts_ns,
+        p0f_ignores: None,
+        ip_version: 4,
+        ttl: 60,
+        ip_options_len: 0,
+        df: true,
+        ip_id: Some(u32::from(port)),
+        ip_ecn: 0,
+        tcp_flags: TcpFlags(TcpFlags::SYN),
+        seq: 1,
+        ack: 0,
+        window,
+        mss: Some(1460),
+        window_scale: None,
+        timestamp: Some((ts_ns as u32, 0)),
+        options: OptionLayout::default(),
+        quirks: Quirks::default(),
+        payload_len: 0,
+        header_len: 40,
+        peer_syn_mss: None,
+    };
+    SynEntry {
+        file: 0,
+        index: 1,
+        src: SocketAddr::new(IpAddr::from([192, 0, 2, ip]), port),
+        dst: SocketAddr::new(IpAddr::from([203, 0, 113, 10]), 443),
+        obs,
+        retransmits: 0,
+        syn_to_synack_ns: None,
+        synack_to_ack_ns: None,
+        uptime: None,
+        os: None,
+    }
+}
+
+proptest! {
+    /// The index's binary searches give what filtering the whole list gives: the
+    /// latest SYN of an (ip, port) in a range (ties: the last added), an IP's SYNs in
+    /// a range, front requests of a key and IP in a range, and the fingerprint count.
+    #[test]
+    fn lookups_match_naive_filtering(
+        syns in prop::collection::vec((0u8..4, 1u16..4, 0i64..60, 0u16..3), 0..80),
+        reqs in prop::collection::vec((0u64..3, 0u8..5, 1u16..4, 0i64..60), 0..40),
+        queries in prop::collection::vec((0u8..5, 1u16..4, 0i64..70, 0i64..30), 1..30),
+    ) {
+        let db = Database::default();
+        let mut b = IndexBuilder::new(&db);
+        for &(ip, port, ts, w) in &syns {
+            b.add(&entry(ip, port, ts, 1000 + w));
+        }
+        let mut index = b.finish(vec![FileMeta { name: "f".into(), precision: Precision::NANO }]);
+        let ipaddr = |i: u8| IpAddr::from([192, 0, 2, i]);
+        index.add_requests(
+            reqs.iter().map(|&(k, ip, port, ts)| (k, ipaddr(ip), port, ts)).collect(),
+        );
+        for &(qip, qport, hi, len) in &queries {
+            let lo = hi - len;
+            let Some(id) = index.ip_id(ipaddr(qip)) else {
+                prop_assert!(!syns.iter().any(|s| s.0 == qip));
+                continue;
+            };
+            // (insertion order, ts) of SYNs of this ip in range.
+            let naive: Vec<(usize, i64)> = syns
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.0 == qip && (lo..=hi).contains(&s.2))
+                .map(|(i, s)| (i, s.2))
+                .collect();
+            let mut got: Vec<usize> =
+                index.syns_between(id, lo, hi).iter().map(|s| s.detail as usize).collect();
+            got.sort_unstable();
+            prop_assert_eq!(&got, &naive.iter().map(|n| n.0).collect::<Vec<_>>());
+            let of_port: Vec<(i64, usize)> = naive
+                .iter()
+                .filter(|n| syns[n.0].1 == qport)
+                .map(|n| (n.1, n.0))
+                .collect();
+            let (latest, n) = index.latest_port(id, qport, lo, hi);
+            prop_assert_eq!(n, of_port.len());
+            prop_assert_eq!(
+                latest.map(|s| (s.ts_ns, s.detail as usize)),
+                of_port.iter().max().copied()
+            );
+            let mut sigs: Vec<u16> = naive.iter().map(|n| syns[n.0].3).collect();
+            sigs.sort_unstable();
+            sigs.dedup();
+            let mut isigs: Vec<u32> =
+                index.syns_between(id, lo, hi).iter().map(|s| s.sig).collect();
+            isigs.sort_unstable();
+            isigs.dedup();
+            prop_assert_eq!(isigs.len(), sigs.len());
+            for key in 0..3 {
+                let mut want: Vec<(i64, u16)> = reqs
+                    .iter()
+                    .filter(|r| r.0 == key && r.1 == qip && (lo..=hi).contains(&r.3))
+                    .map(|r| (r.3, r.2))
+                    .collect();
+                want.sort_unstable();
+                let got: Vec<(i64, u16)> = index
+                    .requests_between(key, id, lo, hi)
+                    .iter()
+                    .map(|r| (r.ts_ns, r.port))
+                    .collect();
+                prop_assert_eq!(got, want);
+            }
+        }
+    }
+}
+
+#[test]
+fn estimate_is_median_and_iqr() {
+    let e = estimate_from(vec![5, 1, 3, 2, 4], "request_match").unwrap();
+    // Sorted 1..5: q1 = 2, median = 3, q3 = 4.
+    assert_eq!((e.offset_ns, e.iqr_ns, e.pairs), (3, 2, 5));
+    assert!(estimate_from(Vec::new(), "x").is_none());
+}
