@@ -193,7 +193,7 @@ pub struct SynsArgs {
 }
 
 fn parse_duration(s: &str) -> Result<i64, String> {
-    proxytrace::commands::join::parse_duration_ns(s)
+    proxytrace::commands::join::parse_duration_ns(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]

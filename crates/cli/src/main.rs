@@ -607,6 +607,7 @@ fn run_syns(cli: &Cli, args: &cli::SynsArgs) -> anyhow::Result<ExitCode> {
 fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
     use proxytrace::commands::join::{self, ClientJoinSummary, JoinConfig, JoinRow};
     use proxytrace::fingerprint::{builtin, db::Database};
+    use proxytrace::pipeline::{InputOptions, Inputs, Listing, ListingSink};
     let loaded;
     let db: &Database = match &args.db {
         Some(p) => {
@@ -622,117 +623,137 @@ fn run_join(cli: &Cli, args: &cli::JoinArgs) -> anyhow::Result<ExitCode> {
         clock_offset_ns: args.clock_offset,
         two_pass: args.two_pass,
     };
-    let opts = OpenOptions {
-        mmap: !args.no_mmap,
+    let input_opts = InputOptions {
+        open: OpenOptions {
+            mmap: !args.no_mmap,
+        },
+        follow_dir_symlinks: args.follow,
+        drop_same_records: true,
+        time_order: true,
     };
     // Each side on its own: one capture may hold both sides (taken on the proxy host), so
     // the same file as --front and --back is not a duplicate.
-    let mut report = InputReport::default();
-    let front = gather_inputs(&args.front, args.follow, opts, true, &mut report)?;
-    let back = gather_inputs(&args.back, args.follow, opts, true, &mut report)?;
-    let mut named = report.paths.clone();
+    let gather = |files: &[String]| -> anyhow::Result<Inputs> {
+        let inputs = Inputs::gather(files, input_opts)?;
+        for w in inputs.warnings() {
+            eprintln!("proxytrace: {w}");
+        }
+        Ok(inputs)
+    };
+    let inputs = join::JoinInputs {
+        front: gather(&args.front)?,
+        back: gather(&args.back)?,
+    };
+    let mut named: Vec<_> = inputs.front.named_files().to_vec();
+    named.extend_from_slice(inputs.back.named_files());
     named.extend(args.db.clone());
     outfile::refuse_input_as_output(args.out.output.as_deref(), &named)?;
-    let all: Vec<_> = front.iter().chain(back.iter()).cloned().collect();
+    let all: Vec<_> = inputs
+        .front
+        .files()
+        .iter()
+        .chain(inputs.back.files())
+        .cloned()
+        .collect();
     let bar = (!args.out.quiet).then(|| ui::Bar::new(&all)).flatten();
     let engine = engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
     let format = row_format(&args.out);
-    let started = std::time::Instant::now();
     let mut out = output(&args.out.output)?;
     let quiet = args.out.quiet;
-    let header = !args.out.no_header;
-    let writes_rows = !(args.out.count || quiet || args.summary);
-    let mut matched = 0u64;
-    let mut failed = report.failed;
-    let mut write_error: Option<io::Error> = None;
-    let mut clients = ClientJoinSummary::default();
-    let summary = {
-        let mut rows = writes_rows
-            .then(|| proxytrace::printers::sink::<JoinRow>(format, Box::new(&mut out), header));
-        let mut emit = |row: JoinRow| -> ControlFlow<()> {
-            matched += 1;
-            if quiet {
-                return ControlFlow::Break(());
-            }
-            if args.summary {
-                clients.add(&row);
-                return ControlFlow::Continue(());
-            }
-            if let Some(sink) = rows.as_mut() {
-                if let Err(e) = sink.write_row(&row) {
-                    write_error = Some(e);
-                    return ControlFlow::Break(());
-                }
-            }
-            ControlFlow::Continue(())
-        };
-        let summary = join::run(
-            &engine,
-            join::JoinInputs {
-                front,
-                back,
-                open: opts,
-            },
-            &cfg,
-            db,
-            &mut emit,
-            &mut |e| {
-                eprintln!("proxytrace: {e}");
-                failed = true;
-            },
-        )?;
-        if let Some(mut sink) = rows {
-            sink.finish()?;
-        }
-        summary
+    let listing = if quiet {
+        Listing::Quiet
+    } else if args.summary {
+        Listing::Aggregate
+    } else if args.out.count {
+        Listing::Count
+    } else {
+        Listing::Rows
     };
-    if let Some(e) = write_error {
-        return Err(e.into());
+    /// Rows to the printer; unreadable files to standard error.
+    struct Printer<'w>(Option<Box<dyn proxytrace::printers::RowSink<JoinRow> + 'w>>);
+    impl proxytrace::pipeline::Sink<JoinRow> for Printer<'_> {
+        type Error = io::Error;
+        fn row(&mut self, row: JoinRow) -> io::Result<ControlFlow<()>> {
+            if let Some(p) = self.0.as_mut() {
+                p.write_row(&row)?;
+            }
+            Ok(ControlFlow::Continue(()))
+        }
+        fn file_error(
+            &mut self,
+            e: &proxytrace::capture::CaptureError,
+        ) -> io::Result<ControlFlow<()>> {
+            eprintln!("proxytrace: {e}");
+            Ok(ControlFlow::Continue(()))
+        }
     }
-    let aggregate = (args.summary && !quiet).then(|| clients.rows());
+    let (report, matched, clients) = {
+        let printer = Printer((listing == Listing::Rows).then(|| {
+            proxytrace::printers::sink::<JoinRow>(format, Box::new(&mut out), !args.out.no_header)
+        }));
+        let mut sink = ListingSink::new(listing, printer, ClientJoinSummary::default());
+        let report = join::run(&engine, &inputs, &cfg, db, &mut sink)?;
+        let matched = sink.matched();
+        let (printer, clients) = sink.into_parts();
+        if let Some(mut p) = printer.0 {
+            p.finish()?;
+        }
+        (report, matched, clients)
+    };
+    let aggregate = (args.summary && !quiet).then(|| {
+        use proxytrace::pipeline::Aggregate as _;
+        clients.rows()
+    });
     let n = finish_listing(&mut out, &args.out, format, aggregate, matched)?;
     out.commit()?;
     if !quiet {
         if let Some(b) = &bar {
             b.finish();
         }
-        print_summary(&summary.back, started.elapsed());
-        let ix = &summary.index;
-        eprintln!(
-            "proxytrace: front: {} files, {} records, {} bytes; {} client SYNs indexed ({} skipped), {} addresses, {} stack profiles, {} front requests, index {} bytes",
-            ix.front_files, ix.front_records, ix.front_bytes, ix.syns, ix.syns_skipped, ix.client_ips, ix.profiles, ix.front_requests, ix.index_bytes
-        );
-        if let Some(c) = summary.two_pass_clients {
-            eprintln!("proxytrace: two-pass: {c} client addresses on the back side");
+        print_report(&report);
+        if let Some(l) = report.inputs.line() {
+            eprintln!("proxytrace: inputs: {l}");
         }
-        match (&summary.estimate, summary.offset_given) {
-            (_, true) => eprintln!("proxytrace: clock offset {} ns (given)", summary.offset_ns),
-            (Some(e), false) => eprintln!(
-                "proxytrace: clock offset estimated {} ns (median of {} {} pairs, interquartile range {} ns)",
-                e.offset_ns, e.pairs, e.source, e.iqr_ns
-            ),
-            (None, false) => eprintln!(
-                "proxytrace: clock offset: no unambiguous pairs to estimate it; assumed 0 (use --clock-offset)"
-            ),
-        }
-        let list = |m: &std::collections::BTreeMap<&str, u64>| {
-            m.iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        eprintln!("proxytrace: join methods: {}", list(&summary.by_method));
-        eprintln!(
-            "proxytrace: join confidence: {}",
-            list(&summary.by_confidence)
-        );
     }
-    report.print(quiet);
-    Ok(match_status(
-        &args.out,
-        n,
-        failed || !summary.back.failed_files.is_empty(),
-    ))
+    let failed =
+        !report.failed_files.is_empty() || inputs.front.incomplete() || inputs.back.incomplete();
+    Ok(match_status(&args.out, n, failed))
+}
+
+/// The end-of-run account of a run report: totals, what was skipped or undecodable,
+/// every section's non-zero counters, then the notes.
+fn print_report(r: &proxytrace::pipeline::Report) {
+    eprintln!(
+        "proxytrace: {} files, {} records, {} bytes, {:.2} s, {:.2} GB/s; {} rows",
+        r.files,
+        r.records,
+        r.bytes,
+        r.seconds,
+        r.gigabytes_per_second(),
+        r.rows
+    );
+    for (why, n) in &r.skipped {
+        eprintln!("  skipped {why}: {n}");
+    }
+    for (why, n) in r.packets.undecodable_names() {
+        if n > 0 {
+            eprintln!("  undecodable {why}: {n}");
+        }
+    }
+    for s in &r.sections {
+        let nonzero: Vec<String> = s
+            .counters
+            .iter()
+            .filter(|c| c.value > 0)
+            .map(|c| format!("{} {}", c.name, c.value))
+            .collect();
+        if !nonzero.is_empty() {
+            eprintln!("proxytrace: {}: {}", s.name, nonzero.join(", "));
+        }
+    }
+    for note in &r.notes {
+        eprintln!("proxytrace: {note}");
+    }
 }
 
 /// Terminal feedback on standard error: the progress bar and the end-of-run summary.

@@ -1,14 +1,16 @@
 //! [`FrontIndex`]: the front side's client SYNs and request heads, indexed by client
 //! address and time, and the builder that reads them.
 
-use crate::capture::{self, CaptureError, Input, OpenOptions};
+use super::stages::{self, RequestStage, Shown, SynStage};
+use super::JoinRow;
 use crate::collections::hashing::HashSet;
 use crate::collections::interner::Interner;
 use crate::decode::FiveTuple;
 use crate::engine::Engine;
-use crate::extract::handshakes::{FileMeta, SynEntry, SynRow, SynScanner};
-use crate::extract::requests::{self, RequestRow, RequestsConfig};
+use crate::extract::handshakes::{FileMeta, SynEntry, SynRow};
+use crate::extract::requests::{RequestRow, RequestsConfig};
 use crate::fingerprint::{Database, SynKind, SynObservation, Uptime};
+use crate::pipeline::{Counter, CounterKind, Counters, Inputs, Report, Sink};
 use serde::Serialize;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
@@ -106,20 +108,38 @@ pub(super) fn canon(ip: IpAddr) -> IpAddr {
     ip.to_canonical()
 }
 
-/// Counters of the index build.
-#[derive(Debug, Clone, Default, Serialize)]
+/// Counters of the index build (the report's `front index` section).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IndexStats {
-    pub front_files: u64,
-    pub front_records: u64,
-    pub front_bytes: u64,
+    /// Client SYNs indexed.
     pub syns: u64,
+    /// Client SYNs left out: their address never appeared on the back side (`--two-pass`).
     pub syns_skipped: u64,
     /// SYNs not indexed: more than [`MAX_PROFILES`] stack profiles, or u32 ids exhausted.
     pub syns_skipped_cap: u64,
+    /// Distinct stack profiles (what SYNs of one stack and TTL share), stored once each.
     pub profiles: u64,
+    /// Distinct client addresses.
     pub client_ips: u64,
+    /// Front request heads kept for `request_match` (from addresses with a SYN).
     pub front_requests: u64,
+    /// Heap bytes of the index.
     pub index_bytes: u64,
+}
+
+impl Counters for IndexStats {
+    fn counters(&self) -> Vec<Counter> {
+        use CounterKind::{Cap, Volume};
+        vec![
+            Counter::new("syns", self.syns, Volume),
+            Counter::new("syns_skipped", self.syns_skipped, Volume),
+            Counter::new("syns_skipped_cap", self.syns_skipped_cap, Cap),
+            Counter::new("profiles", self.profiles, Volume),
+            Counter::new("client_ips", self.client_ips, Volume),
+            Counter::new("front_requests", self.front_requests, Volume),
+            Counter::new("index_bytes", self.index_bytes, Volume),
+        ]
+    }
 }
 
 /// The front side, indexed by client IP and time.
@@ -276,83 +296,69 @@ impl<'db> IndexBuilder<'db> {
 }
 
 impl<'db> FrontIndex<'db> {
-    /// Read the front files: client SYNs (of `only`'s addresses, when given) and request
-    /// heads.
-    pub fn build(
+    /// Read the front side: client SYNs (of `only`'s addresses, when given), then request
+    /// heads, each in one [`pipeline::run`](crate::pipeline::run). Returns the index and
+    /// the report of the SYN read, with the unreadable files of both reads; file errors go
+    /// to `sink` once.
+    pub(super) fn build<K: Sink<JoinRow>>(
         engine: &Engine,
-        inputs: Vec<Input>,
-        opts: OpenOptions,
+        front: &Inputs,
         cfg: &RequestsConfig,
         db: &'db Database,
         only: Option<&HashSet<IpAddr>>,
-        on_error: &mut dyn FnMut(&CaptureError),
-    ) -> FrontIndex<'db> {
-        let inputs = requests::order_inputs(inputs, opts);
+        sink: &mut K,
+        shown: &mut Shown,
+    ) -> Result<(FrontIndex<'db>, Report), K::Error> {
+        let wanted = |ip: IpAddr| only.is_none_or(|s| s.contains(&canon(ip)));
+        let mut builder = IndexBuilder::new(db);
+        let mut syn_stage = SynStage::new(db);
+        let mut report = stages::read(
+            engine,
+            front,
+            &mut syn_stage,
+            sink,
+            shown,
+            |e: SynEntry<'db>| {
+                if e.obs.kind == SynKind::Syn {
+                    if wanted(e.src.ip()) {
+                        builder.add(&e);
+                    } else {
+                        builder.skipped += 1;
+                    }
+                }
+                ControlFlow::Continue(())
+            },
+        )?;
+        let mut index = builder.finish(syn_stage.scanner.files);
+        if shown.stopped || report.files == 0 {
+            return Ok((index, report));
+        }
+        // The front request's client is its source: the back side's filters do not apply.
         let mut front_cfg = cfg.clone();
         front_cfg.clients.clear();
         front_cfg.identified_only = false;
-        let wanted = |ip: IpAddr| only.is_none_or(|s| s.contains(&canon(ip)));
-        let req_inputs = inputs.clone();
-        // SYNs first, then request heads: each read runs in parallel on the engine.
-        let mut index = Self::scan_syns(engine, inputs, opts, db, &wanted, on_error);
         let mut raw_reqs: Vec<(u64, IpAddr, u16, i64)> = Vec::new();
-        let _ = requests::run(
+        let heads = stages::read(
             engine,
-            req_inputs,
-            opts,
-            &front_cfg,
-            &mut |r| {
+            front,
+            &mut RequestStage::new(&front_cfg),
+            sink,
+            shown,
+            |r: RequestRow| {
                 if wanted(r.src_ip) {
                     raw_reqs.push((request_key(&r), canon(r.src_ip), r.src_port, r.ts_ns));
                 }
                 ControlFlow::Continue(())
             },
-            // The SYN scan already reported unreadable files; this read fails on the same.
-            &mut |_| {},
-        );
+        )?;
+        for f in heads.failed_files {
+            if !report.failed_files.iter().any(|g| g.file == f.file) {
+                report.failed_files.push(f);
+            }
+        }
         index.add_requests(raw_reqs);
         index.stats.index_bytes = index.memory_bytes();
-        index
-    }
-
-    fn scan_syns(
-        engine: &Engine,
-        inputs: Vec<Input>,
-        opts: OpenOptions,
-        db: &'db Database,
-        wanted: &dyn Fn(IpAddr) -> bool,
-        on_error: &mut dyn FnMut(&CaptureError),
-    ) -> FrontIndex<'db> {
-        let mut scanner = SynScanner::new(db);
-        let mut b = IndexBuilder::new(db);
-        let mut files = 0;
-        {
-            let mut on_entry = |e: &SynEntry<'_>, _: &FileMeta| -> ControlFlow<()> {
-                if e.obs.kind != SynKind::Syn {
-                    return ControlFlow::Continue(());
-                }
-                if wanted(e.src.ip()) {
-                    b.add(e);
-                } else {
-                    b.skipped += 1;
-                }
-                ControlFlow::Continue(())
-            };
-            for input in inputs {
-                match capture::open(&input, opts)
-                    .and_then(|c| scanner.scan(engine, c, &mut on_entry))
-                {
-                    Ok(_) => files += 1,
-                    Err(e) => on_error(&e),
-                }
-            }
-            let _ = scanner.finish(&mut on_entry);
-        }
-        let mut index = b.finish(scanner.files);
-        index.stats.front_files = files;
-        index.stats.front_records = scanner.stats.records;
-        index.stats.front_bytes = scanner.stats.bytes;
-        index
+        Ok((index, report))
     }
 
     pub(super) fn add_requests(&mut self, raw: Vec<(u64, IpAddr, u16, i64)>) {

@@ -1,12 +1,14 @@
 //! `proxytrace join`: pair every BACK-side request with the FRONT-side connection it came
 //! in on, and so with the client's SYN fingerprint.
 //!
-//! Order of work: (with `--two-pass`, a first read of the back side collects the client
-//! addresses) -> one read of the front side builds a [`FrontIndex`] (client SYNs and, when
-//! the front carries plaintext HTTP, front request heads) -> without `--clock-offset`, a
-//! prefix of the back side is read to estimate the clock offset ([`estimate_offset`]) ->
-//! the back side is read once more and every request leaves as a [`JoinRow`] as soon as it
-//! is extracted: back-side rows are never held.
+//! Order of work, each read one [`pipeline::run`]: (with `--two-pass`, a first read of the
+//! back side collects the client addresses) -> the front side is read for client SYNs and,
+//! when it carries plaintext HTTP, front request heads, into a [`FrontIndex`] (`index`) ->
+//! without `--clock-offset`, a prefix of the back side is read to estimate the clock
+//! offset (`clock`) -> the back side is read once more and every request leaves as a
+//! [`JoinRow`] (`row`) through the rules (`rules`) as soon as it is extracted: back-side
+//! rows are never held. An unreadable file of any read is in the [`Report`] and shown to
+//! the sink once.
 //!
 //! Rules, strongest first (the row's `join_method`):
 //! 1. `exact_port`: the back side names the client's port (PROXY, `Forwarded: for="ip:port"`,
@@ -35,40 +37,54 @@
 //! clients seen on the back side are kept. Front requests take 24 bytes each.
 
 mod clock;
+mod columns;
 mod index;
 mod row;
 mod rules;
+mod stages;
 mod summary;
 #[cfg(test)]
 mod tests;
 
 pub use clock::{
-    estimate_offset, parse_duration_ns, OffsetEstimate, ESTIMATE_MAX_REQUESTS, ESTIMATE_PAIRS,
+    parse_duration_ns, DurationError, OffsetEstimate, ESTIMATE_MAX_REQUESTS, ESTIMATE_PAIRS,
     ESTIMATE_WINDOW_NS,
 };
-pub use index::{FrontIndex, FrontSyn, IndexStats};
-pub use row::JoinRow;
+pub use index::{FrontIndex, FrontSyn, IndexStats, MAX_PROFILES};
+pub use row::{FrontColumns, JoinColumns, JoinRow};
 pub use rules::{Confidence, JoinMethod, JoinOutcome, Joiner, CLOCK_SLACK_NS, MAX_CANDIDATE_SCAN};
 pub use summary::{ClientJoinRow, ClientJoinSummary};
 
-use crate::capture::{CaptureError, Input, OpenOptions};
+use crate::capture::CaptureError;
 use crate::collections::hashing::HashSet;
 use crate::engine::Engine;
-use crate::extract::requests::{self, RequestsConfig, RequestsSummary};
+use crate::extract::requests::{RequestRow, RequestsConfig};
 use crate::fingerprint::Database;
+use crate::pipeline::{self, Counter, CounterKind, FailedFile, Inputs, Report, Section, Sink};
 use index::canon;
-use serde::Serialize;
+use stages::{RequestStage, Shown};
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
+use std::time::Instant;
 
+/// Why a join could not run, or failed.
 #[derive(Debug, thiserror::Error)]
-pub enum JoinError {
+pub enum JoinError<E> {
+    /// The front side is read twice (SYNs, then request heads).
     #[error("--front cannot read standard input: the front side is read twice at once")]
     FrontStdin,
+    /// Without a given offset, or with `--two-pass`, the back side is read more than once.
     #[error("--back reads standard input only with --clock-offset and without --two-pass (it is read more than once)")]
     BackStdin,
     /// Without a front side every row would say `join_method=none` and look like a result.
     #[error("no front capture could be read ({files}): nothing to join the back side with")]
-    NoFrontCapture { files: String },
+    NoFrontCapture {
+        /// The front inputs, comma-separated.
+        files: String,
+    },
+    /// The sink failed (the rows could not be written).
+    #[error(transparent)]
+    Sink(E),
 }
 
 /// What to join and how.
@@ -99,136 +115,226 @@ impl Default for JoinConfig {
     }
 }
 
-/// Counters of a whole join run, for the end-of-run summary.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct JoinSummary {
-    /// The last read of the back side (the one that produced the rows).
-    pub back: RequestsSummary,
-    pub index: IndexStats,
-    /// Client addresses the first pass found (`--two-pass`).
-    pub two_pass_clients: Option<u64>,
-    /// The offset used, ns (back = front + offset).
-    pub offset_ns: i64,
-    /// The estimate, when it was estimated (None: given, or no pairs found).
-    pub estimate: Option<OffsetEstimate>,
-    pub offset_given: bool,
-    /// Rows by method and by confidence.
-    pub by_method: std::collections::BTreeMap<&'static str, u64>,
-    pub by_confidence: std::collections::BTreeMap<&'static str, u64>,
-}
-
-/// Run the join: front index, clock offset, then every back-side request to `emit`.
-/// Unreadable files are reported through `on_error` and the run goes on.
-/// The captures of a join: FRONT (clients -> proxy) and BACK (proxy -> backends) files.
+/// The captures of a join: FRONT (clients -> proxy) and BACK (proxy -> backends). Each
+/// side is gathered on its own: one capture taken on the proxy host may be both.
 #[derive(Debug, Clone)]
 pub struct JoinInputs {
-    pub front: Vec<Input>,
-    pub back: Vec<Input>,
-    pub open: OpenOptions,
+    /// Clients -> proxy: the SYNs (and plaintext request heads) to join to.
+    pub front: Inputs,
+    /// Proxy -> backends: the requests, one row each.
+    pub back: Inputs,
 }
 
-pub fn run(
+/// Run the join into `sink`: one [`JoinRow`] per back-side request, in the order the
+/// `requests` command gives them.
+///
+/// The [`Report`] counts the back side's last read and the front side's SYN read (files,
+/// records, bytes), lists every unreadable file of any read once (each also shown to the
+/// sink's `file_error` once), and carries the sections `front index`, `front handshakes`,
+/// `requests`, `join methods` and `join confidence`, and notes on the clock offset used
+/// and, with `--two-pass`, the client addresses the first read found.
+pub fn run<K: Sink<JoinRow>>(
     engine: &Engine,
-    inputs: JoinInputs,
+    inputs: &JoinInputs,
     cfg: &JoinConfig,
     db: &Database,
-    emit: &mut dyn FnMut(JoinRow) -> ControlFlow<()>,
-    on_error: &mut dyn FnMut(&CaptureError),
-) -> Result<JoinSummary, JoinError> {
-    let JoinInputs {
-        front,
-        back,
-        open: opts,
-    } = inputs;
-    if front.contains(&Input::Stdin) {
+    sink: &mut K,
+) -> Result<Report, JoinError<K::Error>> {
+    let started = Instant::now();
+    let JoinInputs { front, back } = inputs;
+    if front.has_stdin() {
         return Err(JoinError::FrontStdin);
     }
-    if back.contains(&Input::Stdin) && (cfg.two_pass || cfg.clock_offset_ns.is_none()) {
+    if back.has_stdin() && (cfg.two_pass || cfg.clock_offset_ns.is_none()) {
         return Err(JoinError::BackStdin);
     }
-    let front_names: Vec<String> = front
-        .iter()
-        .map(|i| i.display().display().to_string())
-        .collect();
-    let mut summary = JoinSummary::default();
+    let mut shown = Shown::default();
+    let mut failed: Vec<FailedFile> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     let only = if cfg.two_pass {
-        let mut set = HashSet::default();
-        let _ = requests::run(
+        let mut clients = HashSet::default();
+        let first = stages::read(
             engine,
-            back.clone(),
-            opts,
-            &cfg.requests,
-            &mut |r| {
+            back,
+            &mut RequestStage::new(&cfg.requests),
+            sink,
+            &mut shown,
+            |r: RequestRow| {
                 if let Some(c) = r.client_ip {
-                    set.insert(canon(c));
+                    clients.insert(canon(c));
                 }
                 ControlFlow::Continue(())
             },
-            &mut |_| {},
-        );
-        summary.two_pass_clients = Some(set.len() as u64);
-        Some(set)
+        )
+        .map_err(JoinError::Sink)?;
+        add_failures(&mut failed, first.failed_files);
+        notes.push(format!(
+            "two-pass: {} client addresses on the back side; only their SYNs were indexed",
+            clients.len()
+        ));
+        Some(clients)
     } else {
         None
     };
-    let index = FrontIndex::build(
+    if shown.stopped {
+        return Ok(stopped_early(failed, notes, started));
+    }
+    let (index, mut front_report) = FrontIndex::build(
         engine,
         front,
-        opts,
         &cfg.requests,
         db,
         only.as_ref(),
-        on_error,
-    );
+        sink,
+        &mut shown,
+    )
+    .map_err(JoinError::Sink)?;
     drop(only);
-    if index.stats.front_files == 0 {
+    add_failures(&mut failed, std::mem::take(&mut front_report.failed_files));
+    if shown.stopped {
+        return Ok(stopped_early(failed, notes, started));
+    }
+    if front_report.files == 0 {
+        let names: Vec<String> = front
+            .files()
+            .iter()
+            .map(|i| i.display().display().to_string())
+            .collect();
         return Err(JoinError::NoFrontCapture {
-            files: front_names.join(", "),
+            files: names.join(", "),
         });
     }
-    summary.index = index.stats.clone();
-    let offset = match cfg.clock_offset_ns {
+    let offset_ns = match cfg.clock_offset_ns {
         Some(o) => {
-            summary.offset_given = true;
+            notes.push(format!("clock offset {o} ns (given)"));
             o
         }
         None => {
-            summary.estimate = estimate_offset(
-                engine,
-                back.clone(),
-                opts,
-                &cfg.requests,
-                &index,
-                &mut |_| {},
-            );
-            summary.estimate.as_ref().map_or(0, |e| e.offset_ns)
+            let (estimate, read) =
+                clock::estimate_offset(engine, back, &cfg.requests, &index, sink, &mut shown)
+                    .map_err(JoinError::Sink)?;
+            add_failures(&mut failed, read.failed_files);
+            notes.push(clock::offset_note(estimate.as_ref()));
+            estimate.map_or(0, |e| e.offset_ns)
         }
     };
-    summary.offset_ns = offset;
+    if shown.stopped {
+        return Ok(stopped_early(failed, notes, started));
+    }
     let joiner = Joiner {
         index: &index,
-        offset_ns: offset,
+        offset_ns,
         window_ns: cfg.window_ns,
         match_window_ns: cfg.match_window_ns,
     };
-    let (mut by_method, mut by_conf) = (
-        std::collections::BTreeMap::new(),
-        std::collections::BTreeMap::new(),
-    );
-    summary.back = requests::run(
+    let mut rows = JoinSink {
+        joiner: &joiner,
+        sink,
+        shown: &mut shown,
+        by_method: BTreeMap::new(),
+        by_confidence: BTreeMap::new(),
+    };
+    let mut report = pipeline::run(
         engine,
         back,
-        opts,
-        &cfg.requests,
-        &mut |r| {
-            let o = joiner.join(&r);
-            *by_method.entry(o.method.name()).or_insert(0) += 1;
-            *by_conf.entry(o.confidence.name()).or_insert(0) += 1;
-            emit(joiner.row(r, &o))
-        },
-        on_error,
-    );
-    summary.by_method = by_method;
-    summary.by_confidence = by_conf;
-    Ok(summary)
+        &mut RequestStage::new(&cfg.requests),
+        &mut rows,
+    )
+    .map_err(JoinError::Sink)?;
+    add_failures(&mut failed, std::mem::take(&mut report.failed_files));
+    report.failed_files = failed;
+    let JoinSink {
+        by_method,
+        by_confidence,
+        ..
+    } = rows;
+    let front_inputs = front.report();
+    report.inputs.duplicates += front_inputs.duplicates;
+    for (why, n) in &front_inputs.skipped_paths {
+        *report.inputs.skipped_paths.entry(why).or_default() += n;
+    }
+    report.inputs.unlisted_directories += front_inputs.unlisted_directories;
+    report.absorb("front", front_report);
+    report.section("front index", &index.stats);
+    report.sections.push(tally(
+        "join methods",
+        JoinMethod::ALL,
+        &by_method,
+        JoinMethod::name,
+    ));
+    report.sections.push(tally(
+        "join confidence",
+        Confidence::ALL,
+        &by_confidence,
+        Confidence::name,
+    ));
+    report.notes.extend(notes);
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Takes the back side's request rows, joins each and hands the row to the caller.
+struct JoinSink<'j, 'i, 'db, 'k, K> {
+    joiner: &'j Joiner<'i, 'db>,
+    sink: &'k mut K,
+    shown: &'k mut Shown,
+    by_method: BTreeMap<JoinMethod, u64>,
+    by_confidence: BTreeMap<Confidence, u64>,
+}
+
+impl<K: Sink<JoinRow>> Sink<RequestRow> for JoinSink<'_, '_, '_, '_, K> {
+    type Error = K::Error;
+
+    fn row(&mut self, request: RequestRow) -> Result<ControlFlow<()>, K::Error> {
+        let outcome = self.joiner.join(&request);
+        *self.by_method.entry(outcome.method).or_default() += 1;
+        *self.by_confidence.entry(outcome.confidence).or_default() += 1;
+        self.sink
+            .row(JoinRow::new(self.joiner.index, request, &outcome))
+    }
+
+    fn file_error(&mut self, error: &CaptureError) -> Result<ControlFlow<()>, K::Error> {
+        self.shown.file_error(&mut *self.sink, error)
+    }
+}
+
+/// A section counting rows by a named value (every value listed, zeros included).
+fn tally<T: Copy + Ord>(
+    name: &str,
+    all: &[T],
+    counts: &BTreeMap<T, u64>,
+    label: fn(T) -> &'static str,
+) -> Section {
+    Section {
+        name: name.to_owned(),
+        counters: all
+            .iter()
+            .map(|&v| {
+                Counter::new(
+                    label(v),
+                    counts.get(&v).copied().unwrap_or(0),
+                    CounterKind::Volume,
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Add a read's unreadable files, each file once (the first error met is kept).
+fn add_failures(all: &mut Vec<FailedFile>, more: Vec<FailedFile>) {
+    for f in more {
+        if !all.iter().any(|a| a.file == f.file) {
+            all.push(f);
+        }
+    }
+}
+
+/// The report of a join the sink stopped before the back side's last read.
+fn stopped_early(failed: Vec<FailedFile>, notes: Vec<String>, started: Instant) -> Report {
+    Report {
+        failed_files: failed,
+        notes,
+        seconds: started.elapsed().as_secs_f64(),
+        ..Report::default()
+    }
 }

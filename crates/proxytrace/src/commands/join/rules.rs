@@ -2,7 +2,6 @@
 
 use super::index::{request_key, FrontIndex, FrontSyn};
 use crate::extract::requests::RequestRow;
-use serde::Serialize;
 
 /// A SYN may look up to this much later than the request it carried after clock
 /// correction: the median estimate includes the proxy's forwarding delay, so corrected
@@ -14,57 +13,50 @@ pub const CLOCK_SLACK_NS: i64 = 100_000_000;
 /// busy NAT address costs bounded work per request.
 pub const MAX_CANDIDATE_SCAN: usize = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JoinMethod {
-    ExactPort,
-    RequestMatch,
-    Transparent,
-    IpTime,
-    None,
-    NoIdentity,
-}
-
-impl JoinMethod {
-    pub fn name(self) -> &'static str {
-        match self {
-            JoinMethod::ExactPort => "exact_port",
-            JoinMethod::RequestMatch => "request_match",
-            JoinMethod::Transparent => "transparent",
-            JoinMethod::IpTime => "ip_time",
-            JoinMethod::None => "none",
-            JoinMethod::NoIdentity => "no_identity",
-        }
+crate::named_enum! {
+    /// Which rule joined a request to a front SYN (the row's `join_method`).
+    pub enum JoinMethod {
+        /// The back side names the client's port: the latest SYN from that (ip, port).
+        ExactPort => "exact_port",
+        /// One front connection carried the same request shortly before: its SYN.
+        RequestMatch => "request_match",
+        /// The back-side source is the client (`--transparent`): its (ip, port)'s SYN.
+        Transparent => "transparent",
+        /// The latest SYN from the client's address within the window.
+        IpTime => "ip_time",
+        /// The client sent no SYN within the window.
+        None => "none",
+        /// The request names no client.
+        NoIdentity => "no_identity",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Confidence {
-    Certain,
-    Probable,
-    Ambiguous,
-    None,
-}
-
-impl Confidence {
-    pub fn name(self) -> &'static str {
-        match self {
-            Confidence::Certain => "certain",
-            Confidence::Probable => "probable",
-            Confidence::Ambiguous => "ambiguous",
-            Confidence::None => "none",
-        }
+crate::named_enum! {
+    /// How sure a join is (the row's `join_confidence`).
+    pub enum Confidence {
+        /// The rule pins one connection.
+        Certain => "certain",
+        /// `ip_time`, and every SYN of the address in the window has one fingerprint.
+        Probable => "probable",
+        /// `ip_time`, and the address's SYNs in the window carry several (NAT).
+        Ambiguous => "ambiguous",
+        /// No SYN joined.
+        None => "none",
     }
 }
 
 /// The outcome of joining one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JoinOutcome {
+    /// The rule that decided.
     pub method: JoinMethod,
+    /// How sure it is.
     pub confidence: Confidence,
+    /// The joined SYN, if any.
     pub syn: Option<FrontSyn>,
+    /// Distinct fingerprints that could match (1 for a certain match, 0 for none).
     pub candidates: u32,
+    /// Back request time (clock-corrected) - front SYN time.
     pub delta_ns: Option<i64>,
 }
 
@@ -82,9 +74,13 @@ impl JoinOutcome {
 
 /// Joins back-side rows against a [`FrontIndex`] with a known clock offset.
 pub struct Joiner<'i, 'db> {
+    /// The front side.
     pub index: &'i FrontIndex<'db>,
+    /// back time = front time + offset.
     pub offset_ns: i64,
+    /// How far back a SYN may be (`--window`).
     pub window_ns: i64,
+    /// How far back a matching front request may be (`--match-window`).
     pub match_window_ns: i64,
 }
 

@@ -1,14 +1,19 @@
-//! `join --summary`: what the join found, one row per client address.
+//! `join --summary`: what the join found, one row per client address, as a
+//! [`pipeline::Aggregate`] of join rows.
 
 use super::row::JoinRow;
 use crate::collections::hashing::{HashMap, HashSet};
+use crate::pipeline::Aggregate;
 use serde::Serialize;
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 /// One `--summary` row: what the join found for one client address.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ClientJoinRow {
+    /// The client, as the back side named it.
     pub client_ip: IpAddr,
+    /// Its back-side requests.
     pub requests: u64,
     /// Distinct back-side 5-tuples that carried its requests.
     pub back_flows: u64,
@@ -18,7 +23,9 @@ pub struct ClientJoinRow {
     pub fingerprints: u64,
     /// Distinct OS matches (`name flavor`, `???` none), sorted, `;`-separated.
     pub oses: String,
+    /// Time of its first request (back clock).
     pub first_seen: String,
+    /// Time of its last request (back clock).
     pub last_seen: String,
 }
 
@@ -28,20 +35,24 @@ struct ClientAcc {
     back: HashSet<(IpAddr, u16, IpAddr, u16)>,
     front: HashSet<(IpAddr, u16, IpAddr, u16, String)>,
     sigs: HashSet<String>,
-    oses: std::collections::BTreeSet<String>,
+    oses: BTreeSet<String>,
     first: (i64, String),
     last: (i64, String),
 }
 
-/// Aggregates join rows per client, in order of first request.
+/// Aggregates join rows per client, in order of first request. Rows without a client
+/// (`no_identity`) are not counted.
 #[derive(Default)]
 pub struct ClientJoinSummary {
     order: Vec<IpAddr>,
     by_ip: HashMap<IpAddr, ClientAcc>,
 }
 
-impl ClientJoinSummary {
-    pub fn add(&mut self, r: &JoinRow) {
+impl Aggregate<JoinRow> for ClientJoinSummary {
+    type Out = ClientJoinRow;
+
+    fn add(&mut self, row: &JoinRow) {
+        let r = &row.request;
         let Some(ip) = r.client_ip else {
             return;
         };
@@ -56,18 +67,19 @@ impl ClientJoinSummary {
         acc.requests += 1;
         acc.back
             .insert((r.src_ip, r.src_port, r.dst_ip, r.dst_port));
+        let f = &row.front;
         if let (Some(a), Some(b), Some(c), Some(d), Some(t)) = (
-            r.front_src_ip,
-            r.front_src_port,
-            r.front_dst_ip,
-            r.front_dst_port,
-            &r.front_syn_time,
+            f.front_src_ip,
+            f.front_src_port,
+            f.front_dst_ip,
+            f.front_dst_port,
+            &f.front_syn_time,
         ) {
             acc.front.insert((a, b, c, d, t.clone()));
         }
-        if let Some(s) = &r.syn_signature {
-            acc.sigs.insert(s.clone());
-            acc.oses.insert(match (&r.syn_os_name, &r.syn_os_flavor) {
+        if let Some(syn) = &row.syn {
+            acc.sigs.insert(syn.signature.clone());
+            acc.oses.insert(match (&syn.os_name, &syn.os_flavor) {
                 (Some(n), Some(f)) if !f.is_empty() => format!("{n} {f}"),
                 (Some(n), _) => n.clone(),
                 _ => "???".to_string(),
@@ -81,7 +93,7 @@ impl ClientJoinSummary {
         }
     }
 
-    pub fn rows(self) -> Vec<ClientJoinRow> {
+    fn rows(self) -> Vec<ClientJoinRow> {
         let mut by_ip = self.by_ip;
         self.order
             .into_iter()

@@ -1,8 +1,9 @@
 //! Unit tests of the join: record sizes, index lookups against naive filtering, the
 //! offset estimate and duration parsing.
 
-use super::clock::{estimate_from, parse_duration_ns};
+use super::clock::{estimate_from, parse_duration_ns, DurationError};
 use super::index::{FrontReq, FrontSyn, IndexBuilder, SynVar};
+use super::rules::{Confidence, JoinMethod};
 use crate::extract::handshakes::{FileMeta, SynEntry};
 use crate::fingerprint::{Database, SynKind, SynObservation};
 use crate::timefmt::Precision;
@@ -25,11 +26,52 @@ fn durations() {
     assert_eq!(parse_duration_ns("+7us"), Ok(7_000));
     assert_eq!(parse_duration_ns("0.000000001s"), Ok(1));
     assert_eq!(parse_duration_ns(".5ms"), Ok(500_000));
-    assert!(parse_duration_ns("5").is_err());
-    assert!(parse_duration_ns("s").is_err());
-    assert!(parse_duration_ns("1.2.3s").is_err());
-    assert!(parse_duration_ns("5 parsecs").is_err());
-    assert!(parse_duration_ns("99999999999999h").is_err());
+    assert_eq!(parse_duration_ns("12ns"), Ok(12));
+    assert_eq!(parse_duration_ns(" 3 ms "), Ok(3_000_000));
+    assert!(matches!(
+        parse_duration_ns("5"),
+        Err(DurationError::NoUnit(_))
+    ));
+    assert!(matches!(
+        parse_duration_ns("s"),
+        Err(DurationError::NotANumber(_))
+    ));
+    assert!(matches!(
+        parse_duration_ns("1.2.3s"),
+        Err(DurationError::NotANumber(_))
+    ));
+    assert!(matches!(
+        parse_duration_ns("--5s"),
+        Err(DurationError::NotANumber(_))
+    ));
+    assert!(matches!(
+        parse_duration_ns("5 parsecs"),
+        Err(DurationError::UnknownUnit { .. })
+    ));
+    assert!(matches!(
+        parse_duration_ns("99999999999999h"),
+        Err(DurationError::OutOfRange(_))
+    ));
+}
+
+/// `5µs` used to be cut at its first ASCII letter (`s`), leaving `5µ` as the number.
+#[test]
+fn microseconds_take_every_spelling_and_sign() {
+    for unit in ["us", "\u{b5}s", "\u{3bc}s"] {
+        assert_eq!(parse_duration_ns(&format!("5{unit}")), Ok(5_000), "{unit}");
+        assert_eq!(
+            parse_duration_ns(&format!("-5{unit}")),
+            Ok(-5_000),
+            "{unit}"
+        );
+        assert_eq!(
+            parse_duration_ns(&format!("+2.5{unit}")),
+            Ok(2_500),
+            "{unit}"
+        );
+    }
+    assert_eq!(parse_duration_ns("-0.5ns"), Ok(0));
+    assert_eq!(parse_duration_ns("-1ms"), Ok(-1_000_000));
 }
 
 use crate::decode::TcpFlags;
@@ -150,8 +192,30 @@ proptest! {
 
 #[test]
 fn estimate_is_median_and_iqr() {
-    let e = estimate_from(vec![5, 1, 3, 2, 4], "request_match").unwrap();
+    let e = estimate_from(vec![5, 1, 3, 2, 4], JoinMethod::RequestMatch).unwrap();
     // Sorted 1..5: q1 = 2, median = 3, q3 = 4.
     assert_eq!((e.offset_ns, e.iqr_ns, e.pairs), (3, 2, 5));
-    assert!(estimate_from(Vec::new(), "x").is_none());
+    assert!(estimate_from(Vec::new(), JoinMethod::ExactPort).is_none());
+}
+
+#[test]
+fn methods_and_confidences_keep_their_names() {
+    let methods: Vec<&str> = JoinMethod::ALL.iter().map(|m| m.name()).collect();
+    assert_eq!(
+        methods,
+        [
+            "exact_port",
+            "request_match",
+            "transparent",
+            "ip_time",
+            "none",
+            "no_identity"
+        ]
+    );
+    let confidences: Vec<&str> = Confidence::ALL.iter().map(|c| c.name()).collect();
+    assert_eq!(confidences, ["certain", "probable", "ambiguous", "none"]);
+    assert_eq!(
+        serde_json::to_string(&JoinMethod::IpTime).unwrap(),
+        "\"ip_time\""
+    );
 }

@@ -1,0 +1,212 @@
+//! The join's reads as [`pipeline::Stage`]s, and the sink every phase but the last reads
+//! into. A join reads the back side up to three times and the front side twice: each
+//! read is one [`pipeline::run`], and [`Phase`] makes sure an unreadable file is shown to
+//! the caller's sink once, however many reads meet it.
+
+use crate::capture::{Capture, CaptureError};
+use crate::collections::hashing::HashSet;
+use crate::engine::Engine;
+use crate::extract::handshakes::{SynEntry, SynScanner};
+use crate::extract::requests::{RequestExtractor, RequestRow, RequestsConfig};
+use crate::fingerprint::Database;
+use crate::pipeline::{self, Counter, CounterKind, Report, RowEmitter, Section, Sink, Stage};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+/// Request rows of a capture sequence, through the `requests` extractor.
+///
+/// A stand-in for the shared request stage of `extract::requests`: when that lands, this
+/// type and its hand-listed counters give way to it.
+pub(super) struct RequestStage<'c> {
+    extractor: RequestExtractor<'c>,
+}
+
+impl<'c> RequestStage<'c> {
+    /// A fresh extractor (no connection state) over `cfg`.
+    pub(super) fn new(cfg: &'c RequestsConfig) -> Self {
+        RequestStage {
+            extractor: RequestExtractor::new(cfg),
+        }
+    }
+}
+
+impl Stage for RequestStage<'_> {
+    type Row = RequestRow;
+
+    fn file(
+        &mut self,
+        engine: &Engine,
+        capture: Capture,
+        emit: &mut RowEmitter<'_, RequestRow>,
+    ) -> Result<ControlFlow<()>, CaptureError> {
+        let name = capture.path.display().to_string();
+        self.extractor.walk_capture(engine, capture, name, emit)
+    }
+
+    fn finish(&mut self, emit: &mut RowEmitter<'_, RequestRow>) -> ControlFlow<()> {
+        self.extractor.finish(emit)
+    }
+
+    fn report(&self, report: &mut Report) {
+        let s = &self.extractor.summary;
+        report.add_walk(&s.walk);
+        report.packets.merge(&s.packets);
+        let c = |name, value, kind| Counter::new(name, value, kind);
+        report.sections.push(Section {
+            name: "requests".into(),
+            counters: vec![
+                c("heads", s.heads, CounterKind::Volume),
+                c(
+                    "heads_unparsed",
+                    s.heads_unparsed.values().sum(),
+                    CounterKind::Loss,
+                ),
+                c(
+                    "preambles_unparsed",
+                    s.preambles_unparsed,
+                    CounterKind::Loss,
+                ),
+                c("rows_filtered", s.rows_filtered, CounterKind::Volume),
+                c(
+                    "rows_released_reorder_cap",
+                    s.rows_released_reorder_cap,
+                    CounterKind::Cap,
+                ),
+            ],
+        });
+    }
+}
+
+/// Finished client-side handshakes (SYN and SYN+ACK entries) of the front side.
+pub(super) struct SynStage<'db> {
+    pub(super) scanner: SynScanner<'db>,
+}
+
+impl<'db> SynStage<'db> {
+    /// A fresh handshake tracker matching against `db`.
+    pub(super) fn new(db: &'db Database) -> Self {
+        SynStage {
+            scanner: SynScanner::new(db),
+        }
+    }
+}
+
+impl<'db> Stage for SynStage<'db> {
+    type Row = SynEntry<'db>;
+
+    fn file(
+        &mut self,
+        engine: &Engine,
+        capture: Capture,
+        emit: &mut RowEmitter<'_, SynEntry<'db>>,
+    ) -> Result<ControlFlow<()>, CaptureError> {
+        self.scanner.scan(engine, capture, &mut |e, _| emit(*e))
+    }
+
+    fn finish(&mut self, emit: &mut RowEmitter<'_, SynEntry<'db>>) -> ControlFlow<()> {
+        self.scanner.finish(&mut |e, _| emit(*e))
+    }
+
+    fn report(&self, report: &mut Report) {
+        report.add_walk(&self.scanner.stats);
+        let s = self.scanner.tracker.stats();
+        let c = |name, value| Counter::new(name, value, CounterKind::Cap);
+        report.sections.push(Section {
+            name: "handshakes".into(),
+            counters: vec![
+                c("rows_released_pending_cap", s.rows_released_pending_cap),
+                c("uptime_samples_aged_out", s.uptime_samples_aged_out),
+                c(
+                    "uptime_samples_evicted_host_cap",
+                    s.uptime_samples_evicted_host_cap,
+                ),
+            ],
+        });
+    }
+}
+
+/// Files already shown to the caller's sink as unreadable, and whether the caller asked to
+/// stop: shared by every read of one join.
+#[derive(Default)]
+pub(super) struct Shown {
+    files: HashSet<PathBuf>,
+    /// The caller's sink answered `Break` to a file error: no further read starts.
+    pub(super) stopped: bool,
+}
+
+impl Shown {
+    /// Pass `error` to `sink` unless an earlier read showed the same file's failure.
+    pub(super) fn file_error<R, K: Sink<R>>(
+        &mut self,
+        sink: &mut K,
+        error: &CaptureError,
+    ) -> Result<ControlFlow<()>, K::Error> {
+        if !self.files.insert(failed_path(error).to_path_buf()) {
+            return Ok(ControlFlow::Continue(()));
+        }
+        let flow = sink.file_error(error)?;
+        self.stopped |= flow.is_break();
+        Ok(flow)
+    }
+}
+
+/// The file a capture error is about (every variant names it).
+fn failed_path(e: &CaptureError) -> &std::path::Path {
+    match e {
+        CaptureError::Open { path, .. }
+        | CaptureError::Read { path, .. }
+        | CaptureError::Empty { path }
+        | CaptureError::UnknownFormat { path, .. }
+        | CaptureError::TruncatedHeader { path, .. }
+        | CaptureError::BadHeader { path, .. } => path,
+    }
+}
+
+/// The sink of a read whose rows stay inside the join (two-pass clients, the front index,
+/// the offset estimate): rows go to `take`, file errors to the caller's sink once.
+pub(super) struct Phase<'a, K, F> {
+    sink: &'a mut K,
+    shown: &'a mut Shown,
+    take: F,
+}
+
+impl<'a, K, F> Phase<'a, K, F> {
+    /// Rows to `take`; file errors to `sink`, unless `shown` has them.
+    pub(super) fn new(sink: &'a mut K, shown: &'a mut Shown, take: F) -> Self {
+        Phase { sink, shown, take }
+    }
+}
+
+impl<R, K, F> Sink<R> for Phase<'_, K, F>
+where
+    K: Sink<super::JoinRow>,
+    F: FnMut(R) -> ControlFlow<()>,
+{
+    type Error = K::Error;
+
+    fn row(&mut self, row: R) -> Result<ControlFlow<()>, K::Error> {
+        Ok((self.take)(row))
+    }
+
+    fn file_error(&mut self, error: &CaptureError) -> Result<ControlFlow<()>, K::Error> {
+        self.shown.file_error(&mut *self.sink, error)
+    }
+}
+
+/// Read `inputs` through `stage` into a [`Phase`]: the report of the read, or the
+/// caller's sink's error.
+pub(super) fn read<S, K, F>(
+    engine: &Engine,
+    inputs: &pipeline::Inputs,
+    stage: &mut S,
+    sink: &mut K,
+    shown: &mut Shown,
+    take: F,
+) -> Result<Report, K::Error>
+where
+    S: Stage,
+    K: Sink<super::JoinRow>,
+    F: FnMut(S::Row) -> ControlFlow<()>,
+{
+    pipeline::run(engine, inputs, stage, &mut Phase::new(sink, shown, take))
+}
