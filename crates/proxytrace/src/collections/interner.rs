@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! [`Interner`]: values to dense `u32` ids, in order of first appearance, with a cap.
 //!
 //! Indexes over captures store a 4-byte id instead of an address, a stack profile or a

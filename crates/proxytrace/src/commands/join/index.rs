@@ -29,7 +29,9 @@ pub struct FrontSyn {
     pub server: u32,
     /// Interned p0f signature (distinct fingerprints).
     pub sig: u32,
+    /// The client's source port.
     pub client_port: u16,
+    /// The server's (proxy's) port.
     pub server_port: u16,
 }
 
@@ -160,6 +162,7 @@ pub struct FrontIndex<'db> {
     pub(super) files: Vec<FileMeta>,
     /// Sorted by (key, ip, ts).
     reqs: Vec<FrontReq>,
+    /// What the build kept and left out.
     pub stats: IndexStats,
 }
 
@@ -397,10 +400,12 @@ impl<'db> FrontIndex<'db> {
                 .sum::<u64>()
     }
 
+    /// The id of a client address (IPv4-mapped IPv6 is its IPv4), if it sent a SYN.
     pub fn ip_id(&self, ip: IpAddr) -> Option<u32> {
         self.ips.get_id(&canon(ip))
     }
 
+    /// The client address of an id.
     pub fn ip(&self, id: u32) -> Option<IpAddr> {
         self.ips.value(id).copied()
     }
@@ -449,6 +454,7 @@ impl<'db> FrontIndex<'db> {
         self.reqs.get(a..b.max(a)).unwrap_or(&[])
     }
 
+    /// The p0f signature of an indexed SYN.
     pub fn signature(&self, s: &FrontSyn) -> Option<&str> {
         self.sigs.get(s.sig as usize).map(String::as_str)
     }

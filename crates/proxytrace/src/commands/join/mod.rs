@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! `proxytrace join`: pair every BACK-side request with the FRONT-side connection it came
 //! in on, and so with the client's SYN fingerprint.
 //!

@@ -219,3 +219,119 @@ fn methods_and_confidences_keep_their_names() {
         "\"ip_time\""
     );
 }
+
+/// Counts what a join's caller sees.
+#[derive(Default)]
+struct Seen {
+    rows: Vec<super::JoinRow>,
+    file_errors: Vec<String>,
+}
+
+impl crate::pipeline::Sink<super::JoinRow> for Seen {
+    type Error = std::convert::Infallible;
+    fn row(&mut self, row: super::JoinRow) -> Result<std::ops::ControlFlow<()>, Self::Error> {
+        self.rows.push(row);
+        Ok(std::ops::ControlFlow::Continue(()))
+    }
+    fn file_error(
+        &mut self,
+        error: &crate::capture::CaptureError,
+    ) -> Result<std::ops::ControlFlow<()>, Self::Error> {
+        self.file_errors.push(error.to_string());
+        Ok(std::ops::ControlFlow::Continue(()))
+    }
+}
+
+fn capture(name: &str) -> crate::capture::Input {
+    crate::capture::Input::Path(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/captures")
+            .join(name),
+    )
+}
+
+fn inputs(files: &[&str]) -> crate::pipeline::Inputs {
+    crate::pipeline::Inputs::from_files(
+        files.iter().map(|f| capture(f)).collect(),
+        crate::capture::OpenOptions { mmap: true },
+    )
+}
+
+fn engine() -> crate::engine::Engine {
+    crate::engine::Engine::new(crate::engine::EngineOptions::default()).unwrap()
+}
+
+/// Every read of the join meets the missing files (the front twice, the back twice with
+/// the estimate, three times with `--two-pass`): each is in the report once and shown to
+/// the sink once.
+#[test]
+fn an_unreadable_file_of_any_read_is_reported_once() {
+    let join_inputs = super::JoinInputs {
+        front: inputs(&["http-simple-get.pcap", "missing-front.pcap"]),
+        back: inputs(&["http-simple-get.pcap", "missing-back.pcap"]),
+    };
+    for two_pass in [false, true] {
+        let cfg = super::JoinConfig {
+            two_pass,
+            ..super::JoinConfig::default()
+        };
+        let mut seen = Seen::default();
+        let db = Database::default();
+        let report = super::run(&engine(), &join_inputs, &cfg, &db, &mut seen).unwrap();
+        // In the order of the reads: with --two-pass the back side is read first.
+        let mut failed: Vec<&str> = report
+            .failed_files
+            .iter()
+            .filter_map(|f| f.file.rsplit('/').next())
+            .collect();
+        if two_pass {
+            failed.reverse();
+        }
+        assert_eq!(failed, ["missing-front.pcap", "missing-back.pcap"]);
+        assert_eq!(seen.file_errors.len(), 2, "{:?}", seen.file_errors);
+        assert_eq!((seen.rows.len() as u64, report.rows), (1, 1));
+        // One front file and one back file read.
+        assert_eq!(report.files, 2);
+        let sections: Vec<&str> = report.sections.iter().map(|s| s.name.as_str()).collect();
+        for want in [
+            "requests",
+            "front handshakes",
+            "front index",
+            "join methods",
+        ] {
+            assert!(sections.contains(&want), "{sections:?}");
+        }
+        assert!(
+            report.notes.iter().any(|n| n.starts_with("clock offset")),
+            "{:?}",
+            report.notes
+        );
+        assert_eq!(
+            report.notes.iter().any(|n| n.starts_with("two-pass")),
+            two_pass
+        );
+    }
+}
+
+#[test]
+fn without_a_readable_front_file_the_join_fails_after_showing_why() {
+    let join_inputs = super::JoinInputs {
+        front: inputs(&["missing-front.pcap"]),
+        back: inputs(&["http-simple-get.pcap"]),
+    };
+    let mut seen = Seen::default();
+    let db = Database::default();
+    let got = super::run(
+        &engine(),
+        &join_inputs,
+        &super::JoinConfig::default(),
+        &db,
+        &mut seen,
+    );
+    assert!(
+        matches!(got, Err(super::JoinError::NoFrontCapture { .. })),
+        "{got:?}"
+    );
+    assert_eq!(seen.file_errors.len(), 1);
+    assert!(seen.rows.is_empty());
+}
