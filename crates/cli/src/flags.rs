@@ -209,7 +209,7 @@ pub struct SynsArgs {
 
 /// A duration with a unit (`-1.5s`, `250ms`, `5µs`), in nanoseconds.
 fn parse_duration(s: &str) -> Result<i64, String> {
-    proxytrace::commands::join::parse_duration_ns(s)
+    proxytrace::commands::join::parse_duration_ns(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]

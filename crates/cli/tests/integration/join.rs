@@ -493,3 +493,51 @@ fn mapped_ipv6_client_joins_its_ipv4_syn() {
     assert_eq!(summary[0]["requests"], 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A back file that cannot be read during the clock-offset estimate is reported, once,
+/// and fails the run, even when the last read gets through it. Here the back "file" is a
+/// FIFO whose first reader (the estimate) gets bytes that are not a capture and whose
+/// second (the rows) gets the real capture. The estimate used to drop its read errors, so
+/// this run printed nothing and exited 0 as if every file had been read.
+#[cfg(unix)]
+#[test]
+fn back_file_unreadable_during_the_estimate_is_reported() {
+    use std::io::Write;
+    let dir = scratch_dir("estimate-error");
+    let cfg = ScenarioConfig {
+        seed: 14,
+        back_bytes: 100 << 10,
+        ..ScenarioConfig::default()
+    };
+    let (_, files) = generate_to_dir(&cfg, &dir).unwrap();
+    let back = std::fs::read(&files.back).unwrap();
+    let fifo = dir.join("back.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || {
+            let open = || std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            // The reader sees these bytes, then the end of the file, and closes its end.
+            let _ = open().write_all(b"this is not a capture file at all");
+            // Before opening again, let it close: a writer opening while the first reader
+            // still holds the FIFO would write into that reader's pipe.
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let _ = open().write_all(&back);
+        }
+    });
+    let (code, out, err) = join(&files.front, &fifo, &["-c"]);
+    writer.join().unwrap();
+    let truth = jsonl(&std::fs::read_to_string(&files.truth).unwrap());
+    assert_eq!(out.trim(), truth.len().to_string(), "{err}");
+    assert_eq!(
+        err.matches("not a pcap or pcapng capture").count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(code, 2, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

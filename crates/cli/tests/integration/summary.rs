@@ -232,7 +232,6 @@ fn syns_reads_rotated_files_in_capture_time_order() {
 
 /// `--clock-offset` takes microseconds written with the micro sign.
 #[test]
-#[ignore = "needs the join branch's parse_duration_ns fix (merged by the lead)"]
 fn clock_offset_takes_microseconds() {
     for offset in ["5µs", "5us", "-5µs"] {
         let (code, _, err) = run(&[

@@ -2,3 +2,4 @@
 //! per-process seeded hasher of [`hashing`].
 
 pub mod hashing;
+pub mod interner;

@@ -8,7 +8,6 @@
 //! - [`reorder`]: rows leave in time order through a bounded buffer;
 //! - [`row`]: the row schema; [`text`]: its composed columns.
 
-mod legacy;
 mod reorder;
 mod row;
 mod segments;
@@ -19,10 +18,9 @@ use crate::http1::ReassemblyConfig;
 use crate::identity::ClientFilter;
 use ipnet::IpNet;
 
-pub use legacy::{order_inputs, run, RequestsSummary};
 pub use reorder::MAX_REORDER_ROWS;
 pub use row::{RequestJson, RequestRow};
-pub use stage::{RequestExtractor, RequestStage, RequestStats, UnparsedHeads};
+pub use stage::{RequestStage, RequestStats, UnparsedHeads};
 
 /// What to extract and keep.
 #[derive(Debug, Clone, Default)]

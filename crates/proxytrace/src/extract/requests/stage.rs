@@ -110,9 +110,6 @@ pub struct RequestStage<'c> {
     pub files_read: u64,
 }
 
-/// The former name of [`RequestStage`], kept while callers move over.
-pub type RequestExtractor<'c> = RequestStage<'c>;
-
 /// Per-file context for rows.
 struct FileCtx {
     name: String,

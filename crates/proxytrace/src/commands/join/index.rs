@@ -1,0 +1,516 @@
+//! [`FrontIndex`]: the front side's client SYNs and request heads, indexed by client
+//! address and time, and the builder that reads them.
+
+use super::stages::{self, RequestStage, Shown, SynStage};
+use super::JoinRow;
+use crate::collections::hashing::HashSet;
+use crate::collections::interner::Interner;
+use crate::decode::FiveTuple;
+use crate::engine::Engine;
+use crate::extract::handshakes::{FileMeta, SynEntry, SynRow};
+use crate::extract::requests::{RequestRow, RequestsConfig};
+use crate::fingerprint::{Database, SynKind, SynObservation, Uptime};
+use crate::pipeline::{Counter, CounterKind, Counters, Inputs, Report, Sink};
+use serde::Serialize;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::ops::ControlFlow;
+
+/// One client SYN in the index: 32 bytes (checked by a test).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrontSyn {
+    /// First copy of the SYN (front clock).
+    pub ts_ns: i64,
+    /// Client address id ([`FrontIndex::ip`]).
+    pub ip: u32,
+    /// Index of the per-SYN values ([`FrontIndex::syn_row`]).
+    pub detail: u32,
+    /// Server address id.
+    pub server: u32,
+    /// Interned p0f signature (distinct fingerprints).
+    pub sig: u32,
+    /// The client's source port.
+    pub client_port: u16,
+    /// The server's (proxy's) port.
+    pub server_port: u16,
+}
+
+/// The values of a SYN row that differ between SYNs of one stack profile: 64 bytes.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SynVar {
+    pub(super) index: u64,
+    /// i64::MIN: none.
+    pub(super) syn_to_synack_ns: i64,
+    pub(super) synack_to_ack_ns: i64,
+    pub(super) uptime_s: u64,
+    pub(super) ip_id: u32,
+    pub(super) ts_val: u32,
+    pub(super) ts_ecr: u32,
+    pub(super) retransmits: u32,
+    pub(super) profile: u32,
+    pub(super) file: u32,
+    /// 0: no uptime estimate.
+    pub(super) ts_clock_hz: u32,
+}
+
+pub(super) const NONE_NS: i64 = i64::MIN;
+
+/// A SYN observation with its per-packet values cleared: what all SYNs of one stack (and
+/// TTL) share. Equality is the observation's; the hash covers a subset of the fields.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Profile(SynObservation);
+
+impl Hash for Profile {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let o = &self.0;
+        (
+            o.ttl,
+            o.window,
+            o.mss,
+            o.window_scale,
+            o.payload_len,
+            o.header_len,
+        )
+            .hash(h);
+        o.options.hash(h);
+        o.quirks.hash(h);
+    }
+}
+
+fn profile_of(obs: &SynObservation) -> SynObservation {
+    SynObservation {
+        ts_ns: 0,
+        seq: 0,
+        ack: 0,
+        ip_id: obs.ip_id.map(|_| 0),
+        timestamp: obs.timestamp.map(|_| (0, 0)),
+        ..*obs
+    }
+}
+
+/// A front request head, keyed for matching: 24 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct FrontReq {
+    // Field order is the sort order: (key, ip, ts) ranges are searched.
+    pub(super) key: u64,
+    pub(super) ip: u32,
+    pub(super) ts_ns: i64,
+    pub(super) port: u16,
+}
+
+/// Hash of what a proxy passes on unchanged: method, target, host, user agent.
+pub(super) fn request_key(r: &RequestRow) -> u64 {
+    // DefaultHasher::new() has fixed keys: the same on both sides and across runs.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&r.method, &r.target, &r.host, &r.user_agent).hash(&mut h);
+    h.finish()
+}
+
+pub(super) fn canon(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}
+
+/// Counters of the index build (the report's `front index` section).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IndexStats {
+    /// Client SYNs indexed.
+    pub syns: u64,
+    /// Client SYNs left out: their address never appeared on the back side (`--two-pass`).
+    pub syns_skipped: u64,
+    /// SYNs not indexed: more than [`MAX_PROFILES`] stack profiles, or u32 ids exhausted.
+    pub syns_skipped_cap: u64,
+    /// Distinct stack profiles (what SYNs of one stack and TTL share), stored once each.
+    pub profiles: u64,
+    /// Distinct client addresses.
+    pub client_ips: u64,
+    /// Front request heads kept for `request_match` (from addresses with a SYN).
+    pub front_requests: u64,
+    /// Heap bytes of the index.
+    pub index_bytes: u64,
+}
+
+impl Counters for IndexStats {
+    fn counters(&self) -> Vec<Counter> {
+        use CounterKind::{Cap, Volume};
+        vec![
+            Counter::new("syns", self.syns, Volume),
+            Counter::new("syns_skipped", self.syns_skipped, Volume),
+            Counter::new("syns_skipped_cap", self.syns_skipped_cap, Cap),
+            Counter::new("profiles", self.profiles, Volume),
+            Counter::new("client_ips", self.client_ips, Volume),
+            Counter::new("front_requests", self.front_requests, Volume),
+            Counter::new("index_bytes", self.index_bytes, Volume),
+        ]
+    }
+}
+
+/// The front side, indexed by client IP and time.
+pub struct FrontIndex<'db> {
+    db: &'db Database,
+    /// Client addresses (canonical: IPv4-mapped IPv6 as IPv4) and their ids.
+    ips: Interner<IpAddr>,
+    servers: Vec<IpAddr>,
+    /// Sorted by (ip, ts_ns, client_port).
+    syns: Vec<FrontSyn>,
+    /// `syns[starts[ip]..starts[ip + 1]]` are one IP's SYNs.
+    starts: Vec<u32>,
+    /// Positions into `syns`, sorted by (ip, client_port, ts_ns).
+    by_port: Vec<u32>,
+    pub(super) vars: Vec<SynVar>,
+    profiles: Vec<SynObservation>,
+    sigs: Vec<String>,
+    pub(super) files: Vec<FileMeta>,
+    /// Sorted by (key, ip, ts).
+    reqs: Vec<FrontReq>,
+    /// What the build kept and left out.
+    pub stats: IndexStats,
+}
+
+/// Distinct stack profiles (and so signature strings) the index keeps: a profile holds a
+/// [`SynObservation`] and its signature, about 250 bytes, so at most 256 MiB. Real
+/// captures show thousands; SYNs of a new profile past the cap are not indexed (counted
+/// in [`IndexStats::syns_skipped_cap`]): only a capture crafted to vary every SYN gets there.
+pub const MAX_PROFILES: u32 = 1 << 20;
+
+/// Collects client SYNs, then sorts them into a [`FrontIndex`].
+pub(super) struct IndexBuilder<'db> {
+    db: &'db Database,
+    ips: Interner<IpAddr>,
+    servers: Interner<IpAddr>,
+    profiles: Interner<Profile>,
+    sig_ids: Interner<String>,
+    profile_sig: Vec<u32>,
+    syns: Vec<FrontSyn>,
+    vars: Vec<SynVar>,
+    /// SYNs from addresses the back side never named (`--two-pass`).
+    pub(super) skipped: u64,
+    /// SYNs not indexed because an id space was full.
+    skipped_cap: u64,
+}
+
+impl<'db> IndexBuilder<'db> {
+    pub(super) fn new(db: &'db Database) -> Self {
+        IndexBuilder {
+            db,
+            // Ids are u32 positions; u32::MAX stays free.
+            ips: Interner::with_cap(u32::MAX),
+            servers: Interner::with_cap(u32::MAX),
+            profiles: Interner::with_cap(MAX_PROFILES),
+            sig_ids: Interner::with_cap(MAX_PROFILES),
+            profile_sig: Vec::new(),
+            syns: Vec::new(),
+            vars: Vec::new(),
+            skipped: 0,
+            skipped_cap: 0,
+        }
+    }
+
+    /// Add a client SYN (the caller passes SYNs only).
+    pub(super) fn add(&mut self, e: &SynEntry<'_>) {
+        if self.try_add(e).is_none() {
+            self.skipped_cap += 1;
+        }
+    }
+
+    fn try_add(&mut self, e: &SynEntry<'_>) -> Option<()> {
+        let detail = u32::try_from(self.vars.len())
+            .ok()
+            .filter(|&d| d < u32::MAX)?;
+        let pid = self.profiles.id(&Profile(profile_of(&e.obs)))?;
+        if pid as usize >= self.profile_sig.len() {
+            // Once per profile: the signature string is the same for all its SYNs.
+            let sig = self.sig_ids.id(e.obs.to_string().as_str())?;
+            self.profile_sig.push(sig);
+        }
+        let sig = *self.profile_sig.get(pid as usize)?;
+        let ip = self.ips.id(&canon(e.src.ip()))?;
+        let server = self.servers.id(&e.dst.ip())?;
+        self.vars.push(SynVar {
+            index: e.index,
+            syn_to_synack_ns: e.syn_to_synack_ns.unwrap_or(NONE_NS),
+            synack_to_ack_ns: e.synack_to_ack_ns.unwrap_or(NONE_NS),
+            uptime_s: e.uptime.map_or(0, |u| u.uptime_s),
+            ip_id: e.obs.ip_id.unwrap_or(0),
+            ts_val: e.obs.timestamp.map_or(0, |t| t.0),
+            ts_ecr: e.obs.timestamp.map_or(0, |t| t.1),
+            retransmits: e.retransmits,
+            profile: pid,
+            file: e.file,
+            ts_clock_hz: e.uptime.map_or(0, |u| u.freq_hz),
+        });
+        self.syns.push(FrontSyn {
+            ts_ns: e.obs.ts_ns,
+            ip,
+            detail,
+            server,
+            sig,
+            client_port: e.src.port(),
+            server_port: e.dst.port(),
+        });
+        Some(())
+    }
+
+    pub(super) fn finish(self, files: Vec<FileMeta>) -> FrontIndex<'db> {
+        let mut syns = self.syns;
+        let stats = IndexStats {
+            syns: syns.len() as u64,
+            syns_skipped: self.skipped,
+            syns_skipped_cap: self.skipped_cap,
+            profiles: self.profiles.len() as u64,
+            client_ips: self.ips.len() as u64,
+            ..IndexStats::default()
+        };
+        syns.sort_unstable_by_key(|s| (s.ip, s.ts_ns, s.client_port, s.detail));
+        let mut starts = vec![0u32; self.ips.len() + 1];
+        for s in &syns {
+            if let Some(c) = starts.get_mut(s.ip as usize + 1) {
+                *c += 1;
+            }
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        // Fewer than u32::MAX SYNs: `try_add` refuses the rest.
+        let mut by_port: Vec<u32> = (0..syns.len() as u32).collect();
+        by_port.sort_unstable_by_key(|&i| {
+            let s = &syns[i as usize];
+            (s.ip, s.client_port, s.ts_ns, i)
+        });
+        FrontIndex {
+            db: self.db,
+            ips: self.ips,
+            servers: self.servers.into_values(),
+            syns,
+            starts,
+            by_port,
+            vars: self.vars,
+            profiles: self
+                .profiles
+                .into_values()
+                .into_iter()
+                .map(|p| p.0)
+                .collect(),
+            sigs: self.sig_ids.into_values(),
+            files,
+            reqs: Vec::new(),
+            stats,
+        }
+    }
+}
+
+impl<'db> FrontIndex<'db> {
+    /// Read the front side: client SYNs (of `only`'s addresses, when given), then request
+    /// heads, each in one [`pipeline::run`](crate::pipeline::run). Returns the index and
+    /// the report of the SYN read, with the unreadable files of both reads; file errors go
+    /// to `sink` once.
+    pub(super) fn build<K: Sink<JoinRow>>(
+        engine: &Engine,
+        front: &Inputs,
+        cfg: &RequestsConfig,
+        db: &'db Database,
+        only: Option<&HashSet<IpAddr>>,
+        sink: &mut K,
+        shown: &mut Shown,
+    ) -> Result<(FrontIndex<'db>, Report), K::Error> {
+        let wanted = |ip: IpAddr| only.is_none_or(|s| s.contains(&canon(ip)));
+        let mut builder = IndexBuilder::new(db);
+        let mut syn_stage = SynStage::new(db);
+        let mut report = stages::read(
+            engine,
+            front,
+            &mut syn_stage,
+            sink,
+            shown,
+            |e: SynEntry<'db>| {
+                if e.obs.kind == SynKind::Syn {
+                    if wanted(e.src.ip()) {
+                        builder.add(&e);
+                    } else {
+                        builder.skipped += 1;
+                    }
+                }
+                ControlFlow::Continue(())
+            },
+        )?;
+        let mut index = builder.finish(syn_stage.scanner.files);
+        if shown.stopped || report.files == 0 {
+            return Ok((index, report));
+        }
+        // The front request's client is its source: the back side's filters do not apply.
+        let mut front_cfg = cfg.clone();
+        front_cfg.clients = Default::default();
+        front_cfg.identified_only = false;
+        let mut raw_reqs: Vec<(u64, IpAddr, u16, i64)> = Vec::new();
+        let heads = stages::read(
+            engine,
+            front,
+            &mut RequestStage::new(&front_cfg),
+            sink,
+            shown,
+            |r: RequestRow| {
+                if wanted(r.src_ip) {
+                    raw_reqs.push((request_key(&r), canon(r.src_ip), r.src_port, r.ts_ns));
+                }
+                ControlFlow::Continue(())
+            },
+        )?;
+        for f in heads.failed_files {
+            if !report.failed_files.iter().any(|g| g.file == f.file) {
+                report.failed_files.push(f);
+            }
+        }
+        index.add_requests(raw_reqs);
+        index.stats.index_bytes = index.memory_bytes();
+        Ok((index, report))
+    }
+
+    pub(super) fn add_requests(&mut self, raw: Vec<(u64, IpAddr, u16, i64)>) {
+        // Requests from an address without a SYN cannot lead to one: not kept.
+        self.reqs = raw
+            .into_iter()
+            .filter_map(|(key, ip, port, ts_ns)| {
+                let ip = self.ips.get_id(&ip)?;
+                Some(FrontReq {
+                    key,
+                    ip,
+                    port,
+                    ts_ns,
+                })
+            })
+            .collect();
+        self.reqs.sort_unstable();
+        self.stats.front_requests = self.reqs.len() as u64;
+    }
+
+    /// Heap bytes of the index (vectors' capacities and a rough figure for the maps).
+    pub fn memory_bytes(&self) -> u64 {
+        use std::mem::size_of;
+        let v = |n: usize, s: usize| (n * s) as u64;
+        v(self.syns.capacity(), size_of::<FrontSyn>())
+            + v(self.by_port.capacity(), 4)
+            + v(self.vars.capacity(), size_of::<SynVar>())
+            + v(self.reqs.capacity(), size_of::<FrontReq>())
+            + v(self.starts.capacity(), 4)
+            + self.ips.memory_bytes(|_| 0)
+            + v(self.profiles.capacity(), size_of::<SynObservation>())
+            + self
+                .sigs
+                .iter()
+                .map(|s| s.capacity() as u64 + 24)
+                .sum::<u64>()
+    }
+
+    /// The id of a client address (IPv4-mapped IPv6 is its IPv4), if it sent a SYN.
+    pub fn ip_id(&self, ip: IpAddr) -> Option<u32> {
+        self.ips.get_id(&canon(ip))
+    }
+
+    /// The client address of an id.
+    pub fn ip(&self, id: u32) -> Option<IpAddr> {
+        self.ips.value(id).copied()
+    }
+
+    /// The SYNs of one client address, by time.
+    pub fn syns_of(&self, ip: u32) -> &[FrontSyn] {
+        let a = self.starts.get(ip as usize).copied().unwrap_or(0) as usize;
+        let b = self.starts.get(ip as usize + 1).copied().unwrap_or(0) as usize;
+        self.syns.get(a..b).unwrap_or(&[])
+    }
+
+    /// The SYNs of one client address in [lo, hi] (front clock).
+    pub(super) fn syns_between(&self, ip: u32, lo: i64, hi: i64) -> &[FrontSyn] {
+        let all = self.syns_of(ip);
+        let a = all.partition_point(|s| s.ts_ns < lo);
+        let b = all.partition_point(|s| s.ts_ns <= hi);
+        all.get(a..b.max(a)).unwrap_or(&[])
+    }
+
+    /// The latest SYN from (ip, port) in [lo, hi], and how many there are in the range.
+    pub(super) fn latest_port(
+        &self,
+        ip: u32,
+        port: u16,
+        lo: i64,
+        hi: i64,
+    ) -> (Option<&FrontSyn>, usize) {
+        let key = |i: &u32| {
+            let s = &self.syns[*i as usize];
+            (s.ip, s.client_port, s.ts_ns)
+        };
+        let a = self.by_port.partition_point(|i| key(i) < (ip, port, lo));
+        let b = self.by_port.partition_point(|i| key(i) <= (ip, port, hi));
+        let range = self.by_port.get(a..b.max(a)).unwrap_or(&[]);
+        (
+            range.last().and_then(|&i| self.syns.get(i as usize)),
+            range.len(),
+        )
+    }
+
+    /// Front requests with this key from this address in [lo, hi].
+    pub(super) fn requests_between(&self, key: u64, ip: u32, lo: i64, hi: i64) -> &[FrontReq] {
+        let k = |r: &FrontReq| (r.key, r.ip, r.ts_ns);
+        let a = self.reqs.partition_point(|r| k(r) < (key, ip, lo));
+        let b = self.reqs.partition_point(|r| k(r) <= (key, ip, hi));
+        self.reqs.get(a..b.max(a)).unwrap_or(&[])
+    }
+
+    /// The p0f signature of an indexed SYN.
+    pub fn signature(&self, s: &FrontSyn) -> Option<&str> {
+        self.sigs.get(s.sig as usize).map(String::as_str)
+    }
+
+    /// The front connection of a SYN: client -> server.
+    pub fn five_tuple(&self, s: &FrontSyn) -> Option<FiveTuple> {
+        Some(FiveTuple {
+            src_ip: self.ip(s.ip)?,
+            src_port: s.client_port,
+            dst_ip: *self.servers.get(s.server as usize)?,
+            dst_port: s.server_port,
+            proto: crate::decode::IpProto::TCP,
+        })
+    }
+
+    /// The `syns` row of an indexed SYN, rebuilt from its profile and its own values.
+    pub fn syn_row(&self, s: &FrontSyn) -> Option<SynRow> {
+        let v = self.vars.get(s.detail as usize)?;
+        let p = self.profiles.get(v.profile as usize)?;
+        let obs = SynObservation {
+            ts_ns: s.ts_ns,
+            ip_id: p.ip_id.map(|_| v.ip_id),
+            timestamp: p.timestamp.map(|_| (v.ts_val, v.ts_ecr)),
+            ..*p
+        };
+        let t = self.five_tuple(s)?;
+        let opt = |n: i64| (n != NONE_NS).then_some(n);
+        let entry = SynEntry {
+            file: v.file,
+            index: v.index,
+            src: SocketAddr::new(t.src_ip, t.src_port),
+            dst: SocketAddr::new(t.dst_ip, t.dst_port),
+            obs,
+            retransmits: v.retransmits,
+            syn_to_synack_ns: opt(v.syn_to_synack_ns),
+            synack_to_ack_ns: opt(v.synack_to_ack_ns),
+            // A row shows only the frequency and the uptime of an estimate.
+            uptime: (v.ts_clock_hz != 0).then_some(Uptime {
+                freq_hz: v.ts_clock_hz,
+                raw_freq_hz: f64::from(v.ts_clock_hz),
+                uptime_s: v.uptime_s,
+                wrap_s: 0,
+                hint: true,
+            }),
+            // The tracker matched the same observation the same way.
+            os: self.db.match_syn(&obs),
+        };
+        Some(SynRow::new(
+            &entry,
+            self.files.get(v.file as usize)?,
+            self.db,
+        ))
+    }
+
+    /// Every indexed SYN's row, in index order (tests compare them with `syns`).
+    pub fn all_syn_rows(&self) -> impl Iterator<Item = SynRow> + '_ {
+        self.syns.iter().filter_map(|s| self.syn_row(s))
+    }
+}
