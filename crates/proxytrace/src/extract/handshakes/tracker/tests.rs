@@ -220,33 +220,6 @@ fn port_reuse_and_rst_and_expiry() {
     assert!(t.conns.is_empty() && t.pending.is_empty());
 }
 
-#[test]
-fn compact_record_is_40_bytes() {
-    // i64 8 + IpAddr 17 + 2 ports 4 + 2 u32 8 + 2 u8 = 39, padded to 8-byte alignment.
-    assert_eq!(std::mem::size_of::<CompactSyn>(), 40);
-    let db = Database::default();
-    let e = SynEntry {
-        file: 0,
-        index: 1,
-        src: sock(SERVER, 443),
-        dst: sock(2, 5000),
-        obs: obs(SynKind::SynAck, 5, 1),
-        retransmits: 1,
-        syn_to_synack_ns: None,
-        synack_to_ack_ns: None,
-        uptime: None,
-        os: db.match_syn(&obs(SynKind::SynAck, 5, 1)),
-    };
-    let mut ids = SignatureIds::default();
-    let c = CompactSyn::new(&e, &mut ids);
-    // A SYN+ACK's client is its destination.
-    assert_eq!(c.client_ip, sock(2, 0).ip());
-    assert_eq!((c.client_port, c.server_port), (5000, 443));
-    assert_eq!(c.flags, CompactSyn::SYN_ACK | CompactSyn::RETRANSMITTED);
-    assert_eq!(ids.name(c.signature), Some("4:64+0:0:1460:8192,0:::0"));
-    assert_eq!(CompactSyn::new(&e, &mut ids).signature, c.signature);
-}
-
 /// A timestamped SYN from host number `h` (distinct IPv4 addresses), `ts_ns` capture time.
 fn host_syn(h: u32, ts_ns: i64) -> PacketEvent {
     let mut o = obs(SynKind::Syn, ts_ns, 7);
