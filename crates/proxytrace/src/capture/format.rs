@@ -11,6 +11,7 @@ crate::named_enum! {
 }
 
 impl ByteOrder {
+    /// Read a `u16` from its 2 bytes in this order.
     #[inline]
     pub fn u16(self, b: [u8; 2]) -> u16 {
         match self {
@@ -18,6 +19,7 @@ impl ByteOrder {
             ByteOrder::Big => u16::from_be_bytes(b),
         }
     }
+    /// Read a `u32` from its 4 bytes in this order.
     #[inline]
     pub fn u32(self, b: [u8; 4]) -> u32 {
         match self {
@@ -25,6 +27,7 @@ impl ByteOrder {
             ByteOrder::Big => u32::from_be_bytes(b),
         }
     }
+    /// Read a `u64` from its 8 bytes in this order.
     #[inline]
     pub fn u64(self, b: [u8; 8]) -> u64 {
         match self {
@@ -61,12 +64,16 @@ crate::named_enum! {
 pub enum FileFormat {
     /// Legacy libpcap. `modified` is Alexey Kuznetzov's variant with 24-byte record headers.
     Pcap {
+        /// Byte order of the file and record headers.
         order: ByteOrder,
+        /// Units of the records' sub-second timestamp field.
         resolution: TimeResolution,
+        /// The modified format (magic 0xa1b2cd34): record headers of 24 bytes, not 16.
         modified: bool,
     },
     /// pcapng; the byte order is per section and read from each SHB.
     PcapNg,
+    /// A gzip or zstd stream; the capture inside is detected after decompression.
     Compressed(Compression),
 }
 

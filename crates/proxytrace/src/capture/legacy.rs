@@ -21,13 +21,23 @@ const CHAIN_MAX_DT_S: i64 = 3600;
 const WINDOW_BEFORE_S: i64 = 86_400;
 const WINDOW_AFTER_S: i64 = 366 * 86_400;
 
+/// Reads the records of a legacy pcap file, with the file header's settings and the
+/// first record's time that anchors resynchronisation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LegacyParser {
+    /// Byte order of the file, from the magic.
     pub order: ByteOrder,
+    /// Units of the sub-second timestamp field, from the magic.
     pub resolution: TimeResolution,
+    /// Kuznetzov's modified format: 24-byte record headers.
     pub modified: bool,
+    /// Format version as (major, minor); files before 2.3 may store the two record
+    /// lengths the other way round.
     pub version: (u16, u16),
+    /// Snap length as the file header states it (records longer than
+    /// `max(snaplen, 256 KiB)`, capped at [`MAX_RECORD_LEN`], are damage).
     pub snaplen: u32,
+    /// Link-layer type (LINKTYPE_*): the low 16 bits of the header's link-type field.
     pub link_type: u16,
     /// The upper bits of the link-type field (FCS length, ...), kept for `info`.
     pub link_type_flags: u16,
@@ -81,6 +91,7 @@ impl LegacyParser {
         })
     }
 
+    /// Bytes of the file header: the first record starts here.
     pub fn header_len(&self) -> usize {
         24
     }
@@ -116,6 +127,8 @@ impl LegacyParser {
         i64::from(ts_s) * 1_000_000_000 + sub
     }
 
+    /// Read the record at `pos`. `at_eof` says `buf` runs to the end of the file;
+    /// without it, a record not wholly in view is [`Step::NeedMore`].
     #[inline]
     pub fn step<'a>(&mut self, buf: &'a [u8], pos: usize, at_eof: bool) -> Step<'a> {
         let hl = self.record_header_len();
@@ -209,6 +222,8 @@ impl LegacyParser {
         Some(true)
     }
 
+    /// Find the first byte offset at or after `from` where a believable chain of records
+    /// starts: 16 plausible records in a row, or all of them up to the end of the file.
     pub fn resync(&self, buf: &[u8], from: usize, at_eof: bool) -> Resync {
         for p in from..buf.len() {
             match self.chain_ok(buf, p, at_eof) {

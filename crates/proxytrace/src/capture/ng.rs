@@ -33,17 +33,22 @@ pub struct Interface {
     pub section: u32,
     /// Interface id within its section (what packet blocks refer to).
     pub id_in_section: u32,
+    /// Link-layer type (LINKTYPE_*); 0xffff for an IDB that could not be parsed.
     pub link_type: u16,
+    /// Snap length the IDB declares, bytes; 0 means no limit.
     pub snaplen: u32,
     /// Timestamp units per second (10^6 unless if_tsresol says otherwise).
     pub units_per_sec: u64,
     /// if_tsoffset: seconds added to every timestamp.
     pub offset_s: i64,
+    /// The `if_name` option, when present (invalid UTF-8 replaced).
     pub name: Option<String>,
     /// The section's byte order.
     pub order: ByteOrder,
 }
 
+/// Reads the blocks of a pcapng file, carrying the state records depend on: the current
+/// section's byte order and every interface declared so far.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NgParser {
     /// Byte order of the current section.
@@ -144,6 +149,9 @@ impl NgParser {
         len % 4 == 0 && len >= min_len(t) && len <= MAX_BLOCK_LEN
     }
 
+    /// Read the block at `pos`, taking in section and interface blocks as they come.
+    /// `at_eof` says `buf` runs to the end of the file; without it, a block not wholly in
+    /// view is [`Step::NeedMore`].
     pub fn step<'a>(&mut self, buf: &'a [u8], pos: usize, at_eof: bool) -> Step<'a> {
         let avail = buf.len().saturating_sub(pos);
         if avail < 12 {
@@ -373,6 +381,9 @@ impl NgParser {
         }
     }
 
+    /// Find the first 4-byte-aligned offset at or after `from` where a believable chain of
+    /// blocks starts: 16 blocks in a row with a known type, a sane length and a matching
+    /// trailing length, or all of them up to the end of the file.
     pub fn resync(&self, buf: &[u8], from: usize, at_eof: bool) -> Resync {
         // Blocks start at multiples of 4 from the file start.
         let mut p = from.next_multiple_of(4);

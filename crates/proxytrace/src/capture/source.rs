@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 /// Where a capture comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
+    /// A path: a capture file, a FIFO or a device.
     Path(PathBuf),
+    /// Standard input (`-` on the command line).
     Stdin,
 }
 
@@ -30,6 +32,7 @@ impl Input {
         }
     }
 
+    /// The name messages use: the path, or `-` for standard input.
     pub fn display(&self) -> PathBuf {
         match self {
             Input::Path(p) => p.clone(),
@@ -48,6 +51,7 @@ impl Input {
     }
 }
 
+/// How [`open`] reads a capture.
 #[derive(Debug, Clone, Copy)]
 pub struct OpenOptions {
     /// Map regular uncompressed files (the default); `false` streams them instead.
@@ -60,9 +64,13 @@ impl Default for OpenOptions {
     }
 }
 
+/// How an opened capture's bytes are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
+    /// A memory-mapped regular file: every byte is in view at once.
     Mapped,
+    /// Read front to back through a sliding buffer: standard input, pipes, compressed
+    /// files, or regular files when mapping is off.
     Stream,
 }
 
@@ -77,8 +85,11 @@ enum Data {
 
 /// An opened capture, ready to walk once.
 pub struct Capture {
+    /// The input as named (`-` for standard input).
     pub path: PathBuf,
+    /// The capture format, detected after any decompression (never `Compressed`).
     pub format: FileFormat,
+    /// The compression the capture was wrapped in.
     pub compression: Compression,
     /// The parser positioned after the file header (pcapng: at the first SHB).
     pub parser: Parser,
@@ -259,6 +270,7 @@ fn from_stream(
 }
 
 impl Capture {
+    /// Whether the capture is mapped or streamed.
     pub fn kind(&self) -> SourceKind {
         match self.data {
             Data::Mapped(_) => SourceKind::Mapped,
@@ -394,6 +406,8 @@ pub struct StreamWindow {
 }
 
 impl StreamWindow {
+    /// A window over `reader` at stream offset 0, starting with `prefix` (the bytes
+    /// already read from it).
     pub fn new(reader: Box<dyn Read + Send>, prefix: Vec<u8>) -> StreamWindow {
         let end = prefix.len();
         let mut buf = prefix;
@@ -408,6 +422,7 @@ impl StreamWindow {
         }
     }
 
+    /// The bytes in view, from stream offset `base`.
     pub fn data(&self) -> &[u8] {
         &self.buf[..self.end]
     }
@@ -502,11 +517,15 @@ crate::named_enum! {
 /// An input left out because an earlier input holds the same capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DuplicateInput {
+    /// The input left out.
     pub skipped: PathBuf,
+    /// The earlier input that is read instead.
     pub kept: PathBuf,
+    /// How the two were found to be the same.
     pub why: Duplication,
 }
 
+/// Why two inputs count as one capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Duplication {
     /// The same file on disk (same device and inode): named twice, by a hard link or a
@@ -534,6 +553,8 @@ impl std::fmt::Display for DuplicateInput {
 /// Inputs from command-line arguments, and what the expansion left out.
 #[derive(Debug, Default)]
 pub struct Expansion {
+    /// The inputs to read: the arguments in order, directories expanded recursively in
+    /// name order.
     pub inputs: Vec<Input>,
     /// Paths met in directory walks that are not inputs, by reason.
     pub skipped: std::collections::BTreeMap<ExpandSkip, u64>,

@@ -11,11 +11,14 @@ use std::collections::BTreeMap;
 /// sequential walk had there.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parser {
+    /// Legacy pcap.
     Legacy(LegacyParser),
+    /// pcapng.
     Ng(NgParser),
 }
 
 impl Parser {
+    /// Read the record or block at `pos` (see [`LegacyParser::step`], [`NgParser::step`]).
     #[inline]
     pub fn step<'a>(&mut self, buf: &'a [u8], pos: usize, at_eof: bool) -> Step<'a> {
         match self {
@@ -44,8 +47,12 @@ impl Parser {
 /// A damaged region, for the summary and error messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Damage {
+    /// Byte offset where the region starts in the (decompressed) file.
     pub offset: u64,
+    /// Length of the region in bytes (for a record or block kept despite a damaged
+    /// field, its whole length).
     pub bytes: u64,
+    /// Why the region was skipped or flagged.
     pub reason: SkipReason,
 }
 
@@ -54,6 +61,7 @@ pub struct Damage {
 pub struct WalkStats {
     /// Packet records read (emitted or skipped).
     pub records: u64,
+    /// Packet records handed to the callback.
     pub emitted: u64,
     /// Records whose captured length is below their original length.
     pub truncated: u64,
@@ -68,9 +76,14 @@ pub struct WalkStats {
     pub damaged_bytes: u64,
     /// The first damaged regions (capped), with offsets.
     pub damage: Vec<Damage>,
+    /// Time of the first emitted record in file order, ns since the Unix epoch.
     pub first_ts_ns: Option<i64>,
+    /// Time of the last emitted record in file order, ns since the Unix epoch.
     pub last_ts_ns: Option<i64>,
+    /// Earliest emitted record time, ns since the Unix epoch (records need not be in
+    /// time order).
     pub min_ts_ns: Option<i64>,
+    /// Latest emitted record time, ns since the Unix epoch.
     pub max_ts_ns: Option<i64>,
     /// A compressed stream ended before its end marker (a cut .gz or .zst).
     pub stream_cut: bool,
@@ -201,7 +214,10 @@ pub enum WalkEnd {
     Exhausted,
     /// Needs more bytes; resume at `pos` (a record start or a resync scan position)
     /// after the buffer is refilled, passing back the returned resync state.
-    NeedMore { pos: usize },
+    NeedMore {
+        /// Offset in the buffer to resume from.
+        pos: usize,
+    },
     /// The first record boundary at or after the requested stop position.
     Handoff(usize),
     /// The callback asked to stop.

@@ -8,10 +8,13 @@ use std::collections::BTreeMap;
 /// `ipv4`, `ipv6`, `non_ip`, `undecodable` or the walker's skipped records.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Outcomes {
+    /// Records decoded to an IPv4 packet.
     pub ipv4: u64,
+    /// Records decoded to an IPv6 packet.
     pub ipv6: u64,
     /// Of the IP packets: TCP segments with a readable header.
     pub tcp: u64,
+    /// Of the IP packets: UDP datagrams with a readable 8-byte header.
     pub udp: u64,
     /// IP packets carrying another protocol (ICMP, GRE, ...).
     pub other_transport: u64,
@@ -50,6 +53,7 @@ impl Outcomes {
         }
     }
 
+    /// Records decoded: IPv4, IPv6 and non-IP frames (everything but `undecodable`).
     pub fn decoded(&self) -> u64 {
         self.ipv4 + self.ipv6 + self.non_ip
     }
@@ -62,10 +66,12 @@ impl Outcomes {
             .collect()
     }
 
+    /// Records that could not be decoded, all reasons together.
     pub fn undecodable_total(&self) -> u64 {
         self.undecodable.values().sum()
     }
 
+    /// Add another run's (or file's) counts to these.
     pub fn merge(&mut self, o: &Outcomes) {
         self.ipv4 += o.ipv4;
         self.ipv6 += o.ipv6;

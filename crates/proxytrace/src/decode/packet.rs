@@ -9,17 +9,24 @@ use std::net::IpAddr;
 pub struct IpProto(pub u8);
 
 impl IpProto {
+    /// TCP (6).
     pub const TCP: IpProto = IpProto(6);
+    /// UDP (17).
     pub const UDP: IpProto = IpProto(17);
 }
 
 /// A directed transport 5-tuple: source first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct FiveTuple {
+    /// Source address.
     pub src_ip: IpAddr,
+    /// Source port.
     pub src_port: u16,
+    /// Destination address.
     pub dst_ip: IpAddr,
+    /// Destination port.
     pub dst_port: u16,
+    /// Transport protocol (TCP or UDP).
     pub proto: IpProto,
 }
 
@@ -72,7 +79,9 @@ pub enum Fragment {
 pub struct IpInfo {
     /// 4 or 6.
     pub version: u8,
+    /// Source address.
     pub src: IpAddr,
+    /// Destination address.
     pub dst: IpAddr,
     /// IPv4 TTL or IPv6 hop limit.
     pub ttl: u8,
@@ -94,6 +103,7 @@ pub struct IpInfo {
     pub total_len: u32,
     /// The protocol of the payload after all extension headers.
     pub proto: IpProto,
+    /// Place in a fragmented datagram (IPv6: from the fragment header, if any).
     pub fragment: Fragment,
 }
 
@@ -102,29 +112,43 @@ pub struct IpInfo {
 pub struct TcpFlags(pub u16);
 
 impl TcpFlags {
+    /// FIN: the sender has no more data.
     pub const FIN: u16 = 0x001;
+    /// SYN: synchronise sequence numbers (opens a connection).
     pub const SYN: u16 = 0x002;
+    /// RST: reset the connection.
     pub const RST: u16 = 0x004;
+    /// PSH: push buffered data to the application.
     pub const PSH: u16 = 0x008;
+    /// ACK: the acknowledgment number is valid.
     pub const ACK: u16 = 0x010;
+    /// URG: the urgent pointer is valid.
     pub const URG: u16 = 0x020;
+    /// ECE: ECN-Echo (RFC 3168).
     pub const ECE: u16 = 0x040;
+    /// CWR: Congestion Window Reduced (RFC 3168).
     pub const CWR: u16 = 0x080;
+    /// NS: ECN nonce sum (RFC 3540, historic), the low bit of header byte 12.
     pub const NS: u16 = 0x100;
 
+    /// Whether any bit of the mask `bit` is set.
     #[inline]
     pub fn has(self, bit: u16) -> bool {
         self.0 & bit != 0
     }
+    /// SYN is set (with or without ACK).
     pub fn syn(self) -> bool {
         self.has(Self::SYN)
     }
+    /// ACK is set.
     pub fn ack(self) -> bool {
         self.has(Self::ACK)
     }
+    /// FIN is set.
     pub fn fin(self) -> bool {
         self.has(Self::FIN)
     }
+    /// RST is set.
     pub fn rst(self) -> bool {
         self.has(Self::RST)
     }
@@ -156,12 +180,19 @@ impl fmt::Display for TcpFlags {
 /// A TCP header and its payload, borrowed from the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpView<'a> {
+    /// Source port.
     pub src_port: u16,
+    /// Destination port.
     pub dst_port: u16,
+    /// Sequence number as on the wire (absolute, not relative to the ISN).
     pub seq: u32,
+    /// Acknowledgment number as on the wire (meaningful when ACK is set).
     pub ack: u32,
+    /// The flag bits, NS included.
     pub flags: TcpFlags,
+    /// Window field as sent, before any window scaling.
     pub window: u16,
+    /// Urgent pointer (meaningful when URG is set).
     pub urgent_ptr: u16,
     /// The three reserved bits between data offset and NS (`tcp[12] & 0x0e`, shifted down).
     pub reserved: u8,
@@ -179,15 +210,21 @@ pub struct TcpView<'a> {
 /// A UDP header and its payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UdpView<'a> {
+    /// Source port.
     pub src_port: u16,
+    /// Destination port.
     pub dst_port: u16,
+    /// Bytes after the 8-byte header, to the end of the IP payload as captured (the
+    /// UDP length field is not applied).
     pub payload: &'a [u8],
 }
 
 /// The transport layer of an IP packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport<'a> {
+    /// A TCP segment whose whole header (options included) was captured.
     Tcp(TcpView<'a>),
+    /// A UDP datagram whose 8-byte header was captured.
     Udp(UdpView<'a>),
     /// A later IPv4/IPv6 fragment: its payload continues a transport header elsewhere.
     Fragment,
@@ -200,9 +237,13 @@ pub enum Transport<'a> {
 /// One decoded IP packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Packet<'a> {
+    /// Capture time of the record, ns since the Unix epoch.
     pub ts_ns: i64,
+    /// Link-layer type (LINKTYPE_*) of the record the packet was decoded from.
     pub link_type: u16,
+    /// The IP header.
     pub ip: IpInfo,
+    /// What follows the IP header.
     pub transport: Transport<'a>,
     /// The frame was cut by the snap length somewhere (caplen < original length or a
     /// header runs past the captured bytes).
@@ -210,6 +251,7 @@ pub struct Packet<'a> {
 }
 
 impl<'a> Packet<'a> {
+    /// The TCP header and payload, for TCP packets.
     pub fn tcp(&self) -> Option<&TcpView<'a>> {
         match &self.transport {
             Transport::Tcp(t) => Some(t),
