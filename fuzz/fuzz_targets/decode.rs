@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use proxytrace::decode::{decode, Decoded, Transport};
-use proxytrace::commands::info::Outcomes;
+use proxytrace::decode::Outcomes;
 
 const LINK_TYPES: [u16; 14] = [0, 1, 9, 12, 14, 50, 101, 108, 113, 228, 229, 239, 276, 147];
 

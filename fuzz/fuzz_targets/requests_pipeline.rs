@@ -7,8 +7,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use proxytrace::capture::{Input, OpenOptions};
+use proxytrace::commands::requests;
 use proxytrace::engine::Engine;
-use proxytrace::extract::requests::{self, RequestExtractor, RequestRow, RequestsConfig};
+use proxytrace::extract::requests::{RequestRow, RequestStage, RequestsConfig};
+use proxytrace::pipeline::{Inputs, Report, Stage};
 use proxytrace_synth::scenario::{self, LinkKind, OutFormat, ScenarioConfig};
 use proxytrace_fuzz::{one_thread_engine, open_stream, scratch_file, tiny_chunk_engine};
 use std::ops::ControlFlow;
@@ -21,39 +23,52 @@ fn config() -> RequestsConfig {
     }
 }
 
+/// The report's counters as JSON, without what differs by how the run was driven (time,
+/// files and rows are counted by the run loop; the streamed side drives the stage itself).
+fn counters(report: &Report) -> String {
+    let mut v = serde_json::to_value(report).unwrap();
+    let m = v.as_object_mut().unwrap();
+    for k in ["seconds", "files", "rows", "inputs", "failed_files", "aggregated"] {
+        m.remove(k);
+    }
+    v.to_string()
+}
+
 fn mapped(engine: &Engine, path: &std::path::Path) -> (Vec<RequestRow>, String) {
-    let mut rows = Vec::new();
-    let summary = requests::run(
-        engine,
+    let inputs = Inputs::from_files(
         vec![Input::Path(path.to_path_buf())],
         OpenOptions { mmap: true },
-        &config(),
-        &mut |r| {
-            rows.push(r);
-            ControlFlow::Continue(())
-        },
-        &mut |e| panic!("a generated capture's header is never mutated: {e}"),
     );
-    (rows, serde_json::to_string(&summary).unwrap())
+    let mut rows = Vec::new();
+    let report = requests::run(engine, &inputs, &config(), &mut rows)
+        .unwrap_or_else(|never| match never {});
+    assert!(
+        report.failed_files.is_empty(),
+        "a generated capture's header is never mutated: {:?}",
+        report.failed_files
+    );
+    (rows, counters(&report))
 }
 
 fn streamed(engine: &Engine, bytes: &[u8], path: &std::path::Path) -> (Vec<RequestRow>, String) {
     let cfg = config();
-    let mut ex = RequestExtractor::new(&cfg);
+    let mut stage = RequestStage::new(&cfg);
     let mut rows = Vec::new();
     let mut emit = |r: RequestRow| {
         rows.push(r);
         ControlFlow::Continue(())
     };
-    let cap = open_stream(bytes).expect("the header is not mutated");
+    let mut cap = open_stream(bytes).expect("the header is not mutated");
     // Named like the mapped file so rows compare equal.
-    let name = path.display().to_string();
+    cap.path = path.to_path_buf();
     // A stop request cannot come: `emit` always continues.
-    let _ = ex
-        .walk_capture(engine, cap, name, &mut emit)
+    let _ = stage
+        .file(engine, cap, &mut emit)
         .expect("in-memory reads do not fail");
-    let _ = ex.finish(&mut emit);
-    (rows, serde_json::to_string(&ex.summary).unwrap())
+    let _ = Stage::finish(&mut stage, &mut emit);
+    let mut report = Report::default();
+    stage.report(&mut report);
+    (rows, counters(&report))
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -250,7 +250,7 @@ fn real_capture_requests_without_identity() {
     let rows = jsonl(&out);
     // tshark: frame 4, GET /, Host: www.example.com... (values below from tshark)
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0]["packet_index"], 4);
+    assert_eq!(rows[0]["packet"], 4);
     assert_eq!(rows[0]["method"], "GET");
     assert_eq!(rows[0]["client_ip"], Value::Null);
     assert_eq!(rows[0]["identity_source"], "");
@@ -338,7 +338,7 @@ fn real_captures_agree_with_tshark() {
         let rows = jsonl(&out);
         assert_eq!(rows.len(), 1, "{file}");
         let r = &rows[0];
-        assert_eq!(r["packet_index"], packet, "{file}");
+        assert_eq!(r["packet"], packet, "{file}");
         assert_eq!(r["method"], method, "{file}");
         assert_eq!(r["host"], host, "{file}");
         assert_eq!(r["target"], target, "{file}");

@@ -29,9 +29,8 @@ pub struct Record<'a> {
     /// The captured bytes.
     pub data: &'a [u8],
     /// Where `data` starts in the bytes the walk reads from: the file offset for a
-    /// whole-file walk; under the engine, the position in the chunk's
-    /// [`source`](crate::engine::ChunkInfo::source), so a job can keep offsets instead of
-    /// copies.
+    /// whole-file walk; under the parallel engine, the position in the chunk's source
+    /// bytes, so a job can keep offsets instead of copies.
     pub data_offset: u64,
 }
 

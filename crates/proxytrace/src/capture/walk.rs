@@ -56,7 +56,8 @@ pub struct Damage {
     pub reason: SkipReason,
 }
 
-/// Counters of one walk. `records == emitted + sum(skipped)` always holds.
+/// Counters of one walk. `records == emitted + skipped_records()` always holds (`skipped`
+/// also counts damaged regions and records kept despite a bad field, which are not records).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct WalkStats {
     /// Packet records read (emitted or skipped).

@@ -5,8 +5,6 @@
 //! the map uses the per-process seeded hasher ([`super::hashing`]) and the number of
 //! distinct values is capped: past the cap a new value gets no id, and the refusal is
 //! counted for the caller's report.
-// Until the workspace turns missing_docs on for the library.
-#![warn(missing_docs)]
 
 use super::hashing::HashMap;
 use std::borrow::Borrow;

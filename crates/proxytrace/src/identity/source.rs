@@ -35,6 +35,9 @@ pub enum IdentitySource {
     CfConnectingIp,
     /// Index into the extra header names (`--header`), named `custom_N`.
     Custom(u16),
+    /// The back-side source address itself: a transparent proxy (HAProxy `usesrc
+    /// clientip`, `--transparent`) connected from the client's own address.
+    Transparent,
 }
 
 impl IdentitySource {
@@ -49,6 +52,7 @@ impl IdentitySource {
             IdentitySource::XClientIp => "x_client_ip",
             IdentitySource::TrueClientIp => "true_client_ip",
             IdentitySource::CfConnectingIp => "cf_connecting_ip",
+            IdentitySource::Transparent => "transparent",
             IdentitySource::Custom(i) => return Cow::Owned(format!("custom_{i}")),
         })
     }

@@ -534,6 +534,7 @@ fn vocabulary_names_agree_in_every_form() {
         IdentitySource::CfConnectingIp,
         IdentitySource::Custom(0),
         IdentitySource::Custom(7),
+        IdentitySource::Transparent,
     ];
     for s in sources {
         assert_eq!(s.to_string(), s.name());

@@ -16,7 +16,7 @@ crate::named_enum! {
     }
 }
 
-/// One named counter of a [`Section`].
+/// One named counter of a section of the run report (`pipeline::Section`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Counter {
     /// Stable snake_case name.

@@ -1,4 +1,4 @@
-//! [`named_enum!`]: a fieldless enum whose values have stable snake_case names.
+//! [`named_enum!`](crate::named_enum): a fieldless enum whose values have stable snake_case names.
 
 /// Define a fieldless enum with one stable name per value. The name table is the only
 /// place the names are written: `name()`, `Display` (the CSV and table form), `Serialize`
@@ -73,7 +73,7 @@ macro_rules! named_enum {
     };
 }
 
-/// A name that is not in a [`named_enum!`] type's table.
+/// A name that is not in a [`named_enum!`](crate::named_enum) type's table.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} name {name:?}")]
 pub struct UnknownName {

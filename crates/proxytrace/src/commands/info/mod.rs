@@ -1,5 +1,5 @@
 //! `proxytrace info`: what a capture file is and what its packets decode to, one
-//! [`FileInfo`] per capture ([`text`] is its human-readable form).
+//! [`FileInfo`] per capture (`text.rs` is its human-readable form).
 
 mod text;
 

@@ -29,14 +29,12 @@
 //! and time), a 4-byte entry of the (client, port, time) order and a 64-byte record of
 //! the values that differ between SYNs of one stack (IP id, TCP timestamps, handshake
 //! timings, retransmissions, uptime, packet number): 100 bytes per SYN. The rest of a
-//! [`SynRow`] (signature, OS match, ...) is shared by all SYNs of one stack profile and
+//! [`SynRow`](crate::extract::handshakes::SynRow) (signature, OS match, ...) is shared by all SYNs of one stack profile and
 //! stored once per profile; the row of a matched SYN is rebuilt from both (a test checks
 //! the rebuilt rows equal `syns` rows). Re-reading the front side for matched SYNs instead
 //! would mean running the handshake tracker again over the whole front side; 100 M SYNs,
 //! an extreme 100 GB front capture, take 10 GB. With `--two-pass` only the SYNs of
 //! clients seen on the back side are kept. Front requests take 24 bytes each.
-// Until the workspace turns missing_docs on for the library.
-#![warn(missing_docs)]
 
 mod clock;
 mod columns;
@@ -271,6 +269,14 @@ pub fn run<K: Sink<JoinRow>>(
         Confidence::name,
     ));
     report.notes.extend(notes);
+    // How sure the rows are is the first thing a reader of a join asks: one line each,
+    // even though the counts are volume (the sections carry them for --stats json too).
+    report
+        .notes
+        .push(format!("join methods: {}", tally_line(&by_method)));
+    report
+        .notes
+        .push(format!("join confidence: {}", tally_line(&by_confidence)));
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -339,4 +345,13 @@ fn stopped_early(failed: Vec<FailedFile>, notes: Vec<String>, started: Instant) 
         seconds: started.elapsed().as_secs_f64(),
         ..Report::default()
     }
+}
+
+/// `name count` pairs of the values that occurred, in their table order.
+fn tally_line<T: Copy + Ord + std::fmt::Display>(counts: &BTreeMap<T, u64>) -> String {
+    counts
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

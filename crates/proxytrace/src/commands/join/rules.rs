@@ -2,6 +2,7 @@
 
 use super::index::{request_key, FrontIndex, FrontSyn};
 use crate::extract::requests::RequestRow;
+use crate::identity::IdentitySource;
 
 /// A SYN may look up to this much later than the request it carried after clock
 /// correction: the median estimate includes the proxy's forwarding delay, so corrected
@@ -95,7 +96,7 @@ impl Joiner<'_, '_> {
         };
         let t = r.ts_ns.saturating_sub(self.offset_ns);
         let (lo, hi) = (t.saturating_sub(self.window_ns), t + CLOCK_SLACK_NS);
-        let transparent = r.identity_source == "transparent";
+        let transparent = r.identity_source == Some(IdentitySource::Transparent);
         let certain = |method, s: &FrontSyn| JoinOutcome {
             method,
             confidence: Confidence::Certain,

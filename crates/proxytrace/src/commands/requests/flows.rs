@@ -1,6 +1,7 @@
 //! `proxytrace flows`: request rows folded into one row per (client, back-side 5-tuple).
 
 use crate::extract::requests::RequestRow;
+use crate::identity::IdentitySource;
 use crate::pipeline::Aggregate;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -44,7 +45,7 @@ struct FlowAcc {
     last_ns: i64,
     last: String,
     requests: u64,
-    sources: Vec<String>,
+    sources: Vec<IdentitySource>,
     file: String,
 }
 
@@ -71,8 +72,8 @@ impl Aggregate<RequestRow> for FlowAggregator {
             acc.last_ns = r.ts_ns;
             acc.last = r.time.clone();
         }
-        if !r.identity_source.is_empty() && !acc.sources.contains(&r.identity_source) {
-            acc.sources.push(r.identity_source.clone());
+        if let Some(source) = r.identity_source.filter(|s| !acc.sources.contains(s)) {
+            acc.sources.push(source);
         }
     }
 
@@ -92,7 +93,12 @@ impl Aggregate<RequestRow> for FlowAggregator {
                         first_time: a.first,
                         last_time: a.last,
                         requests: a.requests,
-                        identity_sources: a.sources.join("|"),
+                        identity_sources: a
+                            .sources
+                            .iter()
+                            .map(|s| s.name())
+                            .collect::<Vec<_>>()
+                            .join("|"),
                         file: a.file,
                     },
                 )

@@ -2,11 +2,11 @@
 //! every HTTP/1.x request head, who its client is, and which back-side TCP conversation
 //! carried it.
 //!
-//! - [`segments`]: the parallel half (workers decode records into TCP segments);
-//! - [`stage`]: [`RequestStage`], the sequential half (reassembly, head parsing, identity,
+//! - `segments.rs`: the parallel half (workers decode records into TCP segments);
+//! - `stage.rs`: [`RequestStage`], the sequential half (reassembly, head parsing, identity,
 //!   rows) as a pipeline stage;
-//! - [`reorder`]: rows leave in time order through a bounded buffer;
-//! - [`row`]: the row schema; [`text`]: its composed columns.
+//! - `reorder.rs`: rows leave in time order through a bounded buffer;
+//! - `row.rs`: the row schema; `text.rs`: its composed columns.
 
 mod reorder;
 mod row;

@@ -1,6 +1,7 @@
 //! The `requests` row schema: [`RequestRow`] (flat, the CSV and table columns) and
 //! [`RequestJson`] (the JSON forms, with the parsed PROXY header).
 
+use crate::identity::IdentitySource;
 use crate::proxy_protocol::ProxyHeader;
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
@@ -13,7 +14,7 @@ pub struct RequestRow {
     /// The capture the request head starts in (`-` for standard input).
     pub file: String,
     /// 1-based packet number (as Wireshark numbers frames) holding the first byte.
-    pub packet_index: u64,
+    pub packet: u64,
     /// Back-side source address (the proxy, or the client with `--transparent`).
     pub src_ip: IpAddr,
     /// Back-side source port.
@@ -37,8 +38,10 @@ pub struct RequestRow {
     /// The client's port, when its source names one.
     pub client_port: Option<u16>,
     /// Which source named the client: proxy_protocol, forwarded, x_forwarded_for,
-    /// x_real_ip, x_client_ip, true_client_ip, cf_connecting_ip, custom_N, transparent.
-    pub identity_source: String,
+    /// x_real_ip, x_client_ip, true_client_ip, cf_connecting_ip, custom_N, transparent
+    /// (written empty when no source named one).
+    #[serde(serialize_with = "source_or_empty")]
+    pub identity_source: Option<IdentitySource>,
     /// The chosen source's whole chain, entries as written, joined with ", ".
     pub chain: String,
     /// Every X-Forwarded-For value, in order, joined with ", ".
@@ -87,5 +90,17 @@ impl From<RequestRow> for RequestJson {
             proxy: row.proxy.take(),
             row,
         }
+    }
+}
+
+/// The `identity_source` column: the source's name, or an empty string (never `null`, so
+/// CSV and JSON agree and a JSON consumer needs no null check).
+fn source_or_empty<S: serde::Serializer>(
+    source: &Option<IdentitySource>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match source {
+        Some(src) => src.serialize(s),
+        None => s.serialize_str(""),
     }
 }

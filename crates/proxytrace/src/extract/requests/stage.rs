@@ -187,7 +187,7 @@ impl<'c> RequestStage<'c> {
             return;
         }
         let row = self.row(&ev, &head, &identity, proxy, file);
-        let key = (row.ts_ns, file_ord, row.packet_index, ev.ordinal, 0);
+        let key = (row.ts_ns, file_ord, row.packet, ev.ordinal, 0);
         self.reorder.push(key, row);
     }
 
@@ -231,10 +231,7 @@ impl<'c> RequestStage<'c> {
         let mut time = String::with_capacity(32);
         write_rfc3339(&mut time, ev.ts_ns, file.precision);
         let (mut client_ip, mut client_port) = (id.client_ip, id.client_port);
-        let mut source = id
-            .identity_source
-            .map(|s| s.name().into_owned())
-            .unwrap_or_default();
+        let mut source = id.identity_source;
         let mut chain = id
             .identity_source
             .and_then(|s| id.source(s))
@@ -250,17 +247,20 @@ impl<'c> RequestStage<'c> {
                 if !spoof_reasons.is_empty() {
                     spoof_reasons.push('|');
                 }
-                spoof_reasons.push_str(&format!("transparent_vs_{source}:{named}"));
+                let named_by = source.map(|s| s.name()).unwrap_or_default();
+                spoof_reasons.push_str(&format!("transparent_vs_{named_by}:{named}"));
             }
             client_ip = Some(src_ip);
             client_port = None;
-            source = "transparent".into();
+            source = Some(IdentitySource::Transparent);
             chain = src_ip.to_string();
         }
         let header_named = id
             .identity_source
             .is_some_and(|s| s != IdentitySource::ProxyProtocol);
-        if ev.flags.contains(HeadFlags::PREAMBLE_INVALID) && header_named && source != "transparent"
+        if ev.flags.contains(HeadFlags::PREAMBLE_INVALID)
+            && header_named
+            && source != Some(IdentitySource::Transparent)
         {
             // The preamble that should have named the client is broken, so a header the
             // client may have written names it instead: never silently.
@@ -270,7 +270,10 @@ impl<'c> RequestStage<'c> {
             }
             spoof_reasons.push_str("preamble_invalid");
         }
-        if let Some(p) = proxy.as_ref().filter(|_| source == "proxy_protocol") {
+        if let Some(p) = proxy
+            .as_ref()
+            .filter(|_| source == Some(IdentitySource::ProxyProtocol))
+        {
             chain = p.src.map(|s| s.to_string()).unwrap_or_default();
         }
         let mut flags: Vec<&str> = ev.flags.names().collect();
@@ -286,7 +289,7 @@ impl<'c> RequestStage<'c> {
         RequestRow {
             time,
             file: file.name.clone(),
-            packet_index: ev.packet_index,
+            packet: ev.packet_index,
             src_ip,
             src_port,
             dst_ip,
