@@ -7,6 +7,7 @@
 //! so both sources produce the same records, skips and errors.
 
 mod error;
+mod expand;
 mod format;
 mod legacy;
 mod ng;
@@ -15,15 +16,15 @@ mod source;
 mod walk;
 
 pub use error::CaptureError;
+pub use expand::{
+    drop_duplicate_captures, expand_inputs, expand_inputs_with, DuplicateInput, Duplication,
+    ExpandOptions, ExpandSkip, Expansion, FileId, DUPLICATE_PROBE_RECORDS,
+};
 pub use format::{detect, ByteOrder, Compression, FileFormat, TimeResolution};
 pub use legacy::LegacyParser;
 pub use ng::{Interface, NgParser};
 pub use record::{RawRecord, Record, Resync, SkipReason, Step, MAX_RECORD_LEN};
-pub use source::{
-    drop_duplicate_captures, expand_inputs, expand_inputs_with, from_reader, open, Capture,
-    DuplicateInput, Duplication, ExpandOptions, ExpandSkip, Expansion, FileId, Input, OpenOptions,
-    SourceKind, StreamWindow, DUPLICATE_PROBE_RECORDS,
-};
+pub use source::{from_reader, open, Capture, Input, OpenOptions, SourceKind, StreamWindow};
 pub use walk::{walk_buffer, Damage, Parser, WalkEnd, WalkStats};
 
 #[cfg(test)]
