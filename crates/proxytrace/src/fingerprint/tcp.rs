@@ -109,17 +109,6 @@ impl Quirks {
         (Self::OPT_BAD, "bad"),
     ];
 
-    /// Whether quirk `bit` is set.
-    pub fn has(self, bit: u32) -> bool {
-        self.0 & bit != 0
-    }
-
-    fn set(&mut self, bit: u32, on: bool) {
-        if on {
-            self.0 |= bit;
-        }
-    }
-
     /// The bit for a p0f quirk name.
     pub fn from_name(name: &str) -> Option<u32> {
         Self::NAMES
@@ -129,21 +118,8 @@ impl Quirks {
     }
 }
 
-impl fmt::Display for Quirks {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for (bit, name) in Self::NAMES {
-            if self.has(bit) {
-                if !first {
-                    f.write_str(",")?;
-                }
-                f.write_str(name)?;
-                first = false;
-            }
-        }
-        Ok(())
-    }
-}
+// p0f prints quirks comma-separated (`df,id+`).
+crate::vocab::flags::impl_flag_set!(Quirks, u32, ",");
 
 impl fmt::Debug for Quirks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -269,39 +245,39 @@ impl SynObservation {
         let mut q = Quirks::default();
         let v4 = ip.version == 4;
         let id = ip.ip_id.unwrap_or(0);
-        q.set(Quirks::DF, v4 && ip.df);
-        q.set(Quirks::NZ_ID, v4 && ip.df && id != 0);
-        q.set(Quirks::ZERO_ID, v4 && !ip.df && id == 0);
-        q.set(
+        q.set_if(Quirks::DF, v4 && ip.df);
+        q.set_if(Quirks::NZ_ID, v4 && ip.df && id != 0);
+        q.set_if(Quirks::ZERO_ID, v4 && !ip.df && id == 0);
+        q.set_if(
             Quirks::ECN,
             ip.ecn != 0 || flags.has(TcpFlags::ECE | TcpFlags::CWR | TcpFlags::NS),
         );
-        q.set(Quirks::NZ_MBZ, v4 && ip.reserved_bit);
-        q.set(Quirks::FLOW, !v4 && ip.flow_label != 0);
-        q.set(Quirks::ZERO_SEQ, t.seq == 0);
+        q.set_if(Quirks::NZ_MBZ, v4 && ip.reserved_bit);
+        q.set_if(Quirks::FLOW, !v4 && ip.flow_label != 0);
+        q.set_if(Quirks::ZERO_SEQ, t.seq == 0);
         if flags.ack() {
-            q.set(Quirks::ZERO_ACK, t.ack == 0);
+            q.set_if(Quirks::ZERO_ACK, t.ack == 0);
         } else {
             // p0f 3.09b computes `RD32(tcp->ack) & !(flags & RST)`: a bitwise AND with 1 of
             // the ack field read in host order. On the little-endian hosts p0f runs on that
             // is bit 0 of the first wire byte, i.e. bit 24 of the ack number. Verified with
             // `p0f -r` (ack 0x00000001 -> no quirk, 0x01000000 -> ack+). Reproduced so the
             // strings agree; `ack` keeps the real number.
-            q.set(Quirks::NZ_ACK, !flags.rst() && (t.ack >> 24) & 1 != 0);
+            q.set_if(Quirks::NZ_ACK, !flags.rst() && (t.ack >> 24) & 1 != 0);
         }
         if flags.has(TcpFlags::URG) {
-            q.set(Quirks::URG, true);
+            q.set_if(Quirks::URG, true);
         } else {
-            q.set(Quirks::NZ_URG, t.urgent_ptr != 0);
+            q.set_if(Quirks::NZ_URG, t.urgent_ptr != 0);
         }
-        q.set(Quirks::PUSH, flags.has(TcpFlags::PSH));
+        q.set_if(Quirks::PUSH, flags.has(TcpFlags::PSH));
         // p0f's tcp_type keeps SYN/ACK/FIN/RST only: ts2+ applies to a "pure" SYN.
         let pure_syn = !flags.ack() && !flags.fin() && !flags.rst();
-        q.set(Quirks::ZERO_TS1, w.ts1_zero);
-        q.set(Quirks::NZ_TS2, pure_syn && w.ts2_nonzero);
-        q.set(Quirks::OPT_EOL_NZ, w.nonzero_after_eol);
-        q.set(Quirks::EXWS, w.ws_over_14);
-        q.set(Quirks::OPT_BAD, w.bad);
+        q.set_if(Quirks::ZERO_TS1, w.ts1_zero);
+        q.set_if(Quirks::NZ_TS2, pure_syn && w.ts2_nonzero);
+        q.set_if(Quirks::OPT_EOL_NZ, w.nonzero_after_eol);
+        q.set_if(Quirks::EXWS, w.ws_over_14);
+        q.set_if(Quirks::OPT_BAD, w.bad);
 
         Some(SynObservation {
             kind,

@@ -2,10 +2,14 @@
 //! forms, shared by every flag type instead of a copy per type.
 
 /// For a `pub struct T(pub INT)` with `const NAMES: [(INT, &str); N]`, implement
-/// `contains`, `set`, `is_empty`, `names()` (in table order), `Display` (names joined with
-/// `|`, the CSV form) and `Serialize` (a list of names, the JSON form).
+/// `contains`, `set`, `set_if`, `is_empty`, `names()` (in table order), `Display` (names
+/// joined with `|`, the CSV form, or with the separator given, e.g. `,` for p0f's quirk
+/// list) and `Serialize` (a list of names, the JSON form).
 macro_rules! impl_flag_set {
     ($ty:ty, $int:ty) => {
+        $crate::vocab::flags::impl_flag_set!($ty, $int, "|");
+    };
+    ($ty:ty, $int:ty, $sep:literal) => {
         impl $ty {
             /// Whether every bit of `flag` is set.
             pub fn contains(&self, flag: $int) -> bool {
@@ -14,6 +18,12 @@ macro_rules! impl_flag_set {
             /// Set the bits of `flag`.
             pub fn set(&mut self, flag: $int) {
                 self.0 |= flag;
+            }
+            /// Set the bits of `flag` when `on`.
+            pub fn set_if(&mut self, flag: $int, on: bool) {
+                if on {
+                    self.0 |= flag;
+                }
             }
             /// Whether no flag is set.
             pub fn is_empty(&self) -> bool {
@@ -28,12 +38,12 @@ macro_rules! impl_flag_set {
             }
         }
 
-        /// CSV form: flag names joined with `|`.
+        /// Text form: flag names joined with the separator.
         impl std::fmt::Display for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 for (i, n) in self.names().enumerate() {
                     if i > 0 {
-                        f.write_str("|")?;
+                        f.write_str($sep)?;
                     }
                     f.write_str(n)?;
                 }
