@@ -9,10 +9,8 @@
 //! Work is linear in the input and memory is bounded: only identity header occurrences are
 //! stored, at most [`MAX_IDENTITY_FIELDS`] of them; the rest are counted.
 
-use std::fmt;
-
 use crate::vocab::bytes::{ser_bytes, ser_opt_bytes, trim_ws};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use thiserror::Error;
 
 /// Header lines longer than this are flagged [`HeadAnomalies::LONG_LINE`] (nginx's default
@@ -25,8 +23,7 @@ pub const MAX_IDENTITY_FIELDS: usize = 256;
 const MAX_REQUEST_LINE_RETRY: usize = 64 * 1024;
 
 /// Why a byte slice is not an HTTP/1.x request head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum HeadError {
     /// No bytes.
     #[error("empty input")]
@@ -48,34 +45,45 @@ pub enum HeadError {
     BadRequestLine,
 }
 
-/// HTTP version of a request line (httparse only accepts these two).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HttpVersion {
-    /// HTTP/1.0.
-    Http10,
-    /// HTTP/1.1.
-    Http11,
-}
+impl HeadError {
+    /// Every reason, in counter order.
+    pub const ALL: [HeadError; 6] = [
+        HeadError::Empty,
+        HeadError::RequestLineIncomplete,
+        HeadError::BadMethod,
+        HeadError::BadTarget,
+        HeadError::BadVersion,
+        HeadError::BadRequestLine,
+    ];
 
-impl HttpVersion {
-    /// As written on the request line (`HTTP/1.1`).
-    pub fn as_str(&self) -> &'static str {
+    /// The stable snake_case name of the reason (counters, JSON). `Display` is the
+    /// error message, so this is the one name table (not `named_enum!`).
+    pub const fn name(self) -> &'static str {
         match self {
-            HttpVersion::Http10 => "HTTP/1.0",
-            HttpVersion::Http11 => "HTTP/1.1",
+            HeadError::Empty => "empty",
+            HeadError::RequestLineIncomplete => "request_line_incomplete",
+            HeadError::BadMethod => "bad_method",
+            HeadError::BadTarget => "bad_target",
+            HeadError::BadVersion => "bad_version",
+            HeadError::BadRequestLine => "bad_request_line",
         }
     }
 }
 
-impl fmt::Display for HttpVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl Serialize for HeadError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 
-impl Serialize for HttpVersion {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+crate::named_enum! {
+    /// HTTP version of a request line (httparse only accepts these two), named as written
+    /// on the request line.
+    pub enum HttpVersion {
+        /// HTTP/1.0.
+        Http10 => "HTTP/1.0",
+        /// HTTP/1.1.
+        Http11 => "HTTP/1.1",
     }
 }
 

@@ -7,7 +7,7 @@
 
 use super::reorder::{ReorderBuffer, REORDER_SLACK_NS};
 use super::segments::{SegmentChunk, SegmentJob};
-use super::text::{chain_text, head_error_name, join_values, p0f_text, HEAD_ERRORS};
+use super::text::{chain_text, join_values, p0f_text};
 use super::{RequestRow, RequestsConfig};
 use crate::capture::{self, Capture, CaptureError, WalkStats};
 use crate::decode::{FiveTuple, Outcomes};
@@ -59,11 +59,11 @@ impl Counters for RequestStats {
 
 /// Heads whose request line could not be parsed, by reason.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UnparsedHeads([u64; HEAD_ERRORS.len()]);
+pub struct UnparsedHeads([u64; HeadError::ALL.len()]);
 
 impl UnparsedHeads {
     fn add(&mut self, e: HeadError) {
-        if let Some(i) = HEAD_ERRORS.iter().position(|x| *x == e) {
+        if let Some(i) = HeadError::ALL.iter().position(|x| *x == e) {
             if let Some(n) = self.0.get_mut(i) {
                 *n += 1;
             }
@@ -72,20 +72,20 @@ impl UnparsedHeads {
 
     /// Unparsed heads by reason name, the zero ones left out.
     pub fn by_reason(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        HEAD_ERRORS
+        HeadError::ALL
             .iter()
             .zip(self.0)
             .filter(|(_, n)| *n > 0)
-            .map(|(e, n)| (head_error_name(*e), n))
+            .map(|(e, n)| (e.name(), n))
     }
 }
 
 impl Counters for UnparsedHeads {
     fn counters(&self) -> Vec<Counter> {
-        HEAD_ERRORS
+        HeadError::ALL
             .iter()
             .zip(self.0)
-            .map(|(e, n)| Counter::new(head_error_name(*e), n, CounterKind::Loss))
+            .map(|(e, n)| Counter::new(e.name(), n, CounterKind::Loss))
             .collect()
     }
 }
@@ -297,7 +297,7 @@ impl<'c> RequestStage<'c> {
             method: escape_bytes(head.method),
             host: head.host.map(escape_bytes).unwrap_or_default(),
             target: escape_bytes(head.target),
-            http_version: head.version.as_str(),
+            http_version: head.version.name(),
             user_agent: head.user_agent.map(escape_bytes).unwrap_or_default(),
             client_ip,
             client_port,

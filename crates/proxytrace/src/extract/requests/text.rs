@@ -1,7 +1,6 @@
 //! Column text built from parsed heads and identities: the `chain`, `p0f`, header-list
 //! and `flags` columns, and the stable names of unparsed-head reasons.
 
-use crate::http1::head::HeadError;
 use crate::identity::{Chain, Identity};
 use crate::vocab::escape::escape_bytes;
 
@@ -45,43 +44,4 @@ pub(super) fn join_values<'a>(it: impl Iterator<Item = &'a [u8]>) -> String {
         s.push_str(&escape_bytes(v));
     }
     s
-}
-
-/// Every reason a head is not parsed, in counter order.
-pub(super) const HEAD_ERRORS: [HeadError; 6] = [
-    HeadError::Empty,
-    HeadError::RequestLineIncomplete,
-    HeadError::BadMethod,
-    HeadError::BadTarget,
-    HeadError::BadVersion,
-    HeadError::BadRequestLine,
-];
-
-/// The stable counter name of an unparsed-head reason (its serde name). Exhaustive, so a
-/// new reason cannot go uncounted.
-pub(super) const fn head_error_name(e: HeadError) -> &'static str {
-    match e {
-        HeadError::Empty => "empty",
-        HeadError::RequestLineIncomplete => "request_line_incomplete",
-        HeadError::BadMethod => "bad_method",
-        HeadError::BadTarget => "bad_target",
-        HeadError::BadVersion => "bad_version",
-        HeadError::BadRequestLine => "bad_request_line",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn head_error_names_are_their_serde_names() {
-        for e in HEAD_ERRORS {
-            assert_eq!(
-                serde_json::to_value(e).unwrap(),
-                serde_json::Value::from(head_error_name(e))
-            );
-        }
-        assert_eq!(head_error_name(HeadError::Empty), "empty");
-    }
 }

@@ -235,3 +235,24 @@ proptest::proptest! {
         }
     }
 }
+
+/// The counter names of unparsed heads come from one table: serde writes `name()`, every
+/// reason is in `ALL` once, and the names stay the ones summaries have always used.
+#[test]
+fn head_error_names_come_from_one_table() {
+    let names: Vec<&str> = HeadError::ALL.iter().map(|e| e.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "empty",
+            "request_line_incomplete",
+            "bad_method",
+            "bad_target",
+            "bad_version",
+            "bad_request_line"
+        ]
+    );
+    for e in HeadError::ALL {
+        assert_eq!(serde_json::to_value(e).unwrap(), e.name());
+    }
+}
