@@ -1,7 +1,9 @@
 //! `requests` and `flows` against the scenario generator's truth files and real captures.
 
 use crate::util::{run, testdata, TempFile};
-use proxytrace_synth::scenario::{generate_to_dir, LinkKind, OutFormat, ScenarioConfig};
+use proxytrace_synth::scenario::{
+    generate_to_dir, LinkKind, OutFormat, ScenarioConfig, ScenarioFiles,
+};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -151,22 +153,29 @@ fn output_is_identical_mapped_streamed_and_across_formats() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn count_quiet_and_client_filters_follow_grep() {
-    let dir = scratch_dir("grep");
+/// A 1 MiB seed-5 scenario in a scratch directory: the directory, its files, the truth
+/// rows, and the first IPv4 client the truth names.
+fn seed5_with_ipv4_client(tag: &str) -> (PathBuf, ScenarioFiles, Vec<Value>, String) {
+    let dir = scratch_dir(tag);
     let cfg = ScenarioConfig {
         seed: 5,
         back_bytes: 1 << 20,
         ..ScenarioConfig::default()
     };
     let (_, files) = generate_to_dir(&cfg, &dir).unwrap();
-    let back = files.back.to_str().unwrap();
     let truth = jsonl(&std::fs::read_to_string(&files.truth).unwrap());
     let client = truth
         .iter()
         .find_map(|t| t["client_ip"].as_str().filter(|c| c.contains('.')))
         .unwrap()
         .to_string();
+    (dir, files, truth, client)
+}
+
+#[test]
+fn count_quiet_and_client_filters_follow_grep() {
+    let (dir, files, truth, client) = seed5_with_ipv4_client("grep");
+    let back = files.back.to_str().unwrap();
     let want = truth
         .iter()
         .filter(|t| t["client_ip"] == client.as_str())
@@ -1034,21 +1043,9 @@ mod addr_forms {
 /// here and the two disagreed on mapped clients.
 #[test]
 fn client_filter_reads_mapped_networks_alike_in_requests_and_syns() {
-    let dir = scratch_dir("mapped-client");
-    let cfg = ScenarioConfig {
-        seed: 5,
-        back_bytes: 1 << 20,
-        ..ScenarioConfig::default()
-    };
-    let (_, files) = generate_to_dir(&cfg, &dir).unwrap();
+    let (dir, files, _, client) = seed5_with_ipv4_client("mapped-client");
     let back = files.back.to_str().unwrap();
     let front = files.front.to_str().unwrap();
-    let truth = jsonl(&std::fs::read_to_string(&files.truth).unwrap());
-    let client = truth
-        .iter()
-        .find_map(|t| t["client_ip"].as_str().filter(|c| c.contains('.')))
-        .unwrap()
-        .to_string();
     let count = |cmd: &str, file: &str, filter: &str| {
         let (code, out, err) = run(&[cmd, "-c", "--client", filter, file]);
         assert!(code == 0 || code == 1, "{cmd} {filter}: {err}");
