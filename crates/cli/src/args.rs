@@ -6,6 +6,7 @@ use crate::flags::{
 };
 use crate::output_file::{self, Output};
 use crate::progress::Bar;
+use anyhow::Context as _;
 use proxytrace::capture::OpenOptions;
 use proxytrace::engine::{Engine, EngineOptions};
 use proxytrace::extract::requests::RequestsConfig;
@@ -198,14 +199,19 @@ pub fn bar(inputs: &Inputs, quiet: bool) -> Option<Arc<Bar>> {
 }
 
 /// Request extraction settings from the identity and filter options.
-pub fn requests_config(id: &IdentityArgs, out: &RowOutputArgs) -> RequestsConfig {
-    RequestsConfig {
+pub fn requests_config(id: &IdentityArgs, out: &RowOutputArgs) -> anyhow::Result<RequestsConfig> {
+    let mut cfg = RequestsConfig {
         trusted: id.trusted.clone(),
         extra_headers: id.headers.iter().map(|h| h.as_bytes().to_vec()).collect(),
         transparent: id.transparent,
         clients: out.clients.iter().copied().collect(),
         ..Default::default()
+    };
+    for h in &id.identity_headers {
+        cfg.add_identity_header(h.as_bytes())
+            .context("--identity-header")?;
     }
+    Ok(cfg)
 }
 
 /// Every file a command names (inputs, duplicates, the database): `-o` must be none.

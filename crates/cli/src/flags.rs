@@ -172,6 +172,11 @@ pub struct IdentityArgs {
     /// Another header that carries a client address (repeatable), e.g. X-Original-Client.
     #[arg(long = "header", value_name = "NAME", value_parser = header_name)]
     pub headers: Vec<String>,
+    /// The header your proxies write, which names the client (repeatable, tried in order;
+    /// like nginx's real_ip_header). Replaces the per-proxy profiles learned from the
+    /// capture; a PROXY preamble still comes first.
+    #[arg(long = "identity-header", value_name = "NAME", value_parser = header_name)]
+    pub identity_headers: Vec<String>,
     /// The back-side source address is the client (HAProxy `usesrc clientip`), unless it
     /// is in a --trusted network (the proxy's own address).
     #[arg(long)]

@@ -6,10 +6,12 @@
 //! The binary only dispatches: flags.rs defines the flags, args.rs turns them into the
 //! library's configs (engine, inputs, database, output, listing), commands/ runs one
 //! command each, summary.rs prints the run report, progress.rs draws the bar, and
-//! output_file.rs puts `-o FILE` in place.
+//! output_file.rs puts `-o FILE` in place, config.rs reads the identity settings file
+//! (`PROXYTRACE_CONFIG_PATH`).
 
 mod args;
 mod commands;
+mod config;
 mod flags;
 mod output_file;
 mod progress;
@@ -20,7 +22,19 @@ use std::io;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = flags::Cli::parse();
+    let args = match config::with_config(std::env::args_os().collect()) {
+        Ok((args, note)) => {
+            if let Some(note) = note {
+                eprintln!("proxytrace: {note}");
+            }
+            args
+        }
+        Err(e) => {
+            eprintln!("proxytrace: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = flags::Cli::parse_from(args);
     match commands::dispatch(&cli) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 pub fn run(cli: &Cli, a: &JoinArgs) -> anyhow::Result<ExitCode> {
     let db = args::database(a.db.as_deref())?;
     let config = JoinConfig {
-        requests: args::requests_config(&a.identity, &a.out),
+        requests: args::requests_config(&a.identity, &a.out)?,
         window_ns: a.window,
         match_window_ns: a.match_window,
         clock_offset_ns: a.clock_offset,

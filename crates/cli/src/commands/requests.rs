@@ -15,7 +15,7 @@ use std::process::ExitCode;
 pub fn run(cli: &Cli, a: &RequestsArgs, flows: bool) -> anyhow::Result<ExitCode> {
     let config = RequestsConfig {
         identified_only: a.identified_only,
-        ..args::requests_config(&a.identity, &a.out)
+        ..args::requests_config(&a.identity, &a.out)?
     };
     let inputs = args::command_inputs(&a.input, Reading::Rows)?;
     let mut out = args::output(

@@ -4,6 +4,7 @@ mod capture_robustness;
 mod engine;
 mod fuzz_regressions;
 mod hostile_decode;
+mod identity;
 mod info_golden;
 mod join;
 mod parallel;

@@ -10,6 +10,8 @@ pub mod chain;
 pub mod filter;
 pub mod forwarded;
 pub mod policy;
+pub mod profile;
+pub mod ranges;
 pub mod source;
 
 pub use chain::{
@@ -18,7 +20,15 @@ pub use chain::{
 };
 pub use filter::ClientFilter;
 pub use forwarded::{parse_forwarded, Forwarded, ForwardedAnomalies, ForwardedElement};
-pub use policy::{extract_identity, is_public, is_trusted, select_client, Identity, SourceChain};
+pub use policy::{
+    extract_identity, extract_identity_with, is_public, is_trusted, select_client, source_of,
+    ChoicePolicy, Identity, IdentityBasis, SourceChain,
+};
+pub use profile::{
+    PairTally, Profile, ProfileReason, ProfileTable, ProxyPair, SourceTally, MIN_PROFILE_REQUESTS,
+    WRITTEN_PERCENT,
+};
+pub use ranges::{special_range, SpecialRange};
 pub use source::{
     AnomalyKind, IdentityAnomaly, IdentitySource, P0fField, P0fKey, SpoofKind, SpoofReason,
 };

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::chain::{parse_chain, Chain, ChainEntry, EntryForm, EntryKind};
 use super::forwarded::{parse_forwarded, Forwarded};
+use super::ranges::special_range;
 use super::source::{
     AnomalyKind, IdentityAnomaly, IdentitySource, P0fField, P0fKey, SpoofKind, SpoofReason,
 };
@@ -58,6 +59,8 @@ pub struct Identity<'a> {
     pub anomalies: Vec<IdentityAnomaly>,
     /// The p0f SPOE header fields, in order.
     pub p0f: Vec<P0fField<'a>>,
+    /// How the client was chosen.
+    pub basis: IdentityBasis,
 }
 
 impl<'a> Identity<'a> {
@@ -97,6 +100,48 @@ fn join<T: fmt::Display>(it: impl Iterator<Item = T>) -> String {
         s.push_str(&x.to_string());
     }
     s
+}
+
+crate::named_enum! {
+    /// How a request's client was chosen (the `identity_basis` column).
+    #[derive(Default)]
+    pub enum IdentityBasis {
+        /// From the sources the user named (`--identity-header`, `--transparent`).
+        Configured => "configured",
+        /// From the sources the proxy writes on this proxy/backend pair, learned from the
+        /// capture ([`super::profile`]).
+        Profile => "profile",
+        /// No profile for the pair: the fixed precedence order of [`IdentitySource`].
+        #[default]
+        DefaultOrder => "default_order",
+    }
+}
+
+/// How to choose the client of one request.
+#[derive(Debug, Clone, Copy)]
+pub struct ChoicePolicy<'a> {
+    /// Trusted proxy networks, skipped when walking a chain from the right.
+    pub trusted: &'a [IpNet],
+    /// How the sources below were decided.
+    pub basis: IdentityBasis,
+    /// The sources the proxy writes (profile) or the user named (configured), in the
+    /// order to try; empty for the default order. A PROXY preamble, written before any
+    /// client byte, is always tried first.
+    pub sources: &'a [IdentitySource],
+    /// The proxy's front side is public: a client in a special range is flagged.
+    pub front_public: bool,
+}
+
+impl<'a> ChoicePolicy<'a> {
+    /// The fixed precedence order, no profile.
+    pub fn default_order(trusted: &'a [IpNet]) -> ChoicePolicy<'a> {
+        ChoicePolicy {
+            trusted,
+            basis: IdentityBasis::DefaultOrder,
+            sources: &[],
+            front_public: false,
+        }
+    }
 }
 
 /// IPv4-mapped IPv6 addresses compare and match as IPv4.
@@ -167,14 +212,27 @@ pub fn select_client(chain: &Chain<'_>, trusted: &[IpNet]) -> (Option<usize>, bo
 }
 
 /// Build the identity of a request from its head (if any) and the PROXY protocol source
-/// (if any). `trusted` lists the trusted proxy networks (may be empty).
+/// (if any) in the fixed precedence order. `trusted` lists the trusted proxy networks (may
+/// be empty).
 pub fn extract_identity<'a>(
     head: Option<&RequestHead<'a>>,
     proxy_src: Option<SocketAddr>,
     trusted: &[IpNet],
 ) -> Identity<'a> {
+    extract_identity_with(head, proxy_src, &ChoicePolicy::default_order(trusted))
+}
+
+/// Build the identity of a request as `policy` says: from the sources the proxy writes or
+/// the user named, else in the fixed precedence order.
+pub fn extract_identity_with<'a>(
+    head: Option<&RequestHead<'a>>,
+    proxy_src: Option<SocketAddr>,
+    policy: &ChoicePolicy<'_>,
+) -> Identity<'a> {
+    let trusted = policy.trusted;
     let mut id = Identity {
         proxy_src,
+        basis: policy.basis,
         ..Identity::default()
     };
     if proxy_src.is_some_and(|p| canon(p.ip()) != p.ip()) {
@@ -187,12 +245,62 @@ pub fn extract_identity<'a>(
         read_sources(head, trusted, &mut id);
     }
     let proxy_trusted = proxy_src.is_some_and(|p| is_trusted(p.ip(), trusted));
-    choose_client(&mut id, proxy_trusted);
-    let mut reasons = source_disagreements(&id, proxy_trusted);
+    let mut reasons = if policy.basis == IdentityBasis::DefaultOrder {
+        choose_client(&mut id, proxy_trusted, None);
+        source_disagreements(&id, proxy_trusted)
+    } else {
+        choose_client(&mut id, proxy_trusted, Some(policy.sources));
+        client_sent(&id, trusted)
+    };
     reasons.append(&mut id.spoof_reasons);
+    if let Some(a) = special_range_client(&id, policy.front_public) {
+        id.anomalies.push(a);
+    }
     id.spoof_reasons = reasons;
     id.spoof_suspect = !id.spoof_reasons.is_empty();
     id
+}
+
+/// With a known source (profile or configured): every other source naming another address
+/// than the chosen client, and entries left of the chosen one in its chain naming another
+/// untrusted address, were written by the client (the proxy only passed them on).
+fn client_sent(id: &Identity<'_>, trusted: &[IpNet]) -> Vec<SpoofReason> {
+    let mut reasons = Vec::new();
+    let Some(client) = id.client_ip.map(canon) else {
+        return reasons;
+    };
+    let differs = |a: IpAddr| canon(a) != client && !is_trusted(a, trusted);
+    for s in &id.sources {
+        let forged = if Some(s.source) == id.identity_source {
+            let left = s.selected.unwrap_or(0);
+            s.chain.entries[..left]
+                .iter()
+                .any(|e| e.addr.is_some_and(differs))
+        } else {
+            s.selected_entry().and_then(|e| e.addr).is_some_and(differs)
+        };
+        if forged {
+            reasons.push(SpoofReason::in_source(SpoofKind::ClientSent, s.source));
+        }
+    }
+    reasons
+}
+
+/// A chosen client in a special range behind a public front side, or with a public address
+/// left of it in its own chain (`X-Forwarded-For: 6.6.6.6, 10.1.2.3`): an internal hop or
+/// a value the client wrote, not a client that connected from the Internet.
+fn special_range_client(id: &Identity<'_>, front_public: bool) -> Option<IdentityAnomaly> {
+    let client = id.client_ip?;
+    let source = id.identity_source?;
+    special_range(client)?;
+    let public_left = id.source(source).is_some_and(|c| {
+        let left = c.selected.unwrap_or(0);
+        c.chain.entries[..left]
+            .iter()
+            .any(|e| e.addr.is_some_and(|a| special_range(a).is_none()))
+    });
+    (front_public || public_left)
+        .then(|| IdentityAnomaly::new(AnomalyKind::SpecialRangeClient, source))
 }
 
 /// Parse every identity source of `head` into `id.sources` (precedence order, each
@@ -309,9 +417,11 @@ const FORM_ANOMALIES: [(u8, AnomalyKind); 4] = [
 ];
 
 /// Set the client: the first source in precedence order (PROXY, then the header sources
-/// as sorted) naming an untrusted client; failing that, the first naming any address (all
-/// hops trusted). This order is the one place a per-proxy choice of source would replace.
-fn choose_client(id: &mut Identity<'_>, proxy_trusted: bool) {
+/// as sorted, or only `known` ones in their order when the proxy's sources are known)
+/// naming an untrusted client; failing that, the first naming any address (all hops
+/// trusted). With `known` sources none of which is on the request, there is no client:
+/// the remaining sources are the client's own words.
+fn choose_client(id: &mut Identity<'_>, proxy_trusted: bool, known: Option<&[IdentitySource]>) {
     let mut candidates: Vec<(IdentitySource, IpAddr, Option<u16>, bool)> = Vec::new();
     if let Some(p) = id.proxy_src {
         candidates.push((
@@ -321,10 +431,30 @@ fn choose_client(id: &mut Identity<'_>, proxy_trusted: bool) {
             proxy_trusted,
         ));
     }
-    for s in &id.sources {
+    let mut push = |s: &SourceChain<'_>| {
         if let Some(e) = s.selected_entry() {
             if let Some(a) = e.addr {
                 candidates.push((s.source, a, e.port, s.all_trusted));
+            }
+        }
+    };
+    match known {
+        None => id.sources.iter().for_each(&mut push),
+        Some(known) => {
+            for k in known {
+                if let Some(s) = id.sources.iter().find(|s| s.source == *k) {
+                    push(s);
+                }
+            }
+            let present = |k: &IdentitySource| {
+                *k == IdentitySource::ProxyProtocol && id.proxy_src.is_some()
+                    || id.source(*k).is_some()
+            };
+            match known.first() {
+                Some(&first) if !known.iter().any(present) => id.anomalies.push(
+                    IdentityAnomaly::new(AnomalyKind::IdentitySourceAbsent, first),
+                ),
+                _ => {}
             }
         }
     }
@@ -374,7 +504,7 @@ fn source_disagreements(id: &Identity<'_>, proxy_trusted: bool) -> Vec<SpoofReas
 }
 
 /// The identity source a header kind feeds (none for the p0f headers).
-fn source_of(k: HeaderKind) -> Option<IdentitySource> {
+pub fn source_of(k: HeaderKind) -> Option<IdentitySource> {
     Some(match k {
         HeaderKind::XForwardedFor => IdentitySource::XForwardedFor,
         HeaderKind::Forwarded => IdentitySource::Forwarded,

@@ -81,6 +81,10 @@ crate::named_enum! {
         XffVsRealIp => "xff_vs_real_ip",
         /// A private/reserved address stands left of a public one in a source's chain.
         PrivateLeftOfPublic => "private_left_of_public",
+        /// A source the proxy does not write (by its profile or the user's word) names
+        /// another address than the chosen client: the client wrote it. Also entries left
+        /// of the chosen one in the chosen chain, which the proxy only passed on.
+        ClientSent => "client_sent",
     }
 }
 
@@ -142,6 +146,14 @@ crate::named_enum! {
         ChainCapped => "chain_capped",
         /// With a trusted list, the first untrusted hop is not an address: no client.
         UntrustedHopNotAnAddress => "untrusted_hop_not_an_address",
+        /// The source the proxy writes (profile) or the user named is missing from this
+        /// request: no client is chosen from what the client could have written.
+        IdentitySourceAbsent => "identity_source_absent",
+        /// The chosen client is in a special range (private, loopback, documentation...)
+        /// while the proxy's front side is public, or a public address stands left of it
+        /// in its chain: an internal hop (pass `--trusted`) or a value the client wrote,
+        /// not a client that connected from the Internet.
+        SpecialRangeClient => "special_range_client",
     }
 }
 

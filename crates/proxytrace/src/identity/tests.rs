@@ -351,8 +351,17 @@ fn spoof_reasons() {
         "private_left_of_public:x_forwarded_for"
     );
     // Public left of private is the normal shape (client, then internal hops).
+    // Without --trusted for those hops, the last one is no client: flagged, not spoofing.
     let h = b"GET / HTTP/1.1\r\nX-Forwarded-For: 8.8.4.4, 10.0.0.1, 100.64.0.1, fd00::1\r\n\r\n";
-    assert!(!ident(h, None, &[]).spoof_suspect);
+    let id = ident(h, None, &[]);
+    assert!(!id.spoof_suspect);
+    assert_eq!(
+        id.anomalies_string(),
+        "special_range_client:x_forwarded_for"
+    );
+    let id = ident(h, None, &nets(&["10.0.0.0/8", "100.64.0.0/10", "fd00::/8"]));
+    assert_eq!(id.client_ip, Some(ip("8.8.4.4")));
+    assert_eq!(id.anomalies_string(), "");
     // IPv4-mapped PROXY source equals the IPv4 XFF entry.
     let h = b"GET / HTTP/1.1\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n";
     assert!(!ident(h, Some("[::ffff:1.2.3.4]:80"), &[]).spoof_suspect);
@@ -587,4 +596,99 @@ fn entry_form_flags_are_named_like_their_anomalies() {
         parse_entry(b"::ffff:1.2.3.4").form.to_string(),
         "ipv4_mapped_ipv6"
     );
+}
+
+/// The identity of `h` chosen from `sources` (the proxy's, as a profile found them).
+fn ident_known(
+    h: &[u8],
+    proxy: Option<&str>,
+    basis: IdentityBasis,
+    sources: &[IdentitySource],
+    front_public: bool,
+) -> Identity<'static> {
+    let bytes: &'static [u8] = Box::leak(h.to_vec().into_boxed_slice());
+    let head = parse_request_head(bytes, &[]).unwrap();
+    let policy = ChoicePolicy {
+        trusted: &[],
+        basis,
+        sources,
+        front_public,
+    };
+    extract_identity_with(Some(&head), proxy.map(|p| p.parse().unwrap()), &policy)
+}
+
+#[test]
+fn the_source_the_proxy_writes_beats_a_forged_one() {
+    use IdentitySource::*;
+    // HAProxy appended its peer to XFF; the client wrote Forwarded (the lab's forgery).
+    let h = b"GET / HTTP/1.1\r\nForwarded: for=\"8.8.8.8:1234\"\r\nX-Forwarded-For: 6.6.6.6, 203.0.113.5\r\n\r\n";
+    let id = ident(h, None, &[]);
+    assert_eq!(
+        id.client_ip,
+        Some(ip("8.8.8.8")),
+        "the default order is fooled"
+    );
+    let id = ident_known(h, None, IdentityBasis::Profile, &[XForwardedFor], false);
+    assert_eq!(id.client_ip, Some(ip("203.0.113.5")));
+    assert_eq!(id.client_port, None);
+    assert_eq!(id.identity_source, Some(XForwardedFor));
+    assert_eq!(id.basis, IdentityBasis::Profile);
+    assert_eq!(
+        id.spoof_reasons_string(),
+        "client_sent:forwarded|client_sent:x_forwarded_for"
+    );
+    // HAProxy sets X-Client-IP; every other source is the client's.
+    let h = b"GET / HTTP/1.1\r\nX-Real-IP: 9.9.9.9\r\nX-Forwarded-For: 9.9.9.9\r\nX-Client-IP: 198.51.100.7\r\n\r\n";
+    let id = ident_known(h, None, IdentityBasis::Configured, &[XClientIp], false);
+    assert_eq!(id.client_ip, Some(ip("198.51.100.7")));
+    assert_eq!(
+        id.spoof_reasons_string(),
+        "client_sent:x_forwarded_for|client_sent:x_real_ip"
+    );
+    // Sources agreeing with the chosen client are no evidence of anything.
+    let h = b"GET / HTTP/1.1\r\nX-Real-IP: 198.51.100.7\r\nX-Client-IP: 198.51.100.7\r\n\r\n";
+    let id = ident_known(h, None, IdentityBasis::Profile, &[XClientIp], false);
+    assert!(!id.spoof_suspect);
+}
+
+#[test]
+fn without_the_proxys_source_there_is_no_client() {
+    use IdentitySource::*;
+    let h = b"GET / HTTP/1.1\r\nX-Forwarded-For: 8.8.8.8\r\n\r\n";
+    let id = ident_known(h, None, IdentityBasis::Profile, &[XRealIp], false);
+    assert_eq!(id.client_ip, None);
+    assert_eq!(id.identity_source, None);
+    assert_eq!(id.anomalies_string(), "identity_source_absent:x_real_ip");
+    // The PROXY preamble comes first whatever the headers say.
+    let id = ident_known(
+        h,
+        Some("192.0.2.1:5"),
+        IdentityBasis::Profile,
+        &[ProxyProtocol],
+        false,
+    );
+    assert_eq!(id.identity_source, Some(ProxyProtocol));
+    assert_eq!(id.client_ip, Some(ip("192.0.2.1")));
+    assert_eq!(id.spoof_reasons_string(), "client_sent:x_forwarded_for");
+    assert_eq!(id.anomalies_string(), "");
+}
+
+#[test]
+fn a_special_range_client_behind_a_public_front_is_flagged() {
+    use IdentitySource::*;
+    // A lone client-sent XFF naming an internal hop after a public address.
+    let h = b"GET / HTTP/1.1\r\nX-Forwarded-For: 6.6.6.6, 10.1.2.3\r\n\r\n";
+    let id = ident(h, None, &[]);
+    assert_eq!(id.client_ip, Some(ip("10.1.2.3")));
+    assert_eq!(
+        id.anomalies_string(),
+        "special_range_client:x_forwarded_for"
+    );
+    // A proxy whose other clients are public names a private one.
+    let h = b"GET / HTTP/1.1\r\nX-Real-IP: 192.168.7.7\r\n\r\n";
+    let id = ident_known(h, None, IdentityBasis::Profile, &[XRealIp], true);
+    assert_eq!(id.anomalies_string(), "special_range_client:x_real_ip");
+    // Behind a proxy with internal clients it is what is expected.
+    let id = ident_known(h, None, IdentityBasis::Profile, &[XRealIp], false);
+    assert_eq!(id.anomalies_string(), "");
 }

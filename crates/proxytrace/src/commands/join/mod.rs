@@ -58,7 +58,7 @@ pub use summary::{ClientJoinRow, ClientJoinSummary};
 use crate::capture::CaptureError;
 use crate::collections::hashing::HashSet;
 use crate::engine::Engine;
-use crate::extract::requests::{RequestRow, RequestsConfig};
+use crate::extract::requests::{learn_profiles, RequestRow, RequestsConfig};
 use crate::fingerprint::Database;
 use crate::pipeline::{self, Counter, CounterKind, FailedFile, Inputs, Report, Section, Sink};
 use index::canon;
@@ -150,13 +150,14 @@ pub fn run<K: Sink<JoinRow>>(
     }
     let mut shown = Shown::default();
     let mut failed: Vec<FailedFile> = Vec::new();
-    let mut notes: Vec<String> = Vec::new();
+    let (back_cfg, learning) = learn_profiles(engine, back, &cfg.requests);
+    let mut notes: Vec<String> = vec![learning.note()];
     let only = if cfg.two_pass {
         let mut clients = HashSet::default();
         let first = stages::read(
             engine,
             back,
-            &mut RequestStage::new(&cfg.requests),
+            &mut RequestStage::new(&back_cfg),
             sink,
             &mut shown,
             |r: RequestRow| {
@@ -211,7 +212,7 @@ pub fn run<K: Sink<JoinRow>>(
         }
         None => {
             let (estimate, read) =
-                clock::estimate_offset(engine, back, &cfg.requests, &index, sink, &mut shown)
+                clock::estimate_offset(engine, back, &back_cfg, &index, sink, &mut shown)
                     .map_err(JoinError::Sink)?;
             add_failures(&mut failed, read.failed_files);
             notes.push(clock::offset_note(estimate.as_ref()));
@@ -234,13 +235,8 @@ pub fn run<K: Sink<JoinRow>>(
         by_method: BTreeMap::new(),
         by_confidence: BTreeMap::new(),
     };
-    let mut report = pipeline::run(
-        engine,
-        back,
-        &mut RequestStage::new(&cfg.requests),
-        &mut rows,
-    )
-    .map_err(JoinError::Sink)?;
+    let mut report = pipeline::run(engine, back, &mut RequestStage::new(&back_cfg), &mut rows)
+        .map_err(JoinError::Sink)?;
     add_failures(&mut failed, std::mem::take(&mut report.failed_files));
     report.failed_files = failed;
     let JoinSink {

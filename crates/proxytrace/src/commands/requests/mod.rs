@@ -4,19 +4,23 @@
 pub mod flows;
 
 use crate::engine::Engine;
-use crate::extract::requests::{RequestRow, RequestStage, RequestsConfig};
+use crate::extract::requests::{learn_profiles, RequestRow, RequestStage, RequestsConfig};
 use crate::pipeline::{self, Inputs, Report, Sink};
 
 pub use flows::{FlowAggregator, FlowRow};
 
 /// Every request head of `inputs` (read in their run order) to `sink`, in time order.
 /// Unreadable captures are in the report (and shown to the sink); only the sink fails
-/// the run.
+/// the run. The per-proxy identity profiles are learned first ([`learn_profiles`]); the
+/// report's notes say how.
 pub fn run<S: Sink<RequestRow> + ?Sized>(
     engine: &Engine,
     inputs: &Inputs,
     config: &RequestsConfig,
     sink: &mut S,
 ) -> Result<Report, S::Error> {
-    pipeline::run(engine, inputs, &mut RequestStage::new(config), sink)
+    let (config, learning) = learn_profiles(engine, inputs, config);
+    let mut report = pipeline::run(engine, inputs, &mut RequestStage::new(&config), sink)?;
+    report.notes.push(learning.note());
+    Ok(report)
 }

@@ -8,19 +8,25 @@
 //! - `reorder.rs`: rows leave in time order through a bounded buffer;
 //! - `row.rs`: the row schema; `text.rs`: its composed columns.
 
+mod profiles;
 mod reorder;
 mod row;
 mod segments;
 mod stage;
 mod text;
 
+use crate::http1::head::{classify_header_name, HeaderKind};
 use crate::http1::ReassemblyConfig;
-use crate::identity::ClientFilter;
+use crate::identity::{source_of, ClientFilter, IdentitySource, ProfileTable};
 use ipnet::IpNet;
+use std::sync::Arc;
 
+pub use profiles::{learn_profiles, ProfileLearning};
 pub use reorder::MAX_REORDER_ROWS;
 pub use row::{RequestJson, RequestRow};
-pub use stage::{RequestStage, RequestStats, UnparsedHeads};
+pub use stage::{
+    RequestStage, RequestStats, UnparsedHeads, WARM_UP_BYTES, WARM_UP_HEADS, WARM_UP_NS,
+};
 
 /// What to extract and keep.
 #[derive(Debug, Clone, Default)]
@@ -38,4 +44,48 @@ pub struct RequestsConfig {
     pub identified_only: bool,
     /// Bounds of the TCP reassembly.
     pub reassembly: ReassemblyConfig,
+    /// The identity sources the user says the proxies write (`--identity-header`), in
+    /// the order to try: no profile is learned or used.
+    pub identity_sources: Vec<IdentitySource>,
+    /// Per-proxy identity profiles learned by a first pass ([`learn_profiles`]).
+    pub profiles: Option<Arc<ProfileTable>>,
+    /// Without `profiles`: learn them from the run's first heads (stream inputs, which
+    /// cannot be read twice), holding those heads' rows until decided.
+    pub warm_up: bool,
+    /// Fill [`RequestRow::source_addrs`] (the `proxies` report's agreement check).
+    pub source_addresses: bool,
+}
+
+/// A name given to `--identity-header` that cannot carry a client address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name:?} is a p0f header, not a header that names a client")]
+pub struct NotAnIdentityHeader {
+    /// The name as given.
+    pub name: String,
+}
+
+impl RequestsConfig {
+    /// The user says the proxies write header `name` (like nginx's `real_ip_header`):
+    /// choose the client from it (tried in the order given). A name that is not one of the
+    /// known identity headers is also read as an extra header (`--header`).
+    pub fn add_identity_header(
+        &mut self,
+        name: &[u8],
+    ) -> Result<IdentitySource, NotAnIdentityHeader> {
+        let known: Vec<&[u8]> = self.extra_headers.iter().map(Vec::as_slice).collect();
+        let kind = match classify_header_name(name, &known) {
+            Some(k) => k,
+            None => {
+                self.extra_headers.push(name.to_vec());
+                HeaderKind::Custom(u16::try_from(self.extra_headers.len() - 1).unwrap_or(u16::MAX))
+            }
+        };
+        let source = source_of(kind).ok_or_else(|| NotAnIdentityHeader {
+            name: String::from_utf8_lossy(name).into_owned(),
+        })?;
+        if !self.identity_sources.contains(&source) {
+            self.identity_sources.push(source);
+        }
+        Ok(source)
+    }
 }

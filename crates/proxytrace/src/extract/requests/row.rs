@@ -1,7 +1,7 @@
 //! The `requests` row schema: [`RequestRow`] (flat, the CSV and table columns) and
 //! [`RequestJson`] (the JSON forms, with the parsed PROXY header).
 
-use crate::identity::IdentitySource;
+use crate::identity::{IdentityBasis, IdentitySource};
 use crate::proxy_protocol::ProxyHeader;
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
@@ -42,6 +42,9 @@ pub struct RequestRow {
     /// (written empty when no source named one).
     #[serde(serialize_with = "source_or_empty")]
     pub identity_source: Option<IdentitySource>,
+    /// How the client was chosen: configured (the user named the source), profile
+    /// (learned: the source this proxy writes on this backend), default_order.
+    pub identity_basis: IdentityBasis,
     /// The chosen source's whole chain, entries as written, joined with ", ".
     pub chain: String,
     /// Every X-Forwarded-For value, in order, joined with ", ".
@@ -72,6 +75,10 @@ pub struct RequestRow {
     /// The PROXY header, for JSON output (TLVs included).
     #[serde(skip)]
     pub proxy: Option<ProxyHeader>,
+    /// The address each identity source names (its chosen entry; the PROXY source), when
+    /// the config asks for them (not a column).
+    #[serde(skip)]
+    pub source_addrs: Vec<(IdentitySource, IpAddr)>,
 }
 
 /// The JSON and JSON Lines form: the flat row plus the parsed PROXY header with its TLVs.

@@ -14,7 +14,10 @@ use crate::decode::{FiveTuple, Outcomes};
 use crate::engine::Engine;
 use crate::http1::head::{parse_request_head, HeadError, HeaderKind, RequestHead};
 use crate::http1::{HeadAssembler, HeadEvent, HeadFlags, ReassemblyStats, SegmentMeta};
-use crate::identity::{extract_identity, is_trusted, Identity, IdentitySource};
+use crate::identity::{
+    extract_identity, extract_identity_with, is_trusted, special_range, ChoicePolicy, Identity,
+    IdentityBasis, IdentitySource, ProfileTable, ProxyPair,
+};
 use crate::pipeline::{Counter, CounterKind, Counters, Report, RowEmitter, Stage};
 use crate::proxy_protocol::{parse_proxy, ProxyHeader};
 use crate::timefmt::{write_rfc3339, Precision};
@@ -22,6 +25,7 @@ use crate::vocab::escape::escape_bytes;
 use serde::Serialize;
 use std::net::IpAddr;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 /// How often (records) the reorder buffer asks the assembler for its oldest pending head.
 const RELEASE_EVERY: u64 = 8192;
@@ -90,9 +94,36 @@ impl Counters for UnparsedHeads {
     }
 }
 
+/// Most request heads a stream's warm-up holds before deciding the profiles.
+pub const WARM_UP_HEADS: usize = 4096;
+/// Most head bytes a stream's warm-up holds.
+pub const WARM_UP_BYTES: usize = 16 << 20;
+/// Longest stretch of capture time a stream's warm-up holds (from its first head), so a
+/// live pipeline's rows are not held back for long.
+pub const WARM_UP_NS: i64 = 5_000_000_000;
+
+/// What the stage does with per-proxy identity profiles.
+enum Profiling {
+    /// Build rows with the profiles of the config (if any).
+    Use,
+    /// Only tally every head into `learned`; build no row (the first pass).
+    Learn,
+    /// A stream: tally and hold the first heads, then decide and build their rows.
+    WarmUp {
+        held: Vec<HeadEvent>,
+        bytes: usize,
+        first_ts: Option<i64>,
+    },
+}
+
 /// Turns the packets of one run (all files, in order) into request rows.
 pub struct RequestStage<'c> {
     cfg: &'c RequestsConfig,
+    profiling: Profiling,
+    /// Tallies while learning or warming up.
+    learned: ProfileTable,
+    /// The profiles rows are built with: the config's, or the warm-up's once decided.
+    profiles: Option<Arc<ProfileTable>>,
     extra: Vec<&'c [u8]>,
     assembler: HeadAssembler,
     reorder: ReorderBuffer,
@@ -134,8 +165,21 @@ fn untag_index(tagged: u64) -> (u32, u64) {
 impl<'c> RequestStage<'c> {
     /// A stage extracting what `cfg` asks for.
     pub fn new(cfg: &'c RequestsConfig) -> Self {
+        let profiling = if cfg.warm_up && cfg.profiles.is_none() && cfg.identity_sources.is_empty()
+        {
+            Profiling::WarmUp {
+                held: Vec::new(),
+                bytes: 0,
+                first_ts: None,
+            }
+        } else {
+            Profiling::Use
+        };
         RequestStage {
             cfg,
+            profiling,
+            learned: ProfileTable::default(),
+            profiles: cfg.profiles.clone(),
             extra: cfg.extra_headers.iter().map(Vec::as_slice).collect(),
             assembler: HeadAssembler::new(cfg.reassembly.clone()),
             reorder: ReorderBuffer::default(),
@@ -149,12 +193,133 @@ impl<'c> RequestStage<'c> {
         }
     }
 
+    /// A stage that only learns the per-proxy profiles of `cfg`'s run (the first pass):
+    /// it builds no row; [`RequestStage::into_profiles`] gives the decided table.
+    pub fn learner(cfg: &'c RequestsConfig) -> Self {
+        let mut stage = RequestStage::new(cfg);
+        stage.profiling = Profiling::Learn;
+        stage.profiles = None;
+        stage
+    }
+
+    /// The profiles learned by a [`RequestStage::learner`], decided.
+    pub fn into_profiles(mut self) -> ProfileTable {
+        self.learned.decide();
+        self.learned
+    }
+
+    /// The profiles rows were built with (the config's, or those a stream's warm-up
+    /// decided).
+    pub fn profiles(&self) -> Option<&ProfileTable> {
+        self.profiles.as_deref()
+    }
+
     /// The reassembly's counters so far.
     pub fn reassembly(&self) -> &ReassemblyStats {
         self.assembler.stats()
     }
 
-    fn on_event(&mut self, mut ev: HeadEvent) {
+    fn on_event(&mut self, ev: HeadEvent) {
+        let full = match &mut self.profiling {
+            Profiling::Use => return self.build(ev),
+            Profiling::Learn => {
+                self.stats.heads += 1;
+                return self.tally(&ev);
+            }
+            Profiling::WarmUp {
+                held,
+                bytes,
+                first_ts,
+            } => {
+                *bytes += ev.head.len() + ev.proxy_preamble.as_ref().map_or(0, Vec::len);
+                let first = *first_ts.get_or_insert(ev.ts_ns);
+                held.len() + 1 >= WARM_UP_HEADS
+                    || *bytes >= WARM_UP_BYTES
+                    || ev.ts_ns.saturating_sub(first) >= WARM_UP_NS
+            }
+        };
+        self.tally(&ev);
+        if let Profiling::WarmUp { held, .. } = &mut self.profiling {
+            held.push(ev);
+        }
+        if full {
+            self.end_warm_up();
+        }
+    }
+
+    /// Decide the profiles from the held heads and build their rows.
+    fn end_warm_up(&mut self) {
+        let Profiling::WarmUp { held, .. } = std::mem::replace(&mut self.profiling, Profiling::Use)
+        else {
+            return;
+        };
+        let mut table = std::mem::take(&mut self.learned);
+        table.decide();
+        self.profiles = Some(Arc::new(table));
+        for ev in held {
+            self.build(ev);
+        }
+    }
+
+    /// Count one head into the profile tallies of its proxy/backend pair.
+    fn tally(&mut self, ev: &HeadEvent) {
+        let Ok(head) = parse_request_head(&ev.head, &self.extra) else {
+            return;
+        };
+        let proxy_src = match ev.proxy_preamble.as_deref().map(parse_proxy) {
+            Some(Ok(p)) => Some(p.src),
+            _ => None,
+        };
+        let id = extract_identity(Some(&head), proxy_src.flatten(), &self.cfg.trusted);
+        let sources: Vec<(IdentitySource, bool)> = id
+            .sources
+            .iter()
+            .filter_map(|c| {
+                let a = c.selected_entry()?.addr?;
+                Some((c.source, special_range(a).is_some()))
+            })
+            .collect();
+        let Some(t) = self.learned.tally_mut(pair_of(&ev.flow)) else {
+            return;
+        };
+        if ev.ordinal == 1 && !ev.flags.contains(HeadFlags::MIDSTREAM_START) {
+            t.connections += 1;
+            t.preambles += u64::from(proxy_src.is_some());
+        }
+        t.add_request(&sources, head.user_agent.is_some());
+    }
+
+    /// How to choose the client on `flow`: the user's sources, the pair's profile, or the
+    /// default order.
+    fn policy(&self, flow: &FiveTuple) -> ChoicePolicy<'_> {
+        let profile = self
+            .profiles
+            .as_deref()
+            .and_then(|t| t.profile(&pair_of(flow)));
+        let front_public = profile.and_then(|p| p.front_public).unwrap_or(false);
+        if !self.cfg.identity_sources.is_empty() {
+            return ChoicePolicy {
+                trusted: &self.cfg.trusted,
+                basis: IdentityBasis::Configured,
+                sources: &self.cfg.identity_sources,
+                front_public,
+            };
+        }
+        match profile.filter(|p| !p.written.is_empty()) {
+            Some(p) => ChoicePolicy {
+                trusted: &self.cfg.trusted,
+                basis: IdentityBasis::Profile,
+                sources: &p.written,
+                front_public,
+            },
+            None => ChoicePolicy {
+                front_public,
+                ..ChoicePolicy::default_order(&self.cfg.trusted)
+            },
+        }
+    }
+
+    fn build(&mut self, mut ev: HeadEvent) {
         self.stats.heads += 1;
         let (file_ord, index) = untag_index(ev.packet_index);
         ev.packet_index = index;
@@ -177,7 +342,7 @@ impl<'c> RequestStage<'c> {
             None => None,
         };
         let proxy_src = proxy.as_ref().and_then(|p| p.src);
-        let identity = extract_identity(Some(&head), proxy_src, &self.cfg.trusted);
+        let identity = extract_identity_with(Some(&head), proxy_src, &self.policy(&ev.flow));
         let Some(file) = self.files.get(file_ord as usize) else {
             return;
         };
@@ -232,6 +397,7 @@ impl<'c> RequestStage<'c> {
         write_rfc3339(&mut time, ev.ts_ns, file.precision);
         let (mut client_ip, mut client_port) = (id.client_ip, id.client_port);
         let mut source = id.identity_source;
+        let mut basis = id.basis;
         let mut chain = id
             .identity_source
             .and_then(|s| id.source(s))
@@ -253,6 +419,7 @@ impl<'c> RequestStage<'c> {
             client_ip = Some(src_ip);
             client_port = None;
             source = Some(IdentitySource::Transparent);
+            basis = IdentityBasis::Configured;
             chain = src_ip.to_string();
         }
         let header_named = id
@@ -302,6 +469,7 @@ impl<'c> RequestStage<'c> {
             client_ip,
             client_port,
             identity_source: source,
+            identity_basis: basis,
             chain,
             xff: join_values(head.fields(HeaderKind::XForwardedFor).map(|f| f.value)),
             x_real_ip: join_values(head.fields(HeaderKind::XRealIp).map(|f| f.value)),
@@ -315,6 +483,11 @@ impl<'c> RequestStage<'c> {
             request_on_connection: ev.ordinal,
             flags,
             ts_ns: ev.ts_ns,
+            source_addrs: if self.cfg.source_addresses {
+                source_addrs(id)
+            } else {
+                Vec::new()
+            },
             proxy,
         }
     }
@@ -325,6 +498,11 @@ impl<'c> RequestStage<'c> {
         all: bool,
         emit: &mut dyn FnMut(RequestRow) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
+        if !matches!(self.profiling, Profiling::Use) {
+            // Held heads have no row yet; rows built from them later may be older than
+            // any released now.
+            return ControlFlow::Continue(());
+        }
         let bound = if all {
             i64::MAX
         } else {
@@ -407,7 +585,32 @@ impl<'c> RequestStage<'c> {
         for ev in events {
             self.on_event(ev);
         }
+        self.end_warm_up();
         self.release(true, emit)
+    }
+}
+
+/// The address each source of `id` names (IPv4-mapped as IPv4).
+fn source_addrs(id: &Identity<'_>) -> Vec<(IdentitySource, IpAddr)> {
+    let proxy = id
+        .proxy_src
+        .map(|p| (IdentitySource::ProxyProtocol, p.ip().to_canonical()));
+    proxy
+        .into_iter()
+        .chain(
+            id.sources
+                .iter()
+                .filter_map(|c| Some((c.source, c.selected_entry()?.addr?.to_canonical()))),
+        )
+        .collect()
+}
+
+/// The profile key of a back-side flow (source = proxy).
+fn pair_of(flow: &FiveTuple) -> ProxyPair {
+    ProxyPair {
+        proxy: flow.src_ip,
+        backend: flow.dst_ip,
+        backend_port: flow.dst_port,
     }
 }
 
