@@ -36,6 +36,10 @@ pub enum Command {
     /// Pair every BACK-side request with the FRONT-side connection it came in on and the
     /// client's SYN fingerprint.
     Join(JoinArgs),
+    /// Which identity sources each proxy writes, learned from the BACK captures: one row
+    /// per proxy/backend pair with the share of every source, the source chosen and why
+    /// (with --front: how often each agrees with the real front connection).
+    Proxies(ProxiesArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -255,6 +259,29 @@ pub struct JoinArgs {
     #[arg(long)]
     pub summary: bool,
     /// p0f.fp-format database to match against [default: the built-in one].
+    #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProxiesArgs {
+    /// BACK capture files (proxy -> backends).
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub out: RowOutputArgs,
+    /// How clients are read from requests.
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    /// A FRONT capture (clients -> proxy; repeatable): also count, on the requests `join`
+    /// pairs `certain`, how often each source names the address that opened the front
+    /// connection.
+    #[arg(long, value_name = "FILE", value_parser = non_empty)]
+    pub front: Vec<String>,
+    /// With --front: back time = front time + OFFSET [default: estimated].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub clock_offset: Option<i64>,
+    /// With --front: p0f.fp-format database [default: the built-in one].
     #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     pub db: Option<PathBuf>,
 }

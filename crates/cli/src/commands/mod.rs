@@ -4,6 +4,7 @@
 
 mod info;
 mod join;
+mod proxies;
 mod requests;
 mod syns;
 
@@ -28,6 +29,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Flows(a) => requests::run(cli, a, true),
         Command::Syns(a) => syns::run(cli, a),
         Command::Join(a) => join::run(cli, a),
+        Command::Proxies(a) => proxies::run(cli, a),
     }
 }
 

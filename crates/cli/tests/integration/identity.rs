@@ -206,3 +206,118 @@ fn the_user_can_name_the_header_on_the_command_line_or_in_a_file() {
     assert_eq!(code, 2);
     assert!(err.contains("p0f header"), "{err}");
 }
+
+#[test]
+fn proxies_reports_each_pairs_shares_and_choice() {
+    let reqs = xclientip_requests(40);
+    let f = capture(&reqs);
+    let (code, out, err) = run(&["proxies", "--format", "jsonl", f.0.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r["proxy_ip"], "10.0.0.2");
+    assert_eq!(r["backend_ip"], "10.0.1.9");
+    assert_eq!(r["backend_port"], 8080);
+    // 40 forwarded requests; the 3 without User-Agent or identity are health checks.
+    assert_eq!(r["requests"], 40);
+    assert_eq!(r["health_check_like"], 3);
+    assert_eq!(r["connections"], 43);
+    assert_eq!(r["x_client_ip_share"], 100.0);
+    // Every fifth (8 of 40) forged the others.
+    for s in [
+        "x_forwarded_for_share",
+        "x_real_ip_share",
+        "forwarded_share",
+    ] {
+        assert_eq!(r[s], 20.0, "{s}");
+    }
+    assert_eq!(r["written"], "x_client_ip");
+    assert_eq!(r["chosen"], "x_client_ip");
+    assert_eq!(r["reason"], "written");
+    assert_eq!(r["front_certain"], Value::Null);
+    let (code, _, err) = run(&["proxies", "--client", "1.2.3.4", f.0.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--client does not apply"), "{err}");
+}
+
+/// The address an `X-Forwarded-For` / `X-Real-IP` entry names (port and brackets off).
+fn entry_addr(e: &str) -> Option<IpAddr> {
+    let e = e.trim();
+    if let Some(rest) = e.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    e.parse()
+        .ok()
+        .or_else(|| e.rsplit_once(':').and_then(|(a, _)| a.parse().ok()))
+}
+
+#[test]
+fn proxies_with_front_counts_agreement_on_certain_joins() {
+    use proxytrace_synth::scenario::{generate_to_dir, ScenarioConfig};
+    let dir = std::env::temp_dir().join(format!("proxytrace-proxies-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = ScenarioConfig {
+        seed: 21,
+        back_bytes: 200 << 10,
+        clock_offset_ns: 1_250_000_000,
+        ..ScenarioConfig::default()
+    };
+    let (_, files) = generate_to_dir(&cfg, &dir).unwrap();
+    let (front, back) = (files.front.to_str().unwrap(), files.back.to_str().unwrap());
+    let (code, out, err) = run(&["proxies", "--format", "jsonl", "--front", front, back]);
+    assert_eq!(code, 0, "{err}");
+    let got = rows(&out);
+    // The same evidence computed from join's own rows.
+    let (code, out, err) = run(&[
+        "join", "--format", "jsonl", "--front", front, "--back", back,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut want: std::collections::BTreeMap<String, (u64, [u64; 4])> = Default::default();
+    for j in rows(&out)
+        .iter()
+        .filter(|j| j["join_confidence"] == "certain")
+    {
+        let pair = format!("{} {} {}", j["src_ip"], j["dst_ip"], j["dst_port"]);
+        let e = want.entry(pair).or_default();
+        e.0 += 1;
+        let front_ip: IpAddr = j["front_src_ip"].as_str().unwrap().parse().unwrap();
+        for (i, col) in ["xff", "x_real_ip"].iter().enumerate() {
+            let v = j[*col].as_str().unwrap();
+            if let Some(a) = v.rsplit(',').next().and_then(entry_addr) {
+                e.1[2 * i] += 1;
+                e.1[2 * i + 1] += u64::from(a.to_canonical() == front_ip.to_canonical());
+            }
+        }
+    }
+    assert!(!want.is_empty(), "the pair has certain joins");
+    let mut seen = 0;
+    for r in &got {
+        let pair = format!(
+            "{} {} {}",
+            r["proxy_ip"], r["backend_ip"], r["backend_port"]
+        );
+        let Some((certain, [xc, xa, rc, ra])) = want.get(&pair) else {
+            assert_eq!(r["front_certain"], 0, "{r}");
+            continue;
+        };
+        seen += 1;
+        assert_eq!(r["front_certain"], *certain, "{r}");
+        let text = r["front_agreement"].as_str().unwrap();
+        if *xc > 0 {
+            assert!(
+                text.contains(&format!("x_forwarded_for={xa}/{xc}")),
+                "{text}"
+            );
+        }
+        if *rc > 0 {
+            assert!(text.contains(&format!("x_real_ip={ra}/{rc}")), "{text}");
+        }
+    }
+    assert_eq!(
+        seen,
+        want.len(),
+        "every pair with certain joins has its row"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

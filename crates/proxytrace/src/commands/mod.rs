@@ -4,5 +4,6 @@
 
 pub mod info;
 pub mod join;
+pub mod proxies;
 pub mod requests;
 pub mod syns;

@@ -148,7 +148,8 @@ crate::named_enum! {
 pub struct Profile {
     /// What was counted.
     pub tally: PairTally,
-    /// The sources the proxy writes, in precedence order (empty: no profile).
+    /// The sources the proxy writes, most present first, then in precedence order
+    /// (empty: no profile).
     pub written: Vec<IdentitySource>,
     /// The source the client is chosen from (the first written one).
     pub chosen: Option<IdentitySource>,
@@ -171,13 +172,16 @@ impl Profile {
         }
         let enough = tally.requests >= MIN_PROFILE_REQUESTS;
         if enough {
-            written.extend(
-                tally
-                    .sources
-                    .iter()
-                    .filter(|t| written_share(t.present, tally.requests))
-                    .map(|t| t.source),
-            );
+            let mut headers: Vec<&SourceTally> = tally
+                .sources
+                .iter()
+                .filter(|t| written_share(t.present, tally.requests))
+                .collect();
+            // The most present first (a proxy's own header is on every request; a forged
+            // one reaches the threshold only if its sender is nearly all the traffic),
+            // then precedence (the sort is stable).
+            headers.sort_by_key(|t| std::cmp::Reverse(t.present));
+            written.extend(headers.iter().map(|t| t.source));
         }
         let reason = if !written.is_empty() {
             ProfileReason::Written
@@ -347,6 +351,18 @@ mod tests {
         let p = Profile::decide(tally(&[(&[Forwarded, XForwardedFor, XRealIp], 30)]));
         assert_eq!(p.written, vec![Forwarded, XForwardedFor, XRealIp]);
         assert_eq!(p.chosen, Some(Forwarded));
+    }
+
+    #[test]
+    fn a_forged_header_on_nearly_every_request_does_not_outrank_the_proxys() {
+        // One client is 96 % of the pair's traffic and always sends Forwarded; HAProxy
+        // appends XFF to all of it.
+        let p = Profile::decide(tally(&[
+            (&[Forwarded, XForwardedFor], 96),
+            (&[XForwardedFor], 4),
+        ]));
+        assert_eq!(p.written, vec![XForwardedFor, Forwarded]);
+        assert_eq!(p.chosen, Some(XForwardedFor));
     }
 
     #[test]

@@ -1,0 +1,74 @@
+//! `proxytrace proxies`.
+
+use super::{finish_listing, list};
+use crate::args::{self, Reading, Stages};
+use crate::flags::{Cli, ProxiesArgs};
+use crate::progress;
+use anyhow::bail;
+use proxytrace::commands::join::{JoinConfig, JoinError, JoinInputs};
+use proxytrace::commands::proxies::{self, ProxyRow};
+use proxytrace::printers;
+use std::process::ExitCode;
+
+/// The learned identity profile of every proxy/backend pair of the BACK captures.
+pub fn run(cli: &Cli, a: &ProxiesArgs) -> anyhow::Result<ExitCode> {
+    if !a.out.clients.is_empty() {
+        bail!("--client does not apply to proxies: its rows are proxy/backend pairs, not clients");
+    }
+    let requests = args::requests_config(&a.identity, &a.out)?;
+    let back = args::command_inputs(&a.input, Reading::Rows)?;
+    let front = if a.front.is_empty() {
+        None
+    } else {
+        Some(args::inputs(
+            &a.front,
+            a.input.no_mmap,
+            a.input.follow,
+            Reading::Rows,
+        )?)
+    };
+    let db = args::database(a.db.as_deref())?;
+    let ins: Vec<_> = std::iter::once(&back).chain(front.as_ref()).collect();
+    let mut out = args::output(
+        a.out.output.as_deref(),
+        &args::named_files(&ins, a.db.as_deref()),
+    )?;
+    let all: Vec<_> = ins.iter().flat_map(|i| i.files().iter().cloned()).collect();
+    let bar = (!a.out.quiet).then(|| progress::Bar::new(&all)).flatten();
+    let engine = args::engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
+    let format = args::row_format(&a.out);
+    let header = !a.out.no_header;
+    let incomplete = ins.iter().any(|i| i.incomplete());
+    let mut refused = None;
+    let (report, matches) = list(
+        &mut out,
+        &a.out,
+        args::listing(&a.out, false),
+        (),
+        bar.as_ref(),
+        &|w| printers::printer::<ProxyRow>(format, w, header),
+        |mut sink| match front {
+            None => proxies::run(&engine, &back, &requests, &mut sink),
+            Some(front) => {
+                let inputs = JoinInputs { front, back };
+                let config = JoinConfig {
+                    requests,
+                    clock_offset_ns: a.clock_offset,
+                    ..JoinConfig::default()
+                };
+                match proxies::run_with_front(&engine, &inputs, &config, db.get(), &mut sink) {
+                    Ok(report) => Ok(report),
+                    Err(JoinError::Sink(e)) => Err(e),
+                    Err(e) => {
+                        refused = Some(e);
+                        Ok(Default::default())
+                    }
+                }
+            }
+        },
+    )?;
+    if let Some(e) = refused {
+        return Err(e.into());
+    }
+    finish_listing(out, &a.out, bar.as_ref(), &report, matches, incomplete)
+}
