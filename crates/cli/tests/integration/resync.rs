@@ -177,6 +177,31 @@ fn late_start_inside_a_body_makes_up_nothing_and_loses_nothing() {
     assert!(!err.contains("not_http_flows"), "{err}");
 }
 
+/// A backend that answers a POST before reading its body (nginx with `return 200`, as
+/// in the lab): the response came before the capture started, so the body's request-like
+/// last bytes are followed directly by the next real request, then by its response. The
+/// text, sharing a segment with body bytes, is rejected; the request after it, beginning
+/// a segment, is corroborated (seen in the lab's late-start runs, seeds 7 to 9).
+#[test]
+fn late_start_after_an_early_answer_keeps_the_next_request() {
+    let mut c = Capture::new(70_000, 90_000);
+    c.client(&[PAD, DECOY, PAD].concat())
+        .client(&[PAD, DECOY].concat())
+        .client(&get("/r1", "192.0.2.1"))
+        .server(RESPONSE)
+        .client(&get("/r2", "192.0.2.2"))
+        .server(RESPONSE);
+    let (rows, err) = rows_of(&c.file(), &[]);
+    assert_eq!(
+        rows,
+        [
+            "/r1 192.0.2.1 midstream_start|resync_corroborated",
+            "/r2 192.0.2.2 midstream_start",
+        ]
+    );
+    assert!(err.contains("resync_candidates_rejected: 2\n"), "{err}");
+}
+
 /// The same with the server direction missing from the capture: nothing corroborates
 /// or refutes the requests found after the late start, so they are all said uncertain,
 /// and the decoys followed by body bytes are still rejected.

@@ -6,14 +6,15 @@
 //!
 //! - **Corroborated** (row flag `resync_corroborated`): the candidate starts a client
 //!   segment that follows a server response with no client byte between (a proxy writes
-//!   the next request after the previous response), or the held heads start with one
-//!   that began a client segment and the server answers once their last message is
-//!   complete, before any further client byte.
+//!   the next request after the previous response), or it began a client segment and
+//!   the server answers once the last held message is complete (the heads held after it,
+//!   which its framing led to, with it).
 //! - **Rejected** (no row, counted `resync_candidates_rejected`): the bytes where its
 //!   framing says the next message starts are no request; or the server answers while
-//!   its body is still incomplete; or the server answers while the first held head did
-//!   not begin a client segment (the segment it shares started inside an earlier message,
-//!   the one being answered). The search goes on from there: the connection is never
+//!   its body is still incomplete; or the server answers and it did not begin a client
+//!   segment, nor did a head held before it (the segment it shares started inside an
+//!   earlier message, maybe the one answered: a backend such as nginx answers before the
+//!   body it does not read ends). The search goes on from there: the connection is never
 //!   given up on after a wrong guess.
 //! - **Uncertain** (row flag `resync_uncertain`, counted `resync_heads_uncertain`): the
 //!   stream ended, or a gap cut it, before either; or more than [`MAX_PENDING_HEADS`]
@@ -53,8 +54,8 @@ pub(crate) struct Candidates {
 pub(crate) enum Answer {
     /// Nothing held.
     Nothing,
-    /// Emitted as corroborated.
-    Corroborated,
+    /// Emitted as corroborated, after rejecting this many held before them.
+    Corroborated(usize),
     /// This many dropped as rejected: the framing they gave is wrong, search again.
     Rejected(usize),
 }
@@ -143,24 +144,32 @@ impl Candidates {
     }
 
     /// A final server response arrived. `complete`: the last held head's message is
-    /// complete and no client byte followed it.
+    /// complete (no body byte is still to come). Held heads before the first that began
+    /// a client segment are rejected (they shared a segment with earlier bytes, of a
+    /// message that may be the one answered); from it on they are corroborated.
     pub(crate) fn answered(
         &mut self,
         complete: bool,
         stats: &mut Http1Stats,
         out: &mut dyn FnMut(HeadEvent),
     ) -> Answer {
-        let Some(first) = self.heads.first() else {
+        if self.heads.is_empty() {
             return Answer::Nothing;
-        };
-        if !(complete && first.seg_start) {
+        }
+        let first_start = self.heads.iter().position(|c| c.seg_start);
+        let Some(k) = first_start.filter(|_| complete) else {
             return Answer::Rejected(self.reject(stats));
-        }
+        };
+        stats.resync_candidates_rejected += k as u64;
         self.bytes = 0;
-        for c in self.heads.drain(..) {
-            release(c.ev, HeadFlags::RESYNC_CORROBORATED, stats, out);
+        for (i, mut c) in self.heads.drain(..).enumerate() {
+            if i >= k {
+                // Numbered on the connection as if the rejected ones had never been.
+                c.ev.ordinal = c.ev.ordinal.saturating_sub(k as u32);
+                release(c.ev, HeadFlags::RESYNC_CORROBORATED, stats, out);
+            }
         }
-        Answer::Corroborated
+        Answer::Corroborated(k)
     }
 }
 

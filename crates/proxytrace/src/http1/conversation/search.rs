@@ -21,9 +21,13 @@ impl Conversation {
         self.response_at = Some(client_at);
         // The last held message is complete (a new head may be arriving) or a tunnel.
         let complete = matches!(self.phase, Phase::Head | Phase::Dead(Dead::Tunnel));
-        if let Answer::Rejected(n) = self.candidates.answered(complete, ctx.stats, ctx.out) {
-            self.ordinal = self.ordinal.saturating_sub(n as u32);
-            self.start_resync(ctx, true);
+        match self.candidates.answered(complete, ctx.stats, ctx.out) {
+            Answer::Nothing => {}
+            Answer::Corroborated(n) => self.ordinal = self.ordinal.saturating_sub(n as u32),
+            Answer::Rejected(n) => {
+                self.ordinal = self.ordinal.saturating_sub(n as u32);
+                self.start_resync(ctx, true);
+            }
         }
     }
 
