@@ -313,6 +313,29 @@ fn stray_ack_bytes_between_requests_do_not_lose_the_request() {
     }
 }
 
+/// Stray ACK bytes right after a request found on a late start, before the server
+/// answers it: they refute the held request at first, and the real copy of the next
+/// request at the same sequence number restores it (nothing is lost or rejected).
+#[test]
+fn stray_ack_bytes_after_a_held_request_do_not_refute_it() {
+    let mut c = Capture::new(70_000, 90_000);
+    c.client(&get("/a", "192.0.2.1"))
+        .stray_ack(b"\0\0")
+        .client(&get("/b", "192.0.2.2"))
+        .server(RESPONSE)
+        .server(RESPONSE);
+    let (rows, err) = rows_of(&c.file(), &[]);
+    assert_eq!(
+        rows,
+        [
+            "/a 192.0.2.1 midstream_start|resync_corroborated",
+            "/b 192.0.2.2 midstream_start|overlap_conflict|resync_corroborated",
+        ]
+    );
+    assert!(!err.contains("resync_candidates_rejected"), "{err}");
+    assert!(!err.contains("not_http_flows"), "{err}");
+}
+
 /// The late start gives the same rows with one thread or several, mapped or streamed.
 #[test]
 fn late_start_rows_do_not_depend_on_threads_or_reading() {

@@ -1151,3 +1151,45 @@ fn segment_from_decoded_packet() {
     };
     assert!(SegmentMeta::from_packet(&other, 8).is_none());
 }
+
+/// Heads waiting for corroboration are capped per flow (8 heads, and the head cap in
+/// bytes): past it the oldest come out said uncertain, counted, before the flow ends.
+#[test]
+fn heads_held_for_corroboration_are_capped() {
+    let mut d = Drv::new();
+    let f = tuple(CLIENT);
+    let mut seq = 9;
+    for _ in 0..10 {
+        d.seg(f, seq, PA, REQ1);
+        seq += REQ1.len() as u32;
+    }
+    // Ten heads found after a midstream start, no server side: two let go over the cap.
+    assert_eq!(d.ev.len(), 2);
+    assert!(d
+        .ev
+        .iter()
+        .all(|e| e.flags.contains(HeadFlags::RESYNC_UNCERTAIN)));
+    assert_eq!(d.asm.stats().http.resync_pending_capped, 2);
+    assert_eq!(d.asm.recount_held(), d.asm.held_bytes());
+    d.finish();
+    assert_eq!(d.ev.len(), 10);
+    assert_eq!(
+        d.ev.iter().map(|e| e.ordinal).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+    // In bytes: heads of 40 bytes under a 100-byte cap: each third one lets the oldest go.
+    let cfg = ReassemblyConfig {
+        max_head_bytes: 100,
+        ..ReassemblyConfig::default()
+    };
+    let mut d = Drv::with(cfg);
+    let h: &[u8] = b"GET /0123456789012 HTTP/1.1\r\nHost: h\r\n\r\n";
+    assert_eq!(h.len(), 40);
+    let mut seq = 9;
+    for _ in 0..4 {
+        d.seg(f, seq, PA, h);
+        seq += h.len() as u32;
+    }
+    assert_eq!(d.ev.len(), 2);
+    assert_eq!(d.asm.stats().http.resync_pending_capped, 2);
+}
