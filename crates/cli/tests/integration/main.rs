@@ -9,6 +9,7 @@ mod info_golden;
 mod join;
 mod parallel;
 mod requests;
+mod resync;
 mod safety;
 mod seeded;
 mod summary;

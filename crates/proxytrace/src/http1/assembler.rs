@@ -26,7 +26,9 @@
 //! # Event order
 //! Events come out in the order of the input packet that completes them (for a head
 //! completed by draining buffered out-of-order segments: the packet that filled the
-//! hole), and within one packet in stream order. Flows closed together (idle sweep,
+//! hole), and within one packet in stream order. A head found by searching comes out
+//! with the packet that decides it (a server response, the flow's end), with the heads
+//! held after it. Flows closed together (idle sweep,
 //! [`HeadAssembler::finish`]) are flushed in flow creation order. The caller sorts by
 //! first-byte time later if it wants.
 //!
@@ -41,10 +43,12 @@
 //!
 //! # Known limits
 //! - A payload cut by the snap length looks like a hole: it becomes a counted gap.
-//! - After a gap, a cap or invalid framing, heads are found again by searching line
-//!   starts for a complete `UPPER-CASE-METHOD SP target SP HTTP/1.x` line: a body that
-//!   contains such a line at the right place can produce a false head (flagged
-//!   `gap_before`, or `midstream_start` for a flow seen without its SYN).
+//! - After a gap, a cap, invalid framing or a midstream start, heads are found again by
+//!   searching line starts for a complete `UPPER-CASE-METHOD SP target SP HTTP/1.x`
+//!   line. Such a head is held until corroborated (`resync_corroborated`: the server's
+//!   responses place it at a message start) or refuted (no row, counted), else emitted
+//!   `resync_uncertain` (see `http1::resync`). Request-like text ending a body that
+//!   happens to begin a client segment is answered like a request: corroborated.
 //! - `Expect: 100-continue` refused by the server (no body sent) desynchronises the
 //!   flow until the next resync point; the server side is not consulted.
 //! - When only the SYN+ACK was captured, the client's first segment seen fixes the
@@ -171,6 +175,21 @@ impl Protocol for Http1<'_> {
         };
         conn.stream
             .receive(Seq(seg.seq), seg.payload, seg.pos(), &mut app, tcp);
+    }
+
+    fn reverse(
+        &mut self,
+        flow: FiveTuple,
+        conn: &mut Connection<Conversation>,
+        seg: &SegmentMeta<'_>,
+    ) {
+        // Only response starts matter; most server segments are body bytes.
+        if !seg.payload.starts_with(b"HTTP/1.") {
+            return;
+        }
+        let at = conn.stream.at().offset;
+        let mut ctx = self.ctx(flow);
+        conn.app.on_response(seg.payload, at, &mut ctx);
     }
 
     fn close(

@@ -1,15 +1,17 @@
 //! The HTTP/1 state machine over one reassembled client stream: an optional PROXY
 //! preamble at the stream start, then request heads, each followed by a body skipped by
-//! its framing; framing lost (gap, cap, invalid framing) means searching for a request
-//! line again. Emits one [`HeadEvent`] per head. Bytes come from a
+//! its framing; framing lost (gap, cap, invalid framing) or a midstream start means
+//! searching for a request line again, and a head found so is held until the stream or
+//! the server's side corroborates or refutes it (`http1::resync`, `search`). Emits one
+//! [`HeadEvent`] per head. Bytes come from a
 //! [`tcp::stream::Stream`](crate::tcp::stream::Stream) through `Bound`, in order.
 
 use super::event::{HeadEvent, HeadFlags};
 use super::framing::{framing, Chunk, ChunkNext, Framing, CHUNK_SIZE_START};
 use super::preamble::{check_preamble, PreambleCheck, PP2_SIG};
+use super::resync::{release, Candidate, Candidates};
 use super::scan::{
-    find_request_anywhere, find_resync, plausible_line_prefix, resume_from, scan_head,
-    valid_request_line, HeadScan, KNOWN_METHODS, MAX_RESYNC_LINE,
+    plausible_line_prefix, resume_from, scan_head, valid_request_line, HeadScan, KNOWN_METHODS,
 };
 use super::stats::Http1Stats;
 use crate::decode::FiveTuple;
@@ -19,6 +21,8 @@ use crate::tcp::seq::Seq;
 use crate::tcp::stats::TcpStats;
 use crate::tcp::stream::{Note, StreamApp, StreamAt};
 use memchr::memchr;
+
+mod search;
 
 /// A first payload on an unknown flow that may start a client stream: a PROXY preamble,
 /// a complete valid request line, or a known method and SP when the line is longer than
@@ -97,6 +101,24 @@ pub struct Conversation {
     /// line starts.
     resync_anywhere: bool,
     boundary: Option<Boundary>,
+    /// The next head is found by searching (midstream start, resync): a candidate until
+    /// the stream corroborates it (see `http1::resync`).
+    unsynced: bool,
+    /// Candidates waiting for the server's side.
+    candidates: Candidates,
+    /// Candidates rejected by the bytes at the message start `boundary` keeps: restored
+    /// if a disagreeing copy there is taken instead (those bytes were stray).
+    stashed: Candidates,
+    /// The packet that delivered the last bytes taken, and the stream offset where its
+    /// bytes began (`u64::MAX`: they began inside it, after bytes not followed).
+    seg_pkt: Option<u64>,
+    seg_from: u64,
+    /// The first packet's bytes begin inside it (a midstream start found by searching).
+    first_seg_inside: bool,
+    /// The head being assembled began a client segment.
+    head_seg_start: bool,
+    /// Where the client stream was when the server last started a final response.
+    response_at: Option<u64>,
 }
 
 /// A conversation bound to its context: what its byte stream delivers to.
@@ -132,7 +154,7 @@ impl StreamApp for Bound<'_, '_> {
         self.conv.rewind(seq, new, dead, self.ctx, stats)
     }
     fn forget_rewind_point(&mut self) {
-        self.conv.boundary = None;
+        self.conv.clear_boundary();
     }
 }
 
@@ -158,12 +180,22 @@ impl Conversation {
             ordinal: 0,
             resync_anywhere: false,
             boundary: None,
+            unsynced: midstream,
+            candidates: Candidates::default(),
+            stashed: Candidates::default(),
+            seg_pkt: None,
+            seg_from: 0,
+            first_seg_inside: false,
+            head_seg_start: false,
+            response_at: None,
         }
     }
 
-    /// The stream was joined at a request line found by searching: no preamble here.
+    /// The stream was joined at a request line found by searching inside its first
+    /// segment: no preamble here.
     pub(crate) fn start_at_head(&mut self) {
         self.phase = Phase::Head;
+        self.first_seg_inside = true;
     }
 
     /// Heap bytes of its buffers (allocated capacities): the head buffer and preamble.
@@ -173,17 +205,27 @@ impl Conversation {
                 .preamble
                 .as_ref()
                 .map_or(0, |p| heap_block(p.capacity()))
+            + self.candidates.held()
+            + self.stashed.held()
     }
 
     /// Stream bytes buffered (head so far, preamble).
     #[cfg(test)]
     pub(crate) fn buffered(&self) -> usize {
-        self.buf.len() + self.preamble.as_ref().map_or(0, Vec::len)
+        self.buf.len()
+            + self.preamble.as_ref().map_or(0, Vec::len)
+            + self.candidates.bytes()
+            + self.stashed.bytes()
     }
 
-    /// First-byte time of the head being buffered, if any.
+    /// First-byte time of the earliest head not emitted yet (held candidates, the head
+    /// being buffered), if any.
     pub(crate) fn pending_head_ts(&self) -> Option<i64> {
-        (!self.buf.is_empty()).then_some(self.head_ts)
+        let buffered = (!self.buf.is_empty()).then_some(self.head_ts);
+        match (self.candidates.oldest_ts(), buffered) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The stream is not followed any more.
@@ -193,7 +235,7 @@ impl Conversation {
 
     /// Not followed, and no rewind can revive it: the state can go.
     pub(crate) fn can_forget(&self) -> bool {
-        self.is_dead() && self.boundary.is_none()
+        self.is_dead() && self.boundary.is_none() && self.candidates.is_empty()
     }
 
     fn mark_head_start(&mut self, at: StreamAt, pos: SegPos) {
@@ -201,14 +243,22 @@ impl Conversation {
         self.head_pkt = pos.packet_index;
         self.head_seq = at.seq;
         self.head_pos = at.offset;
+        self.head_seg_start = at.offset == self.seg_from;
+    }
+
+    /// No rewind to the last message start any more (and so no restoring what was
+    /// rejected there).
+    fn clear_boundary(&mut self) {
+        self.boundary = None;
+        self.stashed = Candidates::default();
     }
 
     fn emit(&mut self, head: &[u8], extra: HeadFlags, ctx: &mut Ctx<'_>) {
         self.ordinal = self.ordinal.saturating_add(1);
-        self.boundary = None;
+        self.clear_boundary();
         let flags = self.conn_flags.union(self.pending).union(extra);
         self.pending = HeadFlags::default();
-        (ctx.out)(HeadEvent {
+        let ev = HeadEvent {
             flow: ctx.flow,
             ts_ns: self.head_ts,
             packet_index: self.head_pkt,
@@ -218,13 +268,40 @@ impl Conversation {
             proxy_preamble: self.preamble.clone(),
             ordinal: self.ordinal,
             flags,
-        });
+        };
+        if !self.unsynced && self.candidates.is_empty() {
+            (ctx.out)(ev);
+            return;
+        }
+        // Found by searching, or led to by the framing of heads that were.
+        self.unsynced = false;
+        if extra.contains(HeadFlags::PARTIAL) {
+            // Cut short: nothing will tell what it and the heads before it were.
+            self.candidates.flush_uncertain(ctx.stats, ctx.out);
+            release(ev, HeadFlags::RESYNC_UNCERTAIN, ctx.stats, ctx.out);
+            return;
+        }
+        if self.candidates.is_empty()
+            && self.head_seg_start
+            && self.response_at == Some(self.head_pos)
+        {
+            // The first client bytes after a response: a proxy writes a request there.
+            release(ev, HeadFlags::RESYNC_CORROBORATED, ctx.stats, ctx.out);
+            return;
+        }
+        let c = Candidate {
+            ev,
+            seg_start: self.head_seg_start,
+        };
+        let max = ctx.max_head_bytes.max(1);
+        self.candidates.push(c, max, ctx.stats, ctx.out);
     }
 
     fn start_resync(&mut self, ctx: &mut Ctx<'_>, at_line_start: bool) {
         ctx.stats.resyncs += 1;
         self.resync_anywhere = false;
-        self.boundary = None;
+        self.unsynced = true;
+        self.clear_boundary();
         self.buf.clear();
         self.line1_done = false;
         self.scan_from = 0;
@@ -243,6 +320,8 @@ impl Conversation {
             }
             Framing::Invalid => {
                 ctx.stats.framing_errors += 1;
+                // Where the held heads' last message ends is unknown: nothing will say.
+                self.candidates.flush_uncertain(ctx.stats, ctx.out);
                 self.start_resync(ctx, true);
                 return;
             }
@@ -252,6 +331,7 @@ impl Conversation {
                 // searched for wherever it starts.
                 ctx.stats.framing_errors += 1;
                 ctx.stats.conflicting_content_lengths += 1;
+                self.candidates.flush_uncertain(ctx.stats, ctx.out);
                 self.start_resync(ctx, true);
                 self.resync_anywhere = true;
                 return;
@@ -261,6 +341,14 @@ impl Conversation {
 
     /// Takes in-order bytes `d` (not empty) that start at `at`; returns how many it used.
     fn take(&mut self, d: &[u8], at: StreamAt, pos: SegPos, ctx: &mut Ctx<'_>) -> usize {
+        if self.seg_pkt != Some(pos.packet_index) {
+            self.seg_pkt = Some(pos.packet_index);
+            self.seg_from = if std::mem::take(&mut self.first_seg_inside) {
+                u64::MAX
+            } else {
+                at.offset
+            };
+        }
         if self.boundary.is_none() && self.buf.is_empty() {
             let preamble = self.phase == Phase::Preamble;
             if preamble || self.phase == Phase::Head {
@@ -286,91 +374,6 @@ impl Conversation {
             Phase::Chunked(c) => self.step_chunked(c, d, ctx),
             Phase::Resync { at_line_start } => self.step_resync(d, at_line_start, at, pos, ctx),
         }
-    }
-
-    /// Framing is lost: look for a request line at line starts. A candidate line that
-    /// continues in a later segment is kept in `buf` (bounded) until its LF arrives.
-    fn step_resync(
-        &mut self,
-        d: &[u8],
-        at_line_start: bool,
-        at: StreamAt,
-        pos: SegPos,
-        ctx: &mut Ctx<'_>,
-    ) -> usize {
-        let max_line = ctx.max_head_bytes.clamp(1, MAX_RESYNC_LINE);
-        let old = self.buf.len();
-        if old > 0 {
-            return match memchr(b'\n', d) {
-                Some(i) => {
-                    self.buf.extend_from_slice(&d[..i]);
-                    if valid_request_line(&self.buf, true) {
-                        // The head started in an earlier segment (position recorded
-                        // then); the head step re-appends from `d`.
-                        self.buf.truncate(old);
-                        self.resync_anywhere = false;
-                        ctx.stats.resync_heads_found += 1;
-                        self.phase = Phase::Head;
-                        self.line1_done = false;
-                        self.scan_from = 0;
-                        0
-                    } else {
-                        ctx.stats.resync_bytes_skipped += (old + i + 1) as u64;
-                        self.buf.clear();
-                        self.phase = Phase::Resync {
-                            at_line_start: true,
-                        };
-                        i + 1
-                    }
-                }
-                None => {
-                    self.buf.extend_from_slice(d);
-                    if self.buf.len() > max_line || !plausible_line_prefix(&self.buf) {
-                        ctx.stats.resync_bytes_skipped += self.buf.len() as u64;
-                        self.buf.clear();
-                        self.phase = Phase::Resync {
-                            at_line_start: false,
-                        };
-                    }
-                    d.len()
-                }
-            };
-        }
-        let found = if self.resync_anywhere {
-            // A segment's first byte is a plausible message start too.
-            find_request_anywhere(d)
-        } else {
-            find_resync(d, at_line_start)
-        };
-        if let Some(k) = found {
-            ctx.stats.resync_bytes_skipped += k as u64;
-            ctx.stats.resync_heads_found += 1;
-            self.resync_anywhere = false;
-            self.phase = Phase::Head;
-            return k;
-        }
-        let tail = match memchr::memrchr(b'\n', d) {
-            Some(i) => Some(i + 1),
-            None if at_line_start => Some(0),
-            None => None,
-        };
-        match tail {
-            Some(t) if t < d.len() && d.len() - t <= max_line && plausible_line_prefix(&d[t..]) => {
-                ctx.stats.resync_bytes_skipped += t as u64;
-                self.head_ts = pos.ts_ns;
-                self.head_pkt = pos.packet_index;
-                self.head_seq = at.seq + t;
-                self.head_pos = at.offset + t as u64;
-                self.buf.extend_from_slice(&d[t..]);
-            }
-            _ => {
-                ctx.stats.resync_bytes_skipped += d.len() as u64;
-                self.phase = Phase::Resync {
-                    at_line_start: d.last() == Some(&b'\n'),
-                };
-            }
-        }
-        d.len()
     }
 
     fn step_preamble(&mut self, d: &[u8], at: StreamAt, pos: SegPos, ctx: &mut Ctx<'_>) -> usize {
@@ -403,6 +406,7 @@ impl Conversation {
                     let kept = self.buf.len();
                     self.head_seq = at.seq - kept;
                     self.head_pos = at.offset.saturating_sub(kept as u64);
+                    self.head_seg_start &= skip == 0;
                 }
                 0
             }
@@ -430,8 +434,10 @@ impl Conversation {
                 }
                 self.preamble = Some(bytes);
                 self.phase = Phase::Head;
-                // The proxy's header came first: nothing rewinds across it.
-                self.boundary = None;
+                // The proxy's header came first: nothing rewinds across it, and the
+                // stream start is known.
+                self.clear_boundary();
+                self.unsynced = false;
                 if bad {
                     ctx.stats.preambles_invalid += 1;
                     self.conn_flags.set(HeadFlags::PREAMBLE_INVALID);
@@ -539,6 +545,20 @@ impl Conversation {
     }
 
     fn not_http(&mut self, ctx: &mut Ctx<'_>) -> usize {
+        if self.unsynced || !self.candidates.is_empty() {
+            // A wrong guess: the held heads' framing led here, to no request. Search on;
+            // a disagreeing copy of these bytes may still restore them (stray bytes).
+            let keep = self.boundary;
+            let n = self.candidates.len();
+            ctx.stats.resync_candidates_rejected += n as u64;
+            self.ordinal = self.ordinal.saturating_sub(n as u32);
+            let stash = std::mem::take(&mut self.candidates);
+            self.buf.clear();
+            self.start_resync(ctx, false);
+            self.boundary = keep;
+            self.stashed = stash;
+            return 0;
+        }
         ctx.stats.not_http_flows += 1;
         self.buf.clear();
         self.phase = Phase::Dead(Dead::NotHttp);
@@ -574,8 +594,16 @@ impl Conversation {
     /// `n` bytes at `next_seq` are missing. Keep framing when the gap falls inside a
     /// body of known length; otherwise flush what we have and resynchronise.
     fn gap(&mut self, n: u32, ctx: &mut Ctx<'_>) {
-        self.boundary = None;
+        self.clear_boundary();
         let n64 = u64::from(n);
+        let in_body = match self.phase {
+            Phase::Body(rem) | Phase::Chunked(Chunk::Data(rem)) => n64 <= rem,
+            _ => false,
+        };
+        if !in_body {
+            // The hole cuts what would say what the held heads were.
+            self.candidates.flush_uncertain(ctx.stats, ctx.out);
+        }
         match self.phase {
             Phase::Body(rem) if n64 <= rem => {
                 ctx.stats.gaps_inside_body += 1;
@@ -679,6 +707,16 @@ impl Conversation {
             }
         }
         ctx.stats.overlap_rewinds += 1;
+        if !self.stashed.is_empty() {
+            // The heads rejected at this message start were rejected on stray bytes.
+            let n = self.stashed.len();
+            ctx.stats.resync_candidates_rejected = ctx
+                .stats
+                .resync_candidates_rejected
+                .saturating_sub(n as u64);
+            self.ordinal = self.ordinal.saturating_add(n as u32);
+            self.candidates = std::mem::take(&mut self.stashed);
+        }
         self.phase = if b.preamble {
             Phase::Preamble
         } else {
@@ -693,6 +731,8 @@ impl Conversation {
     /// End of the stream (after its out-of-order data was salvaged): flush the
     /// unfinished head.
     pub(crate) fn finish(&mut self, ctx: &mut Ctx<'_>) {
+        self.candidates.flush_uncertain(ctx.stats, ctx.out);
+        self.clear_boundary();
         if !self.is_dead() {
             self.flush_partial(ctx);
         }

@@ -7,33 +7,42 @@ use crate::decode::FiveTuple;
 /// on every event of the connection; the others describe what happened since the
 /// previous event of the same connection.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct HeadFlags(pub u8);
+pub struct HeadFlags(pub u16);
 
 impl HeadFlags {
     /// The head did not end with a blank line (flow ended, gap, or cap).
-    pub const PARTIAL: u8 = 1 << 0;
+    pub const PARTIAL: u16 = 1 << 0;
     /// The head hit `max_head_bytes`; `head` holds its first `max_head_bytes` bytes.
-    pub const CAPPED: u8 = 1 << 1;
+    pub const CAPPED: u16 = 1 << 1;
     /// Bytes were missing from the stream since the previous head.
-    pub const GAP_BEFORE: u8 = 1 << 2;
+    pub const GAP_BEFORE: u16 = 1 << 2;
     /// Out-of-order segments were put back in order since the previous head.
-    pub const OUT_OF_ORDER_REPAIRED: u8 = 1 << 3;
+    pub const OUT_OF_ORDER_REPAIRED: u16 = 1 << 3;
     /// Retransmitted or overlapping bytes were dropped since the previous head.
-    pub const RETRANSMISSION_SEEN: u8 = 1 << 4;
+    pub const RETRANSMISSION_SEEN: u16 = 1 << 4;
     /// No SYN was seen for this connection: the stream start is a guess.
-    pub const MIDSTREAM_START: u8 = 1 << 5;
+    pub const MIDSTREAM_START: u16 = 1 << 5;
     /// The PROXY preamble is malformed (v1 without CRLF in 107 bytes or ended by a bare
     /// LF, v2 bad version or command or a length running past a request line, cut by a
     /// gap / flow end, or repeated later in the stream). The caller also sets it when
     /// the preamble does not parse.
-    pub const PREAMBLE_INVALID: u8 = 1 << 6;
+    pub const PREAMBLE_INVALID: u16 = 1 << 6;
     /// Since the previous head, a copy of stream bytes arrived that disagrees with the
     /// copy already taken (a retransmission or overlapping segment with other bytes).
     /// The first copy wins, as in Linux (see `tcp::assembler::Recent`).
-    pub const OVERLAP_CONFLICT: u8 = 1 << 7;
+    pub const OVERLAP_CONFLICT: u16 = 1 << 7;
+    /// The head was found by searching (after a midstream start, a gap, a cap or lost
+    /// framing) and the server confirmed the message boundary: it answered the message
+    /// this head starts (the head began a client segment), or had just answered the one
+    /// before it (see `http1::resync`).
+    pub const RESYNC_CORROBORATED: u16 = 1 << 8;
+    /// The head was found by searching and nothing confirmed or refuted it before the
+    /// stream ended, was cut by a gap, or the wait hit its cap: it may be text inside a
+    /// body (see `http1::resync`).
+    pub const RESYNC_UNCERTAIN: u16 = 1 << 9;
 
     /// Stable snake_case names, in the order the CSV `flags` column lists them.
-    pub const NAMES: [(u8, &'static str); 8] = [
+    pub const NAMES: [(u16, &'static str); 10] = [
         (Self::PARTIAL, "partial"),
         (Self::CAPPED, "capped"),
         (Self::GAP_BEFORE, "gap_before"),
@@ -42,6 +51,8 @@ impl HeadFlags {
         (Self::MIDSTREAM_START, "midstream_start"),
         (Self::PREAMBLE_INVALID, "preamble_invalid"),
         (Self::OVERLAP_CONFLICT, "overlap_conflict"),
+        (Self::RESYNC_CORROBORATED, "resync_corroborated"),
+        (Self::RESYNC_UNCERTAIN, "resync_uncertain"),
     ];
 
     /// Flags set in either.
@@ -51,7 +62,7 @@ impl HeadFlags {
     }
 }
 
-crate::vocab::flags::impl_flag_set!(HeadFlags, u8);
+crate::vocab::flags::impl_flag_set!(HeadFlags, u16);
 
 /// One request head found in a client stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +102,7 @@ mod tests {
             serde_json::to_string(&f).unwrap(),
             r#"["partial","overlap_conflict"]"#
         );
-        let all = HeadFlags(u8::MAX);
-        assert_eq!(all.names().count(), 8);
+        let all = HeadFlags(u16::MAX);
+        assert_eq!(all.names().count(), 10);
     }
 }

@@ -4,7 +4,8 @@
 //! [`scan`] and [`framing`] recognise bytes; [`preamble`] recognises a PROXY preamble at
 //! a stream start; [`conversation`] runs them over one stream; [`assembler`] plugs the
 //! conversation into the TCP layer ([`crate::tcp`]) and is the public entry point;
-//! [`event`] and [`stats`] are what it reports; [`head`] parses a head once found.
+//! [`event`] and [`stats`] are what it reports; [`head`] parses a head once found;
+//! `resync` says how sure a head found by searching is.
 
 pub mod assembler;
 pub mod conversation;
@@ -12,6 +13,7 @@ pub mod event;
 pub mod framing;
 pub mod head;
 pub mod preamble;
+pub(crate) mod resync;
 pub mod scan;
 pub mod stats;
 

@@ -51,6 +51,14 @@ pub struct Http1Stats {
     pub resync_heads_found: u64,
     /// Bytes passed over while searching.
     pub resync_bytes_skipped: u64,
+    /// Heads found by searching that the server's side confirmed (see `http1::resync`).
+    pub resync_heads_corroborated: u64,
+    /// Heads found by searching emitted without confirmation (flow end, gap, cap).
+    pub resync_heads_uncertain: u64,
+    /// Heads found by searching that the stream refuted: no row (text inside a body).
+    pub resync_candidates_rejected: u64,
+    /// Heads let go as uncertain because too many waited for confirmation.
+    pub resync_pending_capped: u64,
 }
 
 /// Every segment, byte, flow and head the assembler could not handle normally: the TCP
@@ -104,6 +112,18 @@ impl Counters for Http1Stats {
             Counter::new("resyncs", s.resyncs, Loss),
             Counter::new("resync_heads_found", s.resync_heads_found, Volume),
             Counter::new("resync_bytes_skipped", s.resync_bytes_skipped, Volume),
+            Counter::new(
+                "resync_heads_corroborated",
+                s.resync_heads_corroborated,
+                Volume,
+            ),
+            Counter::new("resync_heads_uncertain", s.resync_heads_uncertain, Loss),
+            Counter::new(
+                "resync_candidates_rejected",
+                s.resync_candidates_rejected,
+                Loss,
+            ),
+            Counter::new("resync_pending_capped", s.resync_pending_capped, Cap),
         ]
     }
 }
@@ -121,8 +141,9 @@ impl Counters for ReassemblyStats {
 mod tests {
     use super::*;
 
-    /// The counter names users see (summary, JSON), exactly those of the single struct
-    /// this one replaced: splitting it by layer renamed, added and dropped none.
+    /// The counter names users see (summary, JSON): those of the single struct this one
+    /// replaced (splitting it by layer renamed, added and dropped none), and the resync
+    /// verdicts added since.
     #[test]
     fn every_counter_keeps_its_name() {
         let names = "segments payload_bytes non_tcp_segments server_side_segments \
@@ -138,7 +159,8 @@ mod tests {
             chunked_framing_errors resyncs resync_heads_found resync_bytes_skipped \
             segments_on_dead_flows ooo_bytes_discarded flows_ended_fin flows_ended_rst \
             flows_timed_out flows_evicted_flow_cap flows_evicted_byte_cap \
-            flows_open_at_finish";
+            flows_open_at_finish resync_heads_corroborated resync_heads_uncertain \
+            resync_candidates_rejected resync_pending_capped";
         let mut want: Vec<&str> = names.split_whitespace().collect();
         let v = serde_json::to_value(ReassemblyStats::default()).unwrap();
         let o = v.as_object().unwrap();

@@ -5,7 +5,9 @@
 //!    earlier guess about the reverse direction).
 //! 2. A SYN+ACK makes the *reverse* direction the client; its first payload is the start
 //!    of the client stream.
-//! 3. A direction whose reverse is already tracked is the server side.
+//! 3. A direction whose reverse is already tracked is the server side: its payloads are
+//!    shown to the protocol ([`Protocol::reverse`]), which may learn from them where the
+//!    client's messages end, and are not followed.
 //! 4. Otherwise (capture started mid-connection) the protocol looks at the first payload
 //!    ([`Protocol::first_payload`]): where a client stream starts, if anywhere. If
 //!    nowhere, the segment is counted and no state is created, so a server direction
@@ -16,27 +18,38 @@ use super::segment::SegmentMeta;
 use super::stats::TcpStats;
 use super::stream::Stream;
 use super::tracker::{Connection, EndReason, FirstPayload, Open, Protocol, Tracker};
-use crate::decode::{FiveTuple, TcpFlags};
+use crate::decode::TcpFlags;
 
 impl<C> Tracker<C> {
-    /// Is `rev` a tracked client flow (so this segment is its server side)?
+    /// Is `seg` on the server side of a tracked client flow? Its payload is shown to the
+    /// protocol ([`Protocol::reverse`]) while the flow is followed.
     pub(crate) fn server_side<P: Protocol<Conn = C>>(
         &mut self,
-        rev: &FiveTuple,
+        seg: &SegmentMeta<'_>,
         proto: &mut P,
         stats: &mut TcpStats,
     ) -> bool {
-        match self.table.get(rev) {
-            None => false,
+        let rev = seg.flow.reversed();
+        match self.table.get(&rev) {
+            None => return false,
             Some(f) if self.expired(f.last_ts) => {
-                self.end_flow(rev, EndReason::Timeout, proto, stats);
-                false
+                self.end_flow(&rev, EndReason::Timeout, proto, stats);
+                return false;
             }
-            Some(_) => {
-                stats.server_side_segments += 1;
-                true
+            Some(_) => stats.server_side_segments += 1,
+        }
+        if seg.payload.is_empty() {
+            return true;
+        }
+        if let Some(Slot::Live(conn)) = self.table.get_mut(&rev).map(|f| &mut f.slot) {
+            if !P::can_forget(&conn.app) {
+                let before = Self::held_by::<P>(conn);
+                proto.reverse(rev, conn, seg);
+                let after = Self::held_by::<P>(conn);
+                self.table.recharge(before, after);
             }
         }
+        true
     }
 
     /// A SYN: its direction is the client.

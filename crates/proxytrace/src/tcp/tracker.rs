@@ -73,6 +73,17 @@ pub trait Protocol {
         seg: &SegmentMeta<'_>,
         ctx: &mut StreamCtx<'_>,
     );
+    /// A payload on the server's side of a followed connection (`flow` is the client's
+    /// direction): the protocol may learn from it where the client's messages end. Not
+    /// called for a connection the protocol gave up on. Default: ignored.
+    fn reverse(
+        &mut self,
+        flow: FiveTuple,
+        conn: &mut Connection<Self::Conn>,
+        seg: &SegmentMeta<'_>,
+    ) {
+        let _ = (flow, conn, seg);
+    }
     /// The connection ends: salvage and flush what it holds.
     fn close(
         &mut self,
@@ -191,7 +202,7 @@ impl<C> Tracker<C> {
             }
         } else if self.on_segment(seg, true, proto, stats) {
             // Common case: one map lookup for a tracked client segment.
-        } else if !self.server_side(&key.reversed(), proto, stats) {
+        } else if !self.server_side(&seg, proto, stats) {
             self.on_unknown(seg, proto, stats);
         }
         self.enforce_byte_cap(proto, stats);

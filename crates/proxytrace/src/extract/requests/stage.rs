@@ -673,6 +673,18 @@ mod tests {
             let mut w = PcapWriter::new(f, PcapConfig::default()).unwrap();
             let mut frame = Vec::new();
             for i in 0..n {
+                // A SYN first: a head found without one waits for corroboration in the
+                // assembler, not in the reorder buffer.
+                frame.clear();
+                TcpPacket {
+                    src: IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)),
+                    seq: 0,
+                    flags: TcpFlags::SYN,
+                    ..TcpPacket::default()
+                }
+                .build(&mut frame);
+                w.packet(1_000_000_000 + i64::from(i) * 10_000, &frame)
+                    .unwrap();
                 frame.clear();
                 TcpPacket {
                     src: IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)),

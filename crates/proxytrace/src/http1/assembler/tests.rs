@@ -324,20 +324,39 @@ fn midstream_start_resynchronises() {
     let at = s.len();
     s.extend_from_slice(REQ1);
     d.seg(tuple(CLIENT), 5000, PA, &s);
-    assert_eq!(d.heads(), vec![REQ1]);
-    let e = &d.ev[0];
-    assert!(e.flags.contains(HeadFlags::MIDSTREAM_START));
-    assert_eq!(e.seq, 5000 + at as u32);
+    // Found by searching: held until something says what it is.
+    assert!(d.ev.is_empty());
     assert_eq!(d.asm.stats().http.resync_bytes_skipped, at as u64);
-    // Next request on the same flow keeps the midstream flag.
+    // Next request on the same flow, where the first one's framing ends.
     d.seg(tuple(CLIENT), 5000 + s.len() as u32, PA, REQ2);
-    assert!(d.ev[1].flags.contains(HeadFlags::MIDSTREAM_START));
+    assert!(d.ev.is_empty());
+    // No server side seen: both come out at the end, said uncertain, with the midstream
+    // flag.
+    d.finish();
+    assert_eq!(d.heads(), vec![REQ1, REQ2]);
+    assert_eq!(d.ev[0].seq, 5000 + at as u32);
+    let want = HeadFlags(HeadFlags::MIDSTREAM_START | HeadFlags::RESYNC_UNCERTAIN);
+    assert!(d.ev.iter().all(|e| e.flags == want));
+    assert_eq!(d.asm.stats().http.resync_heads_uncertain, 2);
 
-    // A flow whose first payload starts with a request line.
+    // A flow whose first payload starts with a request line: the server's response to
+    // it corroborates it.
     let mut d = Drv::new();
     d.seg(tuple(CLIENT + 1), 9, PA, REQ1);
+    assert!(d.ev.is_empty());
+    d.seg(
+        tuple(CLIENT + 1).reversed(),
+        70,
+        PA,
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+    );
     assert_eq!(d.heads(), vec![REQ1]);
-    assert!(d.ev[0].flags.contains(HeadFlags::MIDSTREAM_START));
+    let want = HeadFlags(HeadFlags::MIDSTREAM_START | HeadFlags::RESYNC_CORROBORATED);
+    assert_eq!(d.ev[0].flags, want);
+    assert_eq!(d.asm.stats().http.resync_heads_corroborated, 1);
+    // The next request is at a known message start: plain.
+    d.seg(tuple(CLIENT + 1), 9 + REQ1.len() as u32, PA, REQ1);
+    assert_eq!(d.ev[1].flags, HeadFlags(HeadFlags::MIDSTREAM_START));
 
     // Payload with no request line: nothing tracked.
     let mut d = Drv::new();
@@ -361,10 +380,12 @@ fn server_direction_is_ignored() {
     assert_eq!(d.ev[0].flow, c);
     assert_eq!(d.asm.stats().tcp.server_side_segments, 3);
 
-    // Midstream: response first, then the request on the reverse tuple.
+    // Midstream: response first, then the request on the reverse tuple (held as a
+    // candidate until the end: the response came before the flow was known).
     let mut d = Drv::new();
     d.seg(s, 1, PA, b"HTTP/1.1 200 OK\r\n\r\n");
     d.seg(c, 1, PA, REQ1);
+    d.finish();
     assert_eq!(d.ev.len(), 1);
     assert_eq!(d.ev[0].flow, c);
     assert_eq!(d.asm.stats().http.response_segments_ignored, 1);
@@ -385,9 +406,11 @@ fn syn_corrects_a_wrong_direction_guess() {
     let mut d = Drv::new();
     // The "server" side sent something request-like first (midstream guess)...
     d.seg(c.reversed(), 1, PA, REQ1);
-    assert_eq!(d.ev.len(), 1);
-    // ...then a real SYN from the other side: it is authoritative.
+    // ...then a real SYN from the other side: it is authoritative (the guess's head,
+    // unconfirmed, comes out said uncertain).
     d.syn(c, 0);
+    assert_eq!(d.ev.len(), 1);
+    assert!(d.ev[0].flags.contains(HeadFlags::RESYNC_UNCERTAIN));
     d.seg(c, 1, PA, REQ2);
     assert_eq!(d.ev.len(), 2);
     assert_eq!(d.ev[1].flow, c);
@@ -428,8 +451,10 @@ fn proxy_v1_and_v2_preambles() {
     let mut d = Drv::new();
     d.syn(tuple(CLIENT), 0);
     d.seg(tuple(CLIENT), 1, PA, &s);
+    d.finish();
     assert_eq!(d.heads(), vec![REQ1]);
     assert!(d.ev[0].flags.contains(HeadFlags::PREAMBLE_INVALID));
+    assert!(d.ev[0].flags.contains(HeadFlags::RESYNC_UNCERTAIN));
     assert_eq!(d.ev[0].proxy_preamble.as_ref().map(Vec::len), Some(107));
     // Not at the start of the stream: a PROXY line is not a preamble; it is skipped
     // and flags the requests after it (not the one already emitted).
@@ -488,7 +513,10 @@ fn head_cap_emits_capped_and_resyncs() {
         for (i, c) in s.chunks(step).enumerate() {
             d.seg(tuple(CLIENT), 1 + (i * step) as u32, PA, c);
         }
+        // The head after the cap is found by searching; nothing confirms it.
+        d.finish();
         assert_eq!(d.ev.len(), 2, "step {step}");
+        assert!(d.ev[1].flags.contains(HeadFlags::RESYNC_UNCERTAIN));
         assert_eq!(d.ev[0].head, &s[..40]);
         assert!(
             d.ev[0].flags.contains(HeadFlags::CAPPED) && d.ev[0].flags.contains(HeadFlags::PARTIAL)
@@ -513,8 +541,14 @@ fn lost_segment_is_a_counted_gap() {
     d.seg(tuple(CLIENT), 1 + r1, PA, REQ1);
     assert!(d.ev.is_empty());
     d.seg(tuple(CLIENT), 1 + 2 * r1, PA, REQ1); // third buffered -> over the cap
-                                                // Partial head of request 1, then requests 2 and 3 after the resync.
+                                                // Partial head of request 1 at the gap; requests 2 and 3, found by searching after
+                                                // it, wait for the server's side, and without one come out uncertain at the end.
+    assert_eq!(d.ev.len(), 1);
+    d.finish();
     assert_eq!(d.ev.len(), 3);
+    assert!(d.ev[1..]
+        .iter()
+        .all(|e| e.flags.contains(HeadFlags::RESYNC_UNCERTAIN)));
     assert!(d.ev[0].flags.contains(HeadFlags::PARTIAL));
     assert_eq!(d.ev[0].head, &REQ1[..10]);
     assert_eq!(d.heads()[1..], [REQ1, REQ1]);
@@ -1116,4 +1150,46 @@ fn segment_from_decoded_packet() {
         ..pkt
     };
     assert!(SegmentMeta::from_packet(&other, 8).is_none());
+}
+
+/// Heads waiting for corroboration are capped per flow (8 heads, and the head cap in
+/// bytes): past it the oldest come out said uncertain, counted, before the flow ends.
+#[test]
+fn heads_held_for_corroboration_are_capped() {
+    let mut d = Drv::new();
+    let f = tuple(CLIENT);
+    let mut seq = 9;
+    for _ in 0..10 {
+        d.seg(f, seq, PA, REQ1);
+        seq += REQ1.len() as u32;
+    }
+    // Ten heads found after a midstream start, no server side: two let go over the cap.
+    assert_eq!(d.ev.len(), 2);
+    assert!(d
+        .ev
+        .iter()
+        .all(|e| e.flags.contains(HeadFlags::RESYNC_UNCERTAIN)));
+    assert_eq!(d.asm.stats().http.resync_pending_capped, 2);
+    assert_eq!(d.asm.recount_held(), d.asm.held_bytes());
+    d.finish();
+    assert_eq!(d.ev.len(), 10);
+    assert_eq!(
+        d.ev.iter().map(|e| e.ordinal).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+    // In bytes: heads of 40 bytes under a 100-byte cap: each third one lets the oldest go.
+    let cfg = ReassemblyConfig {
+        max_head_bytes: 100,
+        ..ReassemblyConfig::default()
+    };
+    let mut d = Drv::with(cfg);
+    let h: &[u8] = b"GET /0123456789012 HTTP/1.1\r\nHost: h\r\n\r\n";
+    assert_eq!(h.len(), 40);
+    let mut seq = 9;
+    for _ in 0..4 {
+        d.seg(f, seq, PA, h);
+        seq += h.len() as u32;
+    }
+    assert_eq!(d.ev.len(), 2);
+    assert_eq!(d.asm.stats().http.resync_pending_capped, 2);
 }
