@@ -6,6 +6,7 @@ mod fuzz_regressions;
 mod hostile_decode;
 mod info_golden;
 mod join;
+mod join_certainty;
 mod parallel;
 mod requests;
 mod safety;

@@ -33,6 +33,10 @@ pub struct FrontSyn {
     pub client_port: u16,
     /// The server's (proxy's) port.
     pub server_port: u16,
+    /// The front side showed at least one HTTP request head on this connection. Without
+    /// one (TLS, or bytes that did not parse) its requests are invisible, so it could
+    /// have carried any request of its client: `request_match` is then not certain.
+    pub requests_seen: bool,
 }
 
 /// The values of a SYN row that differ between SYNs of one stack profile: 64 bytes.
@@ -246,6 +250,8 @@ impl<'db> IndexBuilder<'db> {
             sig,
             client_port: e.src.port(),
             server_port: e.dst.port(),
+            // Set by `add_requests` once the request heads are read.
+            requests_seen: false,
         });
         Some(())
     }
@@ -380,6 +386,19 @@ impl<'db> FrontIndex<'db> {
             .collect();
         self.reqs.sort_unstable();
         self.stats.front_requests = self.reqs.len() as u64;
+        // Mark each request's connection: the latest SYN of its (ip, port) at or before it.
+        for i in 0..self.reqs.len() {
+            let Some(r) = self.reqs.get(i).copied() else {
+                break;
+            };
+            let pos = self
+                .port_range(r.ip, r.port, i64::MIN, r.ts_ns)
+                .last()
+                .copied();
+            if let Some(s) = pos.and_then(|p| self.syns.get_mut(p as usize)) {
+                s.requests_seen = true;
+            }
+        }
     }
 
     /// Heap bytes of the index (vectors' capacities and a rough figure for the maps).
@@ -433,17 +452,22 @@ impl<'db> FrontIndex<'db> {
         lo: i64,
         hi: i64,
     ) -> (Option<&FrontSyn>, usize) {
+        let range = self.port_range(ip, port, lo, hi);
+        (
+            range.last().and_then(|&i| self.syns.get(i as usize)),
+            range.len(),
+        )
+    }
+
+    /// Positions in `syns` of the SYNs from (ip, port) in [lo, hi], by time.
+    fn port_range(&self, ip: u32, port: u16, lo: i64, hi: i64) -> &[u32] {
         let key = |i: &u32| {
             let s = &self.syns[*i as usize];
             (s.ip, s.client_port, s.ts_ns)
         };
         let a = self.by_port.partition_point(|i| key(i) < (ip, port, lo));
         let b = self.by_port.partition_point(|i| key(i) <= (ip, port, hi));
-        let range = self.by_port.get(a..b.max(a)).unwrap_or(&[]);
-        (
-            range.last().and_then(|&i| self.syns.get(i as usize)),
-            range.len(),
-        )
+        self.by_port.get(a..b.max(a)).unwrap_or(&[])
     }
 
     /// Front requests with this key from this address in [lo, hi].
