@@ -76,7 +76,7 @@
 //! | oses | string | distinct OS matches (`name flavor`, `???` none), sorted, `;`-separated |
 //! | first_seen | string | time of the first SYN (RFC 3339) |
 //! | last_seen | string | time of the last SYN |
-//! | nat_hint | bool | more than one signature: several stacks behind the address (NAT, CGN, shared proxy) |
+//! | nat_hint | bool | more than one stack behind the address (NAT, CGN, shared proxy): signatures that differ other than by TCP Fast Open (option 34, its padding and the data it carries), which one host uses on some connections only |
 
 mod classify;
 mod row;
