@@ -15,6 +15,7 @@ const CLIENT: [u8; 4] = [198, 51, 100, 77];
 const PROXY_FRONT: [u8; 4] = [203, 0, 113, 10];
 const SYN: u16 = 0x02;
 const PSH_ACK: u16 = 0x18;
+const FIN_ACK: u16 = 0x11;
 
 fn capture(packets: &[(i64, TcpPacket)]) -> Vec<u8> {
     let mut w = PcapWriter::new(Vec::new(), PcapConfig::default()).unwrap();
@@ -46,6 +47,31 @@ fn front_conn(port: u16, dst_port: u16, t: i64, payload: &[u8]) -> Vec<(i64, Tcp
     if !payload.is_empty() {
         v.push((t + 2 * MS, p(5001, PSH_ACK, payload)));
     }
+    v
+}
+
+/// [`front_conn`], closed by the client's FIN at `fin`.
+fn front_conn_closed(
+    port: u16,
+    dst_port: u16,
+    t: i64,
+    payload: &[u8],
+    fin: i64,
+) -> Vec<(i64, TcpPacket<'_>)> {
+    let mut v = front_conn(port, dst_port, t, payload);
+    let seq = 5001 + payload.len() as u32;
+    v.push((
+        fin,
+        TcpPacket {
+            src: IpAddr::from(CLIENT),
+            dst: IpAddr::from(PROXY_FRONT),
+            src_port: port,
+            dst_port,
+            seq,
+            flags: FIN_ACK,
+            ..TcpPacket::default()
+        },
+    ));
     v
 }
 
@@ -137,6 +163,26 @@ fn request_match_is_not_certain_while_a_tls_connection_could_have_carried_it() {
         err.contains("join notes: invisible_alternatives 1"),
         "{err}"
     );
+    // The TLS connection was over (its FIN) more than the match window (5 s) before the
+    // request was forwarded: it cannot have carried it, the match stays certain. Still
+    // open at 4 s before: not certain.
+    for (fin_before, want) in [(6_000, "certain"), (4_000, "probable")] {
+        let mut front = front_conn_closed(
+            50002,
+            443,
+            T0 - 20_000 * MS,
+            TLS,
+            T0 + 21 * MS - fin_before * MS,
+        );
+        front.extend(front_conn(50001, 80, T0, FAVICON));
+        let back = back_conn(40001, T0 + 20 * MS, FORWARDED);
+        let (rows, err) = join(&front, &back);
+        assert_eq!(
+            summary(&rows),
+            [row("request_match", want, 50001, 1)],
+            "{fin_before} ms: {err}"
+        );
+    }
     // The other connection is plaintext and its requests are seen (another target): it
     // did not carry this one, and the match stays certain.
     let other = b"GET /other HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\n\r\n";

@@ -40,7 +40,10 @@
 //! the rebuilt rows equal `syns` rows). Re-reading the front side for matched SYNs instead
 //! would mean running the handshake tracker again over the whole front side; 100 M SYNs,
 //! an extreme 100 GB front capture, take 10 GB. With `--two-pass` only the SYNs of
-//! clients seen on the back side are kept. Front requests take 24 bytes each.
+//! clients seen on the back side are kept. Front requests take 24 bytes each. The build
+//! watches connections for their first FIN or RST (the end bounds which invisible
+//! connections could have carried a `request_match`) in a map of at most
+//! [`MAX_OPEN_WATCHED`] open connections.
 
 mod clock;
 mod columns;
@@ -56,7 +59,7 @@ pub use clock::{
     parse_duration_ns, DurationError, OffsetEstimate, ESTIMATE_MAX_REQUESTS, ESTIMATE_PAIRS,
     ESTIMATE_WINDOW_NS,
 };
-pub use index::{FrontIndex, FrontSyn, IndexStats, MAX_PROFILES};
+pub use index::{FrontIndex, FrontSyn, IndexStats, MAX_OPEN_WATCHED, MAX_PROFILES};
 pub use row::{FrontColumns, JoinColumns, JoinRow};
 pub use rules::{
     clock_slack_ns, Confidence, JoinMethod, JoinNote, JoinOutcome, Joiner, CLOCK_SLACK_CEILING_NS,

@@ -217,8 +217,9 @@ impl Joiner<'_, '_> {
     }
 
     /// `request_match` found SYN `s`: certain unless another front connection of the
-    /// client whose requests are invisible was opened in the window (up to `hi`): the
-    /// front side cannot tell that it did not carry the same request.
+    /// client whose requests are invisible was opened in the window (up to `hi`) and not
+    /// over before the match window: the front side cannot tell that it did not carry
+    /// the same request.
     fn request_match(&self, s: &FrontSyn, ip: u32, t: i64, hi: i64) -> JoinOutcome {
         let lo = t.saturating_sub(self.window_ns);
         let others = self
@@ -226,7 +227,15 @@ impl Joiner<'_, '_> {
             .syns_between(ip, lo, hi)
             .iter()
             .rev()
-            .filter(|o| !o.requests_seen && o.detail != s.detail);
+            // A connection over before the front request can have come (the match
+            // window) carried none of it.
+            .filter(|o| {
+                !o.requests_seen
+                    && o.detail != s.detail
+                    && self
+                        .index
+                        .open_at(o, t.saturating_sub(self.match_window_ns))
+            });
         let n = distinct_sigs(Some(s.sig), others.clone());
         let alternatives = others.clone().next().is_some();
         JoinOutcome {

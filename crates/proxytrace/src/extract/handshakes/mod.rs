@@ -85,7 +85,7 @@ mod tracker;
 
 pub use classify::{classify, PacketEvent, SeenSyn, Segment};
 pub use row::SynRow;
-pub use stage::{capture_precision, FileMeta, SynScanner, SynStage};
+pub use stage::{capture_precision, FileMeta, ScanEvent, SynScanner, SynStage};
 pub use tracker::{
     SynEntry, SynTracker, SynTrackerStats, HANDSHAKE_WINDOW_NS, MAX_PENDING, MAX_TS_HOSTS,
 };
