@@ -7,6 +7,7 @@ mod hostile_decode;
 mod identity;
 mod info_golden;
 mod join;
+mod join_certainty;
 mod parallel;
 mod requests;
 mod resync;

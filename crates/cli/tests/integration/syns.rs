@@ -778,3 +778,49 @@ fn files_directories_and_stdin() {
     let (_, bare, _) = run(&["syns", "--format", "csv", "--no-header", a]);
     assert_eq!(bare.lines().count(), 2);
 }
+
+/// TCP Fast Open SYNs whose replies are lost, then Linux's fallback SYNs (same sequence
+/// number, no option 34, no data), and a plain retransmitted SYN. `p0f -r` on this capture
+/// (testdata/fingerprint/tfo-fallback.p0f.tsv) logs one SYN per connection, the first,
+/// with these raw_sigs: the fallback is a retransmission to p0f too, counted on the row.
+/// The address is one Linux stack whose Fast Open SYNs carry two more signatures: no
+/// NAT hint (it used to say nat_hint=true, as for the lab's Fast Open client).
+#[test]
+fn tfo_fallback_is_p0f_parity_and_no_nat_hint() {
+    let f = "testdata/fingerprint/tfo-fallback.pcap";
+    let rows = jsonl(&["--db", P0F_DB, f]);
+    let got: Vec<(u64, &str, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["src_port"].as_u64().unwrap(),
+                r["signature"].as_str().unwrap(),
+                r["retransmits"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                40001,
+                "4:64+0:0:1460:mss*44,7:mss,sok,ts,nop,ws,?34,nop,nop:df,id+:+",
+                1
+            ),
+            (
+                40002,
+                "4:64+0:0:1460:mss*44,7:mss,sok,ts,nop,ws,?34,nop,nop:df,id+:0",
+                1
+            ),
+            (
+                40003,
+                "4:64+0:0:1460:mss*44,7:mss,sok,ts,nop,ws:df,id+:0",
+                1
+            ),
+        ]
+    );
+    let summary = jsonl(&["--summary", "--db", P0F_DB, f]);
+    assert_eq!(summary.len(), 1, "{summary:?}");
+    assert_eq!(summary[0]["signatures"], 3);
+    assert_eq!(summary[0]["nat_hint"], false);
+}

@@ -15,7 +15,7 @@ pub mod uptime;
 pub use db::{Database, DbError, Match, MatchQuality};
 pub use mtu::{mtu_from_mss, MtuTable};
 pub use options::OptionLayout;
-pub use tcp::{P0fIgnores, Quirks, SynKind, SynObservation, WindowForm};
+pub use tcp::{without_fast_open, P0fIgnores, Quirks, SynKind, SynObservation, WindowForm};
 pub use uptime::{estimate_uptime, TsSample, Uptime};
 
 #[cfg(test)]

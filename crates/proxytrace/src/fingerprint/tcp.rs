@@ -409,6 +409,37 @@ impl SynObservation {
     }
 }
 
+/// A p0f signature without what TCP Fast Open adds: option 34 (`?34`) and the NOPs that
+/// pad it, and the payload class it brings (`+` becomes `0`). One Linux host sends Fast
+/// Open SYNs (a cookie request, then data with the cookie) on some connections and plain
+/// SYNs on others: three p0f signatures for one stack. Comparing these strings tells
+/// several stacks behind one address (NAT) from one stack using Fast Open. A signature
+/// without option 34 is returned as it is.
+pub fn without_fast_open(signature: &str) -> String {
+    let fields: Vec<&str> = signature.split(':').collect();
+    // ver:ittl:olen:mss:wsize,scale:olayout:quirks:pclass
+    let [ver, ittl, olen, mss, win, olayout, quirks, _pclass] = fields[..] else {
+        return signature.to_owned();
+    };
+    let items: Vec<&str> = olayout.split(',').collect();
+    let Some(at) = items.iter().position(|&i| i == "?34") else {
+        return signature.to_owned();
+    };
+    let pad = items
+        .get(at + 1..)
+        .map_or(0, |rest| rest.iter().take_while(|&&i| i == "nop").count());
+    let kept: Vec<&str> = items
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i < at || i > at + pad)
+        .map(|(_, &item)| item)
+        .collect();
+    format!(
+        "{ver}:{ittl}:{olen}:{mss}:{win}:{}:{quirks}:0",
+        kept.join(",")
+    )
+}
+
 impl fmt::Display for SynObservation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}+", self.ip_version, self.ttl)?;

@@ -687,6 +687,47 @@ fn oracle_edge_cases() {
     assert_eq!(silly[0].client, "10.0.0.1/1015");
 }
 
+/// Fast Open SYNs whose replies are lost, each followed by Linux's fallback SYN (same
+/// sequence number, no option 34, no data): p0f logs the first SYN of each connection
+/// only (three lines for six SYNs), so the fallback SYN has no p0f row of its own.
+#[test]
+fn oracle_tfo_fallback() {
+    assert_eq!(
+        check_oracle_table("tfo-fallback.pcap", "tfo-fallback.p0f.tsv"),
+        3
+    );
+    assert_eq!(observe("tfo-fallback.pcap").len(), 6);
+}
+
+/// One Linux stack's three signatures (Fast Open with data, a cookie request, plain) are
+/// one stack without Fast Open's marks; other differences stay.
+#[test]
+fn fast_open_marks_removed() {
+    use super::without_fast_open;
+    let plain = "4:64+0:0:1460:mss*44,7:mss,sok,ts,nop,ws:df,id+:0";
+    for sig in [
+        "4:64+0:0:1460:mss*44,7:mss,sok,ts,nop,ws,?34,nop,nop:df,id+:+",
+        "4:64+0:0:1460:mss*44,7:mss,sok,ts,nop,ws,?34,nop,nop:df,id+:0",
+        plain,
+    ] {
+        assert_eq!(without_fast_open(sig), plain, "{sig}");
+    }
+    // Option 34 inside the layout: only its own padding goes.
+    assert_eq!(
+        without_fast_open("4:64+0:0:1460:mss*20,7:mss,?34,nop,sok,ts,nop,ws:df:+"),
+        "4:64+0:0:1460:mss*20,7:mss,sok,ts,nop,ws:df:0"
+    );
+    // Without option 34 a payload class stays (data on a plain SYN is no Fast Open).
+    let data = "4:64+0:0:1460:mss*44,7:mss,sok,ts,nop,ws:df,id+:+";
+    assert_eq!(without_fast_open(data), data);
+    // Another TTL or layout is another stack; a string that is no signature stays.
+    assert_ne!(
+        without_fast_open("4:128+0:0:1460:mss*44,7:mss,sok,ts,nop,ws,?34:df,id+:+"),
+        plain
+    );
+    assert_eq!(without_fast_open("?34"), "?34");
+}
+
 #[test]
 fn oracle_fuzz_v4() {
     assert_eq!(check_oracle_table("fuzz4.pcap", "fuzz4.p0f.tsv"), 400);

@@ -2,7 +2,7 @@
 //! as a duration.
 
 use super::index::{request_key, FrontIndex};
-use super::rules::JoinMethod;
+use super::rules::{clock_slack_ns, JoinMethod};
 use super::stages::{self, RequestStage, Shown};
 use super::JoinRow;
 use crate::engine::Engine;
@@ -25,6 +25,11 @@ pub struct OffsetEstimate {
     pub offset_ns: i64,
     /// Interquartile range of the pairs' differences.
     pub iqr_ns: i64,
+    /// How far below the median the low end of the differences lies (median - 1st
+    /// percentile): how much earlier than its front request a request forwarded faster
+    /// than the median looks after correction. The join's `ip_time` slack
+    /// ([`clock_slack_ns`](super::rules::clock_slack_ns)).
+    pub early_spread_ns: i64,
     /// Unambiguous pairs measured.
     pub pairs: usize,
     /// `request_match` or `exact_port` (front SYN to back request: biased by the
@@ -37,10 +42,12 @@ pub(super) fn estimate_from(mut d: Vec<i64>, source: JoinMethod) -> Option<Offse
         return None;
     }
     d.sort_unstable();
-    let q = |f: usize| d.get((d.len() - 1) * f / 4).copied().unwrap_or(0);
+    // The value at f/100 of the sorted differences (nearest rank below).
+    let p = |f: usize| d.get((d.len() - 1) * f / 100).copied().unwrap_or(0);
     Some(OffsetEstimate {
-        offset_ns: q(2),
-        iqr_ns: q(3).saturating_sub(q(1)),
+        offset_ns: p(50),
+        iqr_ns: p(75).saturating_sub(p(25)),
+        early_spread_ns: p(50).saturating_sub(p(1)),
         pairs: d.len(),
         source,
     })
@@ -50,8 +57,14 @@ pub(super) fn estimate_from(mut d: Vec<i64>, source: JoinMethod) -> Option<Offse
 pub(super) fn offset_note(estimate: Option<&OffsetEstimate>) -> String {
     match estimate {
         Some(e) => format!(
-            "clock offset estimated {} ns (median of {} {} pairs, interquartile range {} ns)",
-            e.offset_ns, e.pairs, e.source, e.iqr_ns
+            "clock offset estimated {} ns (median of {} {} pairs, interquartile range {} ns, \
+             early spread {} ns: ip_time slack {} ns)",
+            e.offset_ns,
+            e.pairs,
+            e.source,
+            e.iqr_ns,
+            e.early_spread_ns,
+            clock_slack_ns(Some(e.early_spread_ns))
         ),
         None => "clock offset: no unambiguous pairs to estimate it; assumed 0 (use --clock-offset)"
             .to_owned(),

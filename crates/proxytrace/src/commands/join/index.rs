@@ -1,13 +1,13 @@
 //! [`FrontIndex`]: the front side's client SYNs and request heads, indexed by client
 //! address and time, and the builder that reads them.
 
-use super::stages::{self, RequestStage, Shown, SynStage};
+use super::stages::{self, FrontEvent, RequestStage, Shown, SynStage};
 use super::JoinRow;
-use crate::collections::hashing::HashSet;
+use crate::collections::hashing::{HashMap, HashSet};
 use crate::collections::interner::Interner;
 use crate::decode::FiveTuple;
 use crate::engine::Engine;
-use crate::extract::handshakes::{FileMeta, SynEntry, SynRow};
+use crate::extract::handshakes::{FileMeta, Segment, SynEntry, SynRow};
 use crate::extract::requests::{RequestRow, RequestsConfig};
 use crate::fingerprint::{Database, SynKind, SynObservation, Uptime};
 use crate::pipeline::{Counter, CounterKind, Counters, Inputs, Report, Sink};
@@ -33,6 +33,10 @@ pub struct FrontSyn {
     pub client_port: u16,
     /// The server's (proxy's) port.
     pub server_port: u16,
+    /// The front side showed at least one HTTP request head on this connection. Without
+    /// one (TLS, or bytes that did not parse) its requests are invisible, so it could
+    /// have carried any request of its client: `request_match` is then not certain.
+    pub requests_seen: bool,
 }
 
 /// The values of a SYN row that differ between SYNs of one stack profile: 64 bytes.
@@ -51,7 +55,13 @@ pub(super) struct SynVar {
     pub(super) file: u32,
     /// 0: no uptime estimate.
     pub(super) ts_clock_hz: u32,
+    /// Milliseconds from the SYN to the connection's first FIN or RST, rounded up;
+    /// [`NO_END`]: not seen (still open at the end, or not tracked).
+    pub(super) end_ms: u32,
 }
+
+/// [`SynVar::end_ms`] of a connection whose end was not seen.
+pub(super) const NO_END: u32 = u32::MAX;
 
 pub(super) const NONE_NS: i64 = i64::MIN;
 
@@ -106,6 +116,15 @@ pub(super) fn request_key(r: &RequestRow) -> u64 {
     h.finish()
 }
 
+/// An endpoint pair in one order whichever side sent the packet.
+fn pair(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
 pub(super) fn canon(ip: IpAddr) -> IpAddr {
     ip.to_canonical()
 }
@@ -125,6 +144,11 @@ pub struct IndexStats {
     pub client_ips: u64,
     /// Front request heads kept for `request_match` (from addresses with a SYN).
     pub front_requests: u64,
+    /// Indexed connections whose end (first FIN or RST) was seen.
+    pub connection_ends: u64,
+    /// Open connections whose end is no longer watched: more than [`MAX_OPEN_WATCHED`]
+    /// were open at once (they count as open until the capture's end).
+    pub connection_ends_unwatched_cap: u64,
     /// Heap bytes of the index.
     pub index_bytes: u64,
 }
@@ -139,6 +163,12 @@ impl Counters for IndexStats {
             Counter::new("profiles", self.profiles, Volume),
             Counter::new("client_ips", self.client_ips, Volume),
             Counter::new("front_requests", self.front_requests, Volume),
+            Counter::new("connection_ends", self.connection_ends, Volume),
+            Counter::new(
+                "connection_ends_unwatched_cap",
+                self.connection_ends_unwatched_cap,
+                Cap,
+            ),
             Counter::new("index_bytes", self.index_bytes, Volume),
         ]
     }
@@ -172,6 +202,13 @@ pub struct FrontIndex<'db> {
 /// in [`IndexStats::syns_skipped_cap`]): only a capture crafted to vary every SYN gets there.
 pub const MAX_PROFILES: u32 = 1 << 20;
 
+/// Connections whose end (FIN or RST) the index build watches at once: a map entry is
+/// about 80 bytes, so at most 80 MiB. Past it the watch starts over (every connection
+/// watched so far counts as open to the end, counted in
+/// [`IndexStats::connection_ends_unwatched_cap`]): an invisible connection taken as open
+/// only makes `request_match` less sure, never wrong.
+pub const MAX_OPEN_WATCHED: usize = 1 << 20;
+
 /// Collects client SYNs, then sorts them into a [`FrontIndex`].
 pub(super) struct IndexBuilder<'db> {
     db: &'db Database,
@@ -186,6 +223,13 @@ pub(super) struct IndexBuilder<'db> {
     pub(super) skipped: u64,
     /// SYNs not indexed because an id space was full.
     skipped_cap: u64,
+    /// Indexed connections not yet ended: (client, server) -> their `detail`.
+    open: HashMap<(SocketAddr, SocketAddr), u32>,
+    /// Ends met before their SYN's entry (the tracker holds entries back up to its
+    /// handshake window): endpoint pair, lower first -> the first FIN or RST's time.
+    early: HashMap<(SocketAddr, SocketAddr), i64>,
+    ends: u64,
+    unwatched: u64,
 }
 
 impl<'db> IndexBuilder<'db> {
@@ -202,6 +246,38 @@ impl<'db> IndexBuilder<'db> {
             vars: Vec::new(),
             skipped: 0,
             skipped_cap: 0,
+            open: HashMap::default(),
+            early: HashMap::default(),
+            ends: 0,
+            unwatched: 0,
+        }
+    }
+
+    /// A FIN or RST (either direction): the end of the watched connection it belongs to,
+    /// or kept until that connection's SYN entry comes.
+    pub(super) fn end(&mut self, s: &Segment) {
+        for key in [(s.src, s.dst), (s.dst, s.src)] {
+            if let Some(d) = self.open.remove(&key) {
+                self.set_end(d, s.ts_ns);
+                return;
+            }
+        }
+        if self.early.len() >= MAX_OPEN_WATCHED {
+            self.unwatched += self.early.len() as u64;
+            self.early.clear();
+        }
+        self.early.entry(pair(s.src, s.dst)).or_insert(s.ts_ns);
+    }
+
+    fn set_end(&mut self, d: u32, ts_ns: i64) {
+        let start = self.syns.get(d as usize).map_or(ts_ns, |f| f.ts_ns);
+        // Rounded up: a connection never looks over before it was.
+        let ms = u64::try_from(ts_ns.saturating_sub(start))
+            .unwrap_or(0)
+            .div_ceil(1_000_000);
+        if let Some(v) = self.vars.get_mut(d as usize) {
+            v.end_ms = u32::try_from(ms).unwrap_or(NO_END - 1).min(NO_END - 1);
+            self.ends += 1;
         }
     }
 
@@ -237,6 +313,7 @@ impl<'db> IndexBuilder<'db> {
             profile: pid,
             file: e.file,
             ts_clock_hz: e.uptime.map_or(0, |u| u.freq_hz),
+            end_ms: NO_END,
         });
         self.syns.push(FrontSyn {
             ts_ns: e.obs.ts_ns,
@@ -246,7 +323,21 @@ impl<'db> IndexBuilder<'db> {
             sig,
             client_port: e.src.port(),
             server_port: e.dst.port(),
+            // Set by `add_requests` once the request heads are read.
+            requests_seen: false,
         });
+        match self.early.remove(&pair(e.src, e.dst)) {
+            // An end before this SYN was an earlier connection's on the same ports.
+            Some(ts) if ts >= e.obs.ts_ns => self.set_end(detail, ts),
+            _ => {
+                if self.open.len() >= MAX_OPEN_WATCHED {
+                    self.unwatched += self.open.len() as u64;
+                    self.open.clear();
+                }
+                // A new SYN on the same ports replaces the old connection's watch.
+                self.open.insert((e.src, e.dst), detail);
+            }
+        }
         Some(())
     }
 
@@ -256,6 +347,8 @@ impl<'db> IndexBuilder<'db> {
             syns: syns.len() as u64,
             syns_skipped: self.skipped,
             syns_skipped_cap: self.skipped_cap,
+            connection_ends: self.ends,
+            connection_ends_unwatched_cap: self.unwatched,
             profiles: self.profiles.len() as u64,
             client_ips: self.ips.len() as u64,
             ..IndexStats::default()
@@ -321,13 +414,17 @@ impl<'db> FrontIndex<'db> {
             &mut syn_stage,
             sink,
             shown,
-            |e: SynEntry<'db>| {
-                if e.obs.kind == SynKind::Syn {
-                    if wanted(e.src.ip()) {
-                        builder.add(&e);
-                    } else {
-                        builder.skipped += 1;
+            |ev: FrontEvent<'db>| {
+                match ev {
+                    FrontEvent::Syn(e) if e.obs.kind == SynKind::Syn => {
+                        if wanted(e.src.ip()) {
+                            builder.add(&e);
+                        } else {
+                            builder.skipped += 1;
+                        }
                     }
+                    FrontEvent::Syn(_) => {}
+                    FrontEvent::End(s) => builder.end(&s),
                 }
                 ControlFlow::Continue(())
             },
@@ -380,6 +477,19 @@ impl<'db> FrontIndex<'db> {
             .collect();
         self.reqs.sort_unstable();
         self.stats.front_requests = self.reqs.len() as u64;
+        // Mark each request's connection: the latest SYN of its (ip, port) at or before it.
+        for i in 0..self.reqs.len() {
+            let Some(r) = self.reqs.get(i).copied() else {
+                break;
+            };
+            let pos = self
+                .port_range(r.ip, r.port, i64::MIN, r.ts_ns)
+                .last()
+                .copied();
+            if let Some(s) = pos.and_then(|p| self.syns.get_mut(p as usize)) {
+                s.requests_seen = true;
+            }
+        }
     }
 
     /// Heap bytes of the index (vectors' capacities and a rough figure for the maps).
@@ -417,6 +527,17 @@ impl<'db> FrontIndex<'db> {
         self.syns.get(a..b).unwrap_or(&[])
     }
 
+    /// Whether the connection of `s` may still have been open at `t` (front clock): its
+    /// end was not seen, or came at or after `t`.
+    pub(super) fn open_at(&self, s: &FrontSyn, t: i64) -> bool {
+        match self.vars.get(s.detail as usize) {
+            Some(v) if v.end_ms != NO_END => {
+                s.ts_ns.saturating_add(i64::from(v.end_ms) * 1_000_000) >= t
+            }
+            _ => true,
+        }
+    }
+
     /// The SYNs of one client address in [lo, hi] (front clock).
     pub(super) fn syns_between(&self, ip: u32, lo: i64, hi: i64) -> &[FrontSyn] {
         let all = self.syns_of(ip);
@@ -433,17 +554,22 @@ impl<'db> FrontIndex<'db> {
         lo: i64,
         hi: i64,
     ) -> (Option<&FrontSyn>, usize) {
+        let range = self.port_range(ip, port, lo, hi);
+        (
+            range.last().and_then(|&i| self.syns.get(i as usize)),
+            range.len(),
+        )
+    }
+
+    /// Positions in `syns` of the SYNs from (ip, port) in [lo, hi], by time.
+    fn port_range(&self, ip: u32, port: u16, lo: i64, hi: i64) -> &[u32] {
         let key = |i: &u32| {
             let s = &self.syns[*i as usize];
             (s.ip, s.client_port, s.ts_ns)
         };
         let a = self.by_port.partition_point(|i| key(i) < (ip, port, lo));
         let b = self.by_port.partition_point(|i| key(i) <= (ip, port, hi));
-        let range = self.by_port.get(a..b.max(a)).unwrap_or(&[]);
-        (
-            range.last().and_then(|&i| self.syns.get(i as usize)),
-            range.len(),
-        )
+        self.by_port.get(a..b.max(a)).unwrap_or(&[])
     }
 
     /// Front requests with this key from this address in [lo, hi].

@@ -15,11 +15,17 @@
 //!    an XFF `ip:port`): the latest front SYN from that (ip, port) before the request.
 //! 2. `request_match`: a front request from the client's IP with the same method, target,
 //!    host and user agent within `--match-window` before the request (clock-corrected),
-//!    all such requests on one front connection: that connection's SYN.
+//!    all such requests on one front connection: that connection's SYN. `certain` only
+//!    when the client opened no other front connection in the window whose requests the
+//!    front side cannot see (TLS, unparsed bytes): such a connection could have carried
+//!    the request; then `probable` or `ambiguous` by fingerprints, noted
+//!    `invisible_alternatives`.
 //! 3. `transparent`: the back-side source is the client (`--transparent`): rule 2, else the
 //!    latest front SYN from (source ip, source port); this assumes the proxy keeps the
 //!    client's port (HAProxy `usesrc client`, TPROXY).
-//! 4. `ip_time`: the latest SYN from the client IP within `--window` before the request;
+//! 4. `ip_time`: the latest SYN from the client IP within `--window` before the
+//!    clock-corrected request, or after it by at most the slack (the estimate's early
+//!    spread, [`clock_slack_ns`]; such a pick is noted `syn_after_request`).
 //!    `probable` when the SYNs from that IP in the window carry one fingerprint,
 //!    `ambiguous` when several (NAT).
 //!
@@ -34,7 +40,10 @@
 //! the rebuilt rows equal `syns` rows). Re-reading the front side for matched SYNs instead
 //! would mean running the handshake tracker again over the whole front side; 100 M SYNs,
 //! an extreme 100 GB front capture, take 10 GB. With `--two-pass` only the SYNs of
-//! clients seen on the back side are kept. Front requests take 24 bytes each.
+//! clients seen on the back side are kept. Front requests take 24 bytes each. The build
+//! watches connections for their first FIN or RST (the end bounds which invisible
+//! connections could have carried a `request_match`) in a map of at most
+//! [`MAX_OPEN_WATCHED`] open connections.
 
 mod clock;
 mod columns;
@@ -50,9 +59,12 @@ pub use clock::{
     parse_duration_ns, DurationError, OffsetEstimate, ESTIMATE_MAX_REQUESTS, ESTIMATE_PAIRS,
     ESTIMATE_WINDOW_NS,
 };
-pub use index::{FrontIndex, FrontSyn, IndexStats, MAX_PROFILES};
+pub use index::{FrontIndex, FrontSyn, IndexStats, MAX_OPEN_WATCHED, MAX_PROFILES};
 pub use row::{FrontColumns, JoinColumns, JoinRow};
-pub use rules::{Confidence, JoinMethod, JoinOutcome, Joiner, CLOCK_SLACK_NS, MAX_CANDIDATE_SCAN};
+pub use rules::{
+    clock_slack_ns, Confidence, JoinMethod, JoinNote, JoinOutcome, Joiner, CLOCK_SLACK_CEILING_NS,
+    CLOCK_SLACK_FLOOR_NS, MAX_CANDIDATE_SCAN,
+};
 pub use summary::{ClientJoinRow, ClientJoinSummary};
 
 use crate::capture::CaptureError;
@@ -205,10 +217,13 @@ pub fn run<K: Sink<JoinRow>>(
             files: names.join(", "),
         });
     }
-    let offset_ns = match cfg.clock_offset_ns {
+    let (offset_ns, slack_ns) = match cfg.clock_offset_ns {
         Some(o) => {
-            notes.push(format!("clock offset {o} ns (given)"));
-            o
+            let slack = clock_slack_ns(None);
+            notes.push(format!(
+                "clock offset {o} ns (given), ip_time slack {slack} ns"
+            ));
+            (o, slack)
         }
         None => {
             let (estimate, read) =
@@ -216,7 +231,10 @@ pub fn run<K: Sink<JoinRow>>(
                     .map_err(JoinError::Sink)?;
             add_failures(&mut failed, read.failed_files);
             notes.push(clock::offset_note(estimate.as_ref()));
-            estimate.map_or(0, |e| e.offset_ns)
+            // Without pairs the offset is a guess: the widest slack.
+            estimate.map_or((0, CLOCK_SLACK_CEILING_NS), |e| {
+                (e.offset_ns, clock_slack_ns(Some(e.early_spread_ns)))
+            })
         }
     };
     if shown.stopped {
@@ -227,6 +245,7 @@ pub fn run<K: Sink<JoinRow>>(
         offset_ns,
         window_ns: cfg.window_ns,
         match_window_ns: cfg.match_window_ns,
+        slack_ns,
     };
     let mut rows = JoinSink {
         joiner: &joiner,
@@ -234,6 +253,7 @@ pub fn run<K: Sink<JoinRow>>(
         shown: &mut shown,
         by_method: BTreeMap::new(),
         by_confidence: BTreeMap::new(),
+        by_note: BTreeMap::new(),
     };
     let mut report = pipeline::run(engine, back, &mut RequestStage::new(&back_cfg), &mut rows)
         .map_err(JoinError::Sink)?;
@@ -242,6 +262,7 @@ pub fn run<K: Sink<JoinRow>>(
     let JoinSink {
         by_method,
         by_confidence,
+        by_note,
         ..
     } = rows;
     let front_inputs = front.report();
@@ -264,6 +285,9 @@ pub fn run<K: Sink<JoinRow>>(
         &by_confidence,
         Confidence::name,
     ));
+    report
+        .sections
+        .push(tally("join notes", JoinNote::ALL, &by_note, JoinNote::name));
     report.notes.extend(notes);
     // How sure the rows are is the first thing a reader of a join asks: one line each,
     // even though the counts are volume (the sections carry them for --stats json too).
@@ -273,6 +297,11 @@ pub fn run<K: Sink<JoinRow>>(
     report
         .notes
         .push(format!("join confidence: {}", tally_line(&by_confidence)));
+    if !by_note.is_empty() {
+        report
+            .notes
+            .push(format!("join notes: {}", tally_line(&by_note)));
+    }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -284,6 +313,7 @@ struct JoinSink<'j, 'i, 'db, 'k, K> {
     shown: &'k mut Shown,
     by_method: BTreeMap<JoinMethod, u64>,
     by_confidence: BTreeMap<Confidence, u64>,
+    by_note: BTreeMap<JoinNote, u64>,
 }
 
 impl<K: Sink<JoinRow>> Sink<RequestRow> for JoinSink<'_, '_, '_, '_, K> {
@@ -293,6 +323,9 @@ impl<K: Sink<JoinRow>> Sink<RequestRow> for JoinSink<'_, '_, '_, '_, K> {
         let outcome = self.joiner.join(&request);
         *self.by_method.entry(outcome.method).or_default() += 1;
         *self.by_confidence.entry(outcome.confidence).or_default() += 1;
+        if let Some(n) = outcome.note {
+            *self.by_note.entry(n).or_default() += 1;
+        }
         self.sink
             .row(JoinRow::new(self.joiner.index, request, &outcome))
     }

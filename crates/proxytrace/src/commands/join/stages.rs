@@ -6,7 +6,7 @@
 use crate::capture::{Capture, CaptureError};
 use crate::collections::hashing::HashSet;
 use crate::engine::Engine;
-use crate::extract::handshakes::{SynEntry, SynScanner};
+use crate::extract::handshakes::{ScanEvent, Segment, SynEntry, SynScanner};
 use crate::fingerprint::Database;
 use crate::pipeline::{self, Report, RowEmitter, Sink, Stage};
 use std::ops::ControlFlow;
@@ -15,7 +15,20 @@ use std::path::PathBuf;
 /// Request rows of the back side: the shared request stage of `requests`.
 pub(super) use crate::extract::requests::RequestStage;
 
-/// Finished client-side handshakes (SYN and SYN+ACK entries) of the front side.
+/// What the front side's SYN read yields.
+// Nearly every event is a SYN entry, passed by value straight into the index: boxing it
+// to shrink the rare end event would allocate once per SYN.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Copy)]
+pub(super) enum FrontEvent<'db> {
+    /// A finished handshake entry (SYN or SYN+ACK).
+    Syn(SynEntry<'db>),
+    /// A FIN or RST segment: a connection ends.
+    End(Segment),
+}
+
+/// Finished client-side handshakes (SYN and SYN+ACK entries) and connection ends of the
+/// front side.
 pub(super) struct SynStage<'db> {
     pub(super) scanner: SynScanner<'db>,
 }
@@ -30,19 +43,23 @@ impl<'db> SynStage<'db> {
 }
 
 impl<'db> Stage for SynStage<'db> {
-    type Row = SynEntry<'db>;
+    type Row = FrontEvent<'db>;
 
     fn file(
         &mut self,
         engine: &Engine,
         capture: Capture,
-        emit: &mut RowEmitter<'_, SynEntry<'db>>,
+        emit: &mut RowEmitter<'_, FrontEvent<'db>>,
     ) -> Result<ControlFlow<()>, CaptureError> {
-        self.scanner.scan(engine, capture, &mut |e, _| emit(*e))
+        self.scanner
+            .scan_with_ends(engine, capture, &mut |ev| match ev {
+                ScanEvent::Entry(e, _) => emit(FrontEvent::Syn(*e)),
+                ScanEvent::End(s) => emit(FrontEvent::End(*s)),
+            })
     }
 
-    fn finish(&mut self, emit: &mut RowEmitter<'_, SynEntry<'db>>) -> ControlFlow<()> {
-        self.scanner.finish(&mut |e, _| emit(*e))
+    fn finish(&mut self, emit: &mut RowEmitter<'_, FrontEvent<'db>>) -> ControlFlow<()> {
+        self.scanner.finish(&mut |e, _| emit(FrontEvent::Syn(*e)))
     }
 
     fn report(&self, report: &mut Report) {

@@ -198,6 +198,28 @@ fn estimate_is_median_and_iqr() {
     assert!(estimate_from(Vec::new(), JoinMethod::ExactPort).is_none());
 }
 
+/// The early spread is the median minus the 1st percentile: the fastest forwarded
+/// requests, not the slow tail the interquartile range also holds.
+#[test]
+fn early_spread_is_median_minus_first_percentile() {
+    // 201 pairs: 0, 1, ..., 199 µs, and one 50 ms outlier on the slow side.
+    let mut d: Vec<i64> = (0..200).map(|i| i * 1_000).collect();
+    d.push(50_000_000);
+    let e = estimate_from(d, JoinMethod::RequestMatch).unwrap();
+    // Sorted: index 100 is the median (100 µs), index 2 the 1st percentile (2 µs).
+    assert_eq!((e.offset_ns, e.early_spread_ns), (100_000, 98_000));
+    assert_eq!(e.iqr_ns, 150_000 - 50_000);
+    use super::rules::{clock_slack_ns, CLOCK_SLACK_CEILING_NS, CLOCK_SLACK_FLOOR_NS};
+    assert_eq!(
+        clock_slack_ns(Some(e.early_spread_ns)),
+        CLOCK_SLACK_FLOOR_NS
+    );
+    assert_eq!(clock_slack_ns(None), CLOCK_SLACK_FLOOR_NS);
+    assert_eq!(clock_slack_ns(Some(7_000_000)), 7_000_000);
+    assert_eq!(clock_slack_ns(Some(i64::MAX)), CLOCK_SLACK_CEILING_NS);
+    assert_eq!(clock_slack_ns(Some(-5)), CLOCK_SLACK_FLOOR_NS);
+}
+
 #[test]
 fn methods_and_confidences_keep_their_names() {
     let methods: Vec<&str> = JoinMethod::ALL.iter().map(|m| m.name()).collect();

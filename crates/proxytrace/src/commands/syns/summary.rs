@@ -2,6 +2,7 @@
 
 use crate::collections::hashing::HashMap;
 use crate::extract::handshakes::SynRow;
+use crate::fingerprint::without_fast_open;
 use crate::pipeline::Aggregate;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -26,7 +27,9 @@ pub struct ClientSummaryRow {
     pub first_seen: String,
     /// Time of the last SYN.
     pub last_seen: String,
-    /// More than one signature behind the address: several stacks (NAT, shared proxy).
+    /// More than one stack behind the address (NAT, shared proxy): signatures that
+    /// differ other than by TCP Fast Open, which one host uses on some connections only
+    /// ([`without_fast_open`]).
     pub nat_hint: bool,
 }
 
@@ -34,6 +37,8 @@ pub struct ClientSummaryRow {
 struct ClientAgg {
     syns: u64,
     signatures: BTreeSet<String>,
+    /// The signatures without Fast Open's marks: one per stack.
+    stacks: BTreeSet<String>,
     ttls: BTreeSet<u8>,
     mss: BTreeSet<Option<u16>>,
     oses: BTreeSet<String>,
@@ -71,6 +76,7 @@ impl Aggregate<SynRow> for ClientSummary {
             ClientAgg {
                 syns: 0,
                 signatures: BTreeSet::new(),
+                stacks: BTreeSet::new(),
                 ttls: BTreeSet::new(),
                 mss: BTreeSet::new(),
                 oses: BTreeSet::new(),
@@ -79,7 +85,9 @@ impl Aggregate<SynRow> for ClientSummary {
             }
         });
         agg.syns += 1;
-        agg.signatures.insert(r.signature.clone());
+        if agg.signatures.insert(r.signature.clone()) {
+            agg.stacks.insert(without_fast_open(&r.signature));
+        }
         agg.ttls.insert(r.ttl);
         agg.mss.insert(r.mss);
         agg.oses.insert(os_text(r));
@@ -107,7 +115,7 @@ impl Aggregate<SynRow> for ClientSummary {
                     oses: join(&mut a.oses.iter().cloned()),
                     first_seen: a.first.clone(),
                     last_seen: a.last.clone(),
-                    nat_hint: a.signatures.len() > 1,
+                    nat_hint: a.stacks.len() > 1,
                 })
             })
             .collect()

@@ -76,7 +76,7 @@
 //! | oses | string | distinct OS matches (`name flavor`, `???` none), sorted, `;`-separated |
 //! | first_seen | string | time of the first SYN (RFC 3339) |
 //! | last_seen | string | time of the last SYN |
-//! | nat_hint | bool | more than one signature: several stacks behind the address (NAT, CGN, shared proxy) |
+//! | nat_hint | bool | more than one stack behind the address (NAT, CGN, shared proxy): signatures that differ other than by TCP Fast Open (option 34, its padding and the data it carries), which one host uses on some connections only |
 
 mod classify;
 mod row;
@@ -85,7 +85,7 @@ mod tracker;
 
 pub use classify::{classify, PacketEvent, SeenSyn, Segment};
 pub use row::SynRow;
-pub use stage::{capture_precision, FileMeta, SynScanner, SynStage};
+pub use stage::{capture_precision, FileMeta, ScanEvent, SynScanner, SynStage};
 pub use tracker::{
     SynEntry, SynTracker, SynTrackerStats, HANDSHAKE_WINDOW_NS, MAX_PENDING, MAX_TS_HOSTS,
 };

@@ -3,7 +3,7 @@
 //! SYN and SYN+ACK whose client passes the filter.
 
 use super::classify::ClassifyJob;
-use super::{SynEntry, SynRow, SynTracker, SynTrackerStats};
+use super::{PacketEvent, Segment, SynEntry, SynRow, SynTracker, SynTrackerStats};
 use crate::capture::{Capture, CaptureError, FileFormat, TimeResolution, WalkStats};
 use crate::decode::Outcomes;
 use crate::engine::Engine;
@@ -34,6 +34,15 @@ pub struct FileMeta {
     pub precision: Precision,
 }
 
+/// What [`SynScanner::scan_with_ends`] passes on.
+#[derive(Debug, Clone, Copy)]
+pub enum ScanEvent<'a, 'db> {
+    /// A finished entry and the metadata of its file.
+    Entry(&'a SynEntry<'db>, &'a FileMeta),
+    /// A FIN or RST segment (either direction).
+    End(&'a Segment),
+}
+
 /// Runs both stages over files in order, keeping the tracker across files.
 pub struct SynScanner<'db> {
     /// The sequential stage, across files.
@@ -62,11 +71,28 @@ impl<'db> SynScanner<'db> {
     pub fn scan<F>(
         &mut self,
         engine: &Engine,
-        mut cap: Capture,
+        cap: Capture,
         out: &mut F,
     ) -> Result<ControlFlow<()>, CaptureError>
     where
         F: FnMut(&SynEntry<'db>, &FileMeta) -> ControlFlow<()>,
+    {
+        self.scan_with_ends(engine, cap, &mut |ev| match ev {
+            ScanEvent::Entry(e, meta) => out(e, meta),
+            ScanEvent::End(_) => ControlFlow::Continue(()),
+        })
+    }
+
+    /// [`scan`](Self::scan), also passing every FIN or RST segment to `out`, in capture
+    /// order (the join bounds connections' lives with them).
+    pub fn scan_with_ends<F>(
+        &mut self,
+        engine: &Engine,
+        mut cap: Capture,
+        out: &mut F,
+    ) -> Result<ControlFlow<()>, CaptureError>
+    where
+        F: FnMut(ScanEvent<'_, 'db>) -> ControlFlow<()>,
     {
         let file = self.files.len() as u32;
         self.files.push(FileMeta {
@@ -75,16 +101,22 @@ impl<'db> SynScanner<'db> {
         });
         let mut stopped = ControlFlow::Continue(());
         let (tracker, files, packets) = (&mut self.tracker, &self.files, &mut self.packets);
-        let mut emit = |e: &SynEntry<'db>| match files.get(e.file as usize) {
-            Some(meta) => out(e, meta),
-            None => ControlFlow::Continue(()),
-        };
         let run = engine.run(&mut cap, &ClassifyJob { file }, |chunk, _| {
             packets.merge(&chunk.outcomes);
             for ev in &chunk.events {
+                let mut emit = |e: &SynEntry<'db>| match files.get(e.file as usize) {
+                    Some(meta) => out(ScanEvent::Entry(e, meta)),
+                    None => ControlFlow::Continue(()),
+                };
                 if tracker.push(ev, &mut emit).is_break() {
                     stopped = ControlFlow::Break(());
                     break;
+                }
+                if let PacketEvent::Segment(seg) = ev {
+                    if (seg.flags.fin() || seg.flags.rst()) && out(ScanEvent::End(seg)).is_break() {
+                        stopped = ControlFlow::Break(());
+                        break;
+                    }
                 }
             }
             stopped
