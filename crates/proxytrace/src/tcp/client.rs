@@ -1,6 +1,7 @@
 //! Which side of a connection is the client. Only client -> server streams are followed;
-//! the other direction costs one map lookup and is ignored. Per directed 5-tuple, in this
-//! order:
+//! the other direction costs one map lookup and is only shown to
+//! [`Protocol::server_segment`] (packet and byte accounting; nothing is reassembled). Per
+//! directed 5-tuple, in this order:
 //! 1. A SYN without ACK makes its direction the client (authoritative: it replaces any
 //!    earlier guess about the reverse direction).
 //! 2. A SYN+ACK makes the *reverse* direction the client; its first payload is the start
@@ -23,6 +24,7 @@ impl<C> Tracker<C> {
     pub(crate) fn server_side<P: Protocol<Conn = C>>(
         &mut self,
         rev: &FiveTuple,
+        seg: &SegmentMeta<'_>,
         proto: &mut P,
         stats: &mut TcpStats,
     ) -> bool {
@@ -34,8 +36,21 @@ impl<C> Tracker<C> {
             }
             Some(_) => {
                 stats.server_side_segments += 1;
+                self.show_server_side(rev, seg, proto);
                 true
             }
+        }
+    }
+
+    /// Shows a server-side segment to the protocol of its live connection.
+    fn show_server_side<P: Protocol<Conn = C>>(
+        &mut self,
+        rev: &FiveTuple,
+        seg: &SegmentMeta<'_>,
+        proto: &mut P,
+    ) {
+        if let Some(Slot::Live(c)) = self.table.get_mut(rev).map(|f| &mut f.slot) {
+            proto.server_segment(&mut c.app, seg);
         }
     }
 
@@ -95,6 +110,7 @@ impl<C> Tracker<C> {
         let rev = key.reversed();
         if self.table.contains(&rev) {
             stats.server_side_segments += 1;
+            self.show_server_side(&rev, &seg, proto);
             return;
         }
         if self.table.contains(&key) {
@@ -108,6 +124,7 @@ impl<C> Tracker<C> {
             app: proto.open(Open::SynAck),
         };
         self.insert_flow(rev, conn, seg.ts_ns, proto, stats);
+        self.show_server_side(&rev, &seg, proto);
     }
 
     /// A segment on no tracked flow, in either direction: the protocol decides whether a

@@ -80,6 +80,11 @@ pub trait Protocol {
         conn: &mut Connection<Self::Conn>,
         ctx: &mut StreamCtx<'_>,
     );
+    /// A segment of the server side of a tracked connection (the reverse direction of a
+    /// client stream, the SYN+ACK included). Its bytes are not reassembled; a protocol
+    /// that accounts for both directions looks at it here. It must not change what
+    /// [`Protocol::heap_bytes`] reports. Default: ignored.
+    fn server_segment(&mut self, _conn: &mut Self::Conn, _seg: &SegmentMeta<'_>) {}
     /// Heap bytes the state's buffers hold (allocated capacities).
     fn heap_bytes(conn: &Self::Conn) -> usize;
     /// The protocol gave up on the stream.
@@ -140,6 +145,14 @@ impl<C> Tracker<C> {
         self.table.states()
     }
 
+    /// The live connection of a directed flow, if it is tracked as a client stream.
+    pub fn live_mut(&mut self, key: &FiveTuple) -> Option<&mut Connection<C>> {
+        match &mut self.table.get_mut(key)?.slot {
+            Slot::Live(c) => Some(c),
+            _ => None,
+        }
+    }
+
     /// Recomputes the held bytes from the flows (tests check the running total).
     #[cfg(test)]
     pub(crate) fn recount_held<P: Protocol<Conn = C>>(&self) -> usize {
@@ -191,7 +204,7 @@ impl<C> Tracker<C> {
             }
         } else if self.on_segment(seg, true, proto, stats) {
             // Common case: one map lookup for a tracked client segment.
-        } else if !self.server_side(&key.reversed(), proto, stats) {
+        } else if !self.server_side(&key.reversed(), &seg, proto, stats) {
             self.on_unknown(seg, proto, stats);
         }
         self.enforce_byte_cap(proto, stats);
