@@ -8,10 +8,10 @@
 //! - `reorder.rs`: rows leave in time order through a bounded buffer;
 //! - `row.rs`: the row schema; `text.rs`: its composed columns.
 
-mod reorder;
+pub(crate) mod reorder;
 mod row;
-mod segments;
-mod stage;
+pub(crate) mod segments;
+pub(crate) mod stage;
 mod text;
 
 use crate::http1::ReassemblyConfig;
