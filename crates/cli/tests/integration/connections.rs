@@ -421,3 +421,64 @@ fn lab_haproxy_tcp_proxy_connections() {
         assert_eq!(r["end"], "fin");
     }
 }
+
+/// `join` on the lab pair: the 37 TLS-passthrough connections (PROXY v2 + TLS, no HTTP
+/// request on the back side) get rows of their own, `back_protocol=tls`, joined
+/// `exact_port` to the front connection the proxy's log names; the 22 requests keep theirs.
+#[test]
+fn join_gives_tls_passthrough_connections_their_syn() {
+    let dir = "lab/haproxy-tcp-proxy";
+    let (front, back) = (
+        testdata(&format!("{dir}/front.pcap")),
+        testdata(&format!("{dir}/back.pcap")),
+    );
+    let (code, out, err) = run(&[
+        "join",
+        "--format",
+        "jsonl",
+        "--front",
+        front.to_str().unwrap(),
+        "--back",
+        back.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows = jsonl(&out);
+    let truth = std::fs::read_to_string(testdata(&format!("{dir}/truth.csv"))).unwrap();
+    let mut lines = truth.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    // back source port -> (front client ip, front client port), TLS connections only.
+    let tls: HashMap<String, (String, String)> = lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|v| v[col("kind")] == "connection" && v[v.len() - 6] == "0")
+        .map(|v| {
+            (
+                v[col("back_src_port")].to_string(),
+                (
+                    v[col("front_client_ip")].to_string(),
+                    v[col("front_client_port")].to_string(),
+                ),
+            )
+        })
+        .collect();
+    let mut seen = 0;
+    for r in &rows {
+        if r["back_protocol"] == "http1" {
+            assert_ne!(r["method"], "");
+            continue;
+        }
+        assert_eq!(r["back_protocol"], "tls");
+        assert_eq!(
+            (r["method"].as_str(), r["request_on_connection"].as_u64()),
+            (Some(""), Some(0))
+        );
+        let (ip, port) = &tls[&r["src_port"].to_string()];
+        assert_eq!(r["join_method"], "exact_port");
+        assert_eq!(r["join_confidence"], "certain");
+        assert_eq!(r["front_src_ip"], ip.as_str());
+        assert_eq!(r["front_src_port"].to_string(), *port);
+        assert_eq!(r["client_port"].to_string(), *port);
+        seen += 1;
+    }
+    assert_eq!((seen, rows.len()), (37, 59));
+}
