@@ -91,13 +91,17 @@ pub struct ConnectionRow {
     pub dst_ip: IpAddr,
     /// Server-side port.
     pub dst_port: u16,
-    /// Packets client -> server (pure ACKs included).
+    /// Packets client -> server (pure ACKs included) while the connection was tracked: up
+    /// to the end of the client's stream (its FIN reached in order), a RST, the idle
+    /// timeout, an eviction or the end of input. Packets after that (the server's last
+    /// FIN/ACK and the final ACK, usually one each way) are not counted.
     pub client_packets: u64,
-    /// Payload bytes client -> server, as captured (retransmissions included).
+    /// Payload bytes client -> server, as captured (retransmissions included), while
+    /// tracked.
     pub client_bytes: u64,
-    /// Packets server -> client.
+    /// Packets server -> client while tracked (the SYN+ACK included).
     pub server_packets: u64,
-    /// Payload bytes server -> client, as captured.
+    /// Payload bytes server -> client, as captured, while tracked.
     pub server_bytes: u64,
     /// fin, rst or open.
     pub end: ConnEnd,
