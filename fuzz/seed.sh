@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 root=..
-for t in walk decode request_head proxy_protocol identity requests_pipeline syn_fingerprint; do
+for t in walk decode request_head proxy_protocol identity requests_pipeline syn_fingerprint \
+         tls_client_hello; do
   mkdir -p "corpus/$t"
 done
 

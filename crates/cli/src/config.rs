@@ -17,6 +17,9 @@ pub const CONFIG_ENV: &str = "PROXYTRACE_CONFIG_PATH";
 
 /// Commands that take the identity flags.
 const IDENTITY_COMMANDS: &[&str] = &["requests", "flows", "join", "proxies", "connections"];
+/// Flags `connections` does not take (it reads no request header): left out for it, and
+/// the note says so.
+const HEADER_FLAGS: &[&str] = &["--header", "--identity-header"];
 /// Flags allowed in the file, and whether each takes a value.
 const ALLOWED: &[(&str, bool)] = &[
     ("--trusted", true),
@@ -46,12 +49,22 @@ pub fn with_config(args: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Option
     let path = Path::new(&path);
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{CONFIG_ENV}: cannot read {}", path.display()))?;
-    let extra = parse(&text).with_context(|| format!("{CONFIG_ENV}: {}", path.display()))?;
-    let note = format!(
+    let mut extra = parse(&text).with_context(|| format!("{CONFIG_ENV}: {}", path.display()))?;
+    let mut left_out = Vec::new();
+    if args[at].to_str() == Some("connections") {
+        (extra, left_out) = without_header_flags(extra);
+    }
+    let mut note = format!(
         "identity settings from {CONFIG_ENV}={}: {}",
         path.display(),
         extra.join(" ")
     );
+    if !left_out.is_empty() {
+        note.push_str(&format!(
+            " (not used by connections: {})",
+            left_out.join(" ")
+        ));
+    }
     let mut out = args;
     let tail = out.split_off(at + 1);
     out.extend(extra.into_iter().map(OsString::from));
@@ -73,6 +86,23 @@ fn command_position(args: &[OsString]) -> Option<usize> {
         }
     }
     None
+}
+
+/// `args` split into those `connections` takes and the header flags (with their values).
+fn without_header_flags(args: Vec<String>) -> (Vec<String>, Vec<String>) {
+    let (mut keep, mut left) = (Vec::new(), Vec::new());
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let name = a.split_once('=').map_or(a.as_str(), |(f, _)| f);
+        if HEADER_FLAGS.contains(&name) {
+            let value = (!a.contains('=')).then(|| it.next()).flatten();
+            left.push(a);
+            left.extend(value);
+        } else {
+            keep.push(a);
+        }
+    }
+    (keep, left)
 }
 
 /// The file's arguments, checked against [`ALLOWED`].
@@ -120,6 +150,22 @@ mod tests {
         let e = parse("--format=json\n").unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains("--trusted"), "{e}");
         assert!(parse("--header\n").is_err());
+    }
+
+    #[test]
+    fn connections_takes_no_header_flags() {
+        let args: Vec<String> = [
+            "--identity-header",
+            "X-Real-IP",
+            "--trusted=10.0.0.0/8",
+            "--header=X-A",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (keep, left) = without_header_flags(args);
+        assert_eq!(keep, ["--trusted=10.0.0.0/8"]);
+        assert_eq!(left, ["--identity-header", "X-Real-IP", "--header=X-A"]);
     }
 
     #[test]

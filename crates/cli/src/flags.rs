@@ -30,6 +30,10 @@ pub enum Command {
     Requests(RequestsArgs),
     /// The distinct back-side TCP conversations of each client.
     Flows(RequestsArgs),
+    /// Every back-side TCP connection: 5-tuple, times, packets and bytes each way, how it
+    /// ended, the PROXY identity, the first payload's protocol (TLS: SNI and ALPN) and its
+    /// number of HTTP requests.
+    Connections(ConnectionsArgs),
     /// Fingerprint every client SYN and server SYN+ACK of a FRONT capture (p0f-style),
     /// with handshake timing, retransmissions, uptime hints and OS matches.
     Syns(SynsArgs),
@@ -198,6 +202,24 @@ pub struct RequestsArgs {
     /// Leave out requests that carry no client identity.
     #[arg(long)]
     pub identified_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output options; `--client` matches the client the PROXY header (or, with
+    /// --transparent, the back-side source) names.
+    #[command(flatten)]
+    pub out: RowOutputArgs,
+    /// A trusted proxy network: such a PROXY source (or, with --transparent, back-side
+    /// source) names no client (repeatable).
+    #[arg(long, value_name = "CIDR", value_parser = parse_net)]
+    pub trusted: Vec<ipnet::IpNet>,
+    /// The back-side source address is the client (HAProxy `usesrc clientip`), unless it
+    /// is in a --trusted network (the proxy's own address).
+    #[arg(long)]
+    pub transparent: bool,
 }
 
 #[derive(Debug, Args)]

@@ -21,4 +21,5 @@ pub mod printers;
 pub mod proxy_protocol;
 pub mod tcp;
 pub mod timefmt;
+pub mod tls;
 pub mod vocab;

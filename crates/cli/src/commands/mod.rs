@@ -2,6 +2,7 @@
 //! and sink, runs the library command, prints the summary and returns the exit status.
 //! The listing policy and the exit statuses are shared here.
 
+mod connections;
 mod info;
 mod join;
 mod proxies;
@@ -27,6 +28,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Info(a) => info::run(cli, a),
         Command::Requests(a) => requests::run(cli, a, false),
         Command::Flows(a) => requests::run(cli, a, true),
+        Command::Connections(a) => connections::run(cli, a),
         Command::Syns(a) => syns::run(cli, a),
         Command::Join(a) => join::run(cli, a),
         Command::Proxies(a) => proxies::run(cli, a),

@@ -294,7 +294,7 @@ fn columns_are_requests_front_syns_join() {
     ]);
     let syn_prefixed: Vec<String> = syn.split(',').map(|c| format!("syn_{c}")).collect();
     let want = format!(
-        "{req},front_src_ip,front_src_port,front_dst_ip,front_dst_port,front_syn_time,{},join_method,join_confidence,join_candidates,join_delta_ns",
+        "{req},front_src_ip,front_src_port,front_dst_ip,front_dst_port,front_syn_time,{},join_method,join_confidence,join_candidates,join_delta_ns,back_protocol",
         syn_prefixed.join(",")
     );
     assert_eq!(got, want);

@@ -1,4 +1,4 @@
-//! `requests`, `flows`, `syns` and `join` give the same bytes for 1 thread, N threads, tiny
+//! `requests`, `flows`, `connections`, `syns` and `join` give the same bytes for 1 thread, N threads, tiny
 //! chunks (many boundaries) and the streaming reader, also on captures built to trip the
 //! chunk splitter: pcap records copied into payloads, a damaged middle, and pcapng with
 //! several sections in both byte orders.
@@ -152,6 +152,11 @@ fn requests_syns_and_join_are_identical_across_threads_chunks_and_streaming() {
     assert!(rows(hurt.0.to_str().unwrap()) <= rows(back));
 
     same_everywhere(&["flows", "--format", "csv"], back);
+    for f in [back, trap.0.to_str().unwrap(), ng.0.to_str().unwrap()] {
+        same_everywhere(&["connections", "--format", "csv"], f);
+    }
+    let lab = crate::util::testdata("lab/haproxy-tcp-proxy/back.pcap");
+    same_everywhere(&["connections", "--format", "jsonl"], lab.to_str().unwrap());
     let front = files.front.to_str().unwrap();
     same_everywhere(&["syns", "--format", "csv"], front);
     same_everywhere(&["syns", "--summary", "--format", "csv"], front);

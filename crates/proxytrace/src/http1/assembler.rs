@@ -101,7 +101,7 @@ impl Default for ReassemblyConfig {
 
 impl ReassemblyConfig {
     /// The TCP layer's share of the limits.
-    fn tracker_limits(&self) -> TrackerLimits {
+    pub(crate) fn tracker_limits(&self) -> TrackerLimits {
         TrackerLimits {
             max_flows: self.max_flows,
             max_total_bytes: self.max_total_bytes,

@@ -1,6 +1,8 @@
 //! Which side of a connection is the client. Only client -> server streams are followed;
-//! the other direction costs one map lookup and is ignored. Per directed 5-tuple, in this
-//! order:
+//! the other direction costs one map lookup and is only shown to
+//! [`Protocol::reverse`] (response starts, packet and byte accounting; nothing is
+//! reassembled). Per
+//! directed 5-tuple, in this order:
 //! 1. A SYN without ACK makes its direction the client (authoritative: it replaces any
 //!    earlier guess about the reverse direction).
 //! 2. A SYN+ACK makes the *reverse* direction the client; its first payload is the start
@@ -18,7 +20,7 @@ use super::segment::SegmentMeta;
 use super::stats::TcpStats;
 use super::stream::Stream;
 use super::tracker::{Connection, EndReason, FirstPayload, Open, Protocol, Tracker};
-use crate::decode::TcpFlags;
+use crate::decode::{FiveTuple, TcpFlags};
 
 impl<C> Tracker<C> {
     /// Is `seg` on the server side of a tracked client flow? Its payload is shown to the
@@ -38,18 +40,27 @@ impl<C> Tracker<C> {
             }
             Some(_) => stats.server_side_segments += 1,
         }
-        if seg.payload.is_empty() {
-            return true;
-        }
-        if let Some(Slot::Live(conn)) = self.table.get_mut(&rev).map(|f| &mut f.slot) {
+        self.show_server_side(&rev, seg, proto);
+        true
+    }
+
+    /// Shows a server-side segment to the protocol of the live connection `rev` (the
+    /// client's direction), unless the protocol gave up on it; the byte cap follows what
+    /// the protocol then holds.
+    fn show_server_side<P: Protocol<Conn = C>>(
+        &mut self,
+        rev: &FiveTuple,
+        seg: &SegmentMeta<'_>,
+        proto: &mut P,
+    ) {
+        if let Some(Slot::Live(conn)) = self.table.get_mut(rev).map(|f| &mut f.slot) {
             if !P::can_forget(&conn.app) {
                 let before = Self::held_by::<P>(conn);
-                proto.reverse(rev, conn, seg);
+                proto.reverse(*rev, conn, seg);
                 let after = Self::held_by::<P>(conn);
                 self.table.recharge(before, after);
             }
         }
-        true
     }
 
     /// A SYN: its direction is the client.
@@ -108,6 +119,7 @@ impl<C> Tracker<C> {
         let rev = key.reversed();
         if self.table.contains(&rev) {
             stats.server_side_segments += 1;
+            self.show_server_side(&rev, &seg, proto);
             return;
         }
         if self.table.contains(&key) {
@@ -121,6 +133,7 @@ impl<C> Tracker<C> {
             app: proto.open(Open::SynAck),
         };
         self.insert_flow(rev, conn, seg.ts_ns, proto, stats);
+        self.show_server_side(&rev, &seg, proto);
     }
 
     /// A segment on no tracked flow, in either direction: the protocol decides whether a

@@ -73,9 +73,12 @@ pub trait Protocol {
         seg: &SegmentMeta<'_>,
         ctx: &mut StreamCtx<'_>,
     );
-    /// A payload on the server's side of a followed connection (`flow` is the client's
-    /// direction): the protocol may learn from it where the client's messages end. Not
-    /// called for a connection the protocol gave up on. Default: ignored.
+    /// A segment on the server's side of a followed connection (`flow` is the client's
+    /// direction; the SYN+ACK and empty segments included). Its bytes are not reassembled:
+    /// HTTP/1 learns from response starts where the client's messages end, `connections`
+    /// counts packets and bytes. Not called for a connection the protocol gave up on
+    /// ([`Protocol::can_forget`]); the byte cap is recharged by what [`Protocol::heap_bytes`]
+    /// reports after it. Default: ignored.
     fn reverse(
         &mut self,
         flow: FiveTuple,
@@ -149,6 +152,14 @@ impl<C> Tracker<C> {
     /// The live connections, in no particular order.
     pub fn connections(&self) -> impl Iterator<Item = &Connection<C>> {
         self.table.states()
+    }
+
+    /// The live connection of a directed flow, if it is tracked as a client stream.
+    pub fn live_mut(&mut self, key: &FiveTuple) -> Option<&mut Connection<C>> {
+        match &mut self.table.get_mut(key)?.slot {
+            Slot::Live(c) => Some(c),
+            _ => None,
+        }
     }
 
     /// Recomputes the held bytes from the flows (tests check the running total).

@@ -7,8 +7,11 @@
 //! without `--clock-offset`, a prefix of the back side is read to estimate the clock
 //! offset (`clock`) -> the back side is read once more and every request leaves as a
 //! [`JoinRow`] (`row`) through the rules (`rules`) as soon as it is extracted: back-side
-//! rows are never held. An unreadable file of any read is in the [`Report`] and shown to
-//! the sink once.
+//! rows are never held -> when that read met streams that are not HTTP, the back side is
+//! read once more by the `connections` stage, and every back connection that names its
+//! client but carried no HTTP request (TLS passthrough behind a PROXY header) leaves as a
+//! row of its own (`back`, `back_protocol` says what it carried), after the request rows.
+//! An unreadable file of any read is in the [`Report`] and shown to the sink once.
 //!
 //! Rules, strongest first (the row's `join_method`):
 //! 1. `exact_port`: the back side names the client's port (PROXY, `Forwarded: for="ip:port"`,
@@ -45,6 +48,7 @@
 //! connections could have carried a `request_match`) in a map of at most
 //! [`MAX_OPEN_WATCHED`] open connections.
 
+mod back;
 mod clock;
 mod columns;
 mod index;
@@ -70,6 +74,7 @@ pub use summary::{ClientJoinRow, ClientJoinSummary};
 use crate::capture::CaptureError;
 use crate::collections::hashing::HashSet;
 use crate::engine::Engine;
+use crate::extract::connections::{ConnectionRow, ConnectionStage};
 use crate::extract::requests::{learn_profiles, RequestRow, RequestsConfig};
 use crate::fingerprint::Database;
 use crate::pipeline::{self, Counter, CounterKind, FailedFile, Inputs, Report, Section, Sink};
@@ -138,7 +143,8 @@ pub struct JoinInputs {
 }
 
 /// Run the join into `sink`: one [`JoinRow`] per back-side request, in the order the
-/// `requests` command gives them.
+/// `requests` command gives them, then one per back connection that names its client but
+/// carried no HTTP request, in the order `connections` gives them.
 ///
 /// The [`Report`] counts the back side's last read and the front side's SYN read (files,
 /// records, bytes), lists every unreadable file of any read once (each also shown to the
@@ -254,10 +260,33 @@ pub fn run<K: Sink<JoinRow>>(
         by_method: BTreeMap::new(),
         by_confidence: BTreeMap::new(),
         by_note: BTreeMap::new(),
+        connection_rows: 0,
     };
-    let mut report = pipeline::run(engine, back, &mut RequestStage::new(&back_cfg), &mut rows)
-        .map_err(JoinError::Sink)?;
+    let mut requests = RequestStage::new(&back_cfg);
+    let mut report =
+        pipeline::run(engine, back, &mut requests, &mut rows).map_err(JoinError::Sink)?;
     add_failures(&mut failed, std::mem::take(&mut report.failed_files));
+    // Connections that name their client but carried no request get their own rows. Only
+    // a stream that is not HTTP can be one (TLS behind a PROXY header): without any, the
+    // back side is not read again.
+    let not_http = requests.reassembly().http.not_http_flows > 0;
+    drop(requests);
+    if not_http && !rows.shown.stopped {
+        let conn_cfg = back::connections_config(&back_cfg);
+        let conns = pipeline::run(
+            engine,
+            back,
+            &mut ConnectionStage::new(&conn_cfg),
+            &mut rows,
+        )
+        .map_err(JoinError::Sink)?;
+        add_failures(&mut failed, conns.failed_files);
+        report.rows += rows.connection_rows;
+        for mut s in conns.sections {
+            s.name = format!("back connections {}", s.name);
+            report.sections.push(s);
+        }
+    }
     report.failed_files = failed;
     let JoinSink {
         by_method,
@@ -306,7 +335,8 @@ pub fn run<K: Sink<JoinRow>>(
     Ok(report)
 }
 
-/// Takes the back side's request rows, joins each and hands the row to the caller.
+/// Takes the back side's request rows (then its connections without a request), joins
+/// each and hands the row to the caller.
 struct JoinSink<'j, 'i, 'db, 'k, K> {
     joiner: &'j Joiner<'i, 'db>,
     sink: &'k mut K,
@@ -314,6 +344,8 @@ struct JoinSink<'j, 'i, 'db, 'k, K> {
     by_method: BTreeMap<JoinMethod, u64>,
     by_confidence: BTreeMap<Confidence, u64>,
     by_note: BTreeMap<JoinNote, u64>,
+    /// Rows of back connections without a request.
+    connection_rows: u64,
 }
 
 impl<K: Sink<JoinRow>> Sink<RequestRow> for JoinSink<'_, '_, '_, '_, K> {
@@ -328,6 +360,28 @@ impl<K: Sink<JoinRow>> Sink<RequestRow> for JoinSink<'_, '_, '_, '_, K> {
         }
         self.sink
             .row(JoinRow::new(self.joiner.index, request, &outcome))
+    }
+
+    fn file_error(&mut self, error: &CaptureError) -> Result<ControlFlow<()>, K::Error> {
+        self.shown.file_error(&mut *self.sink, error)
+    }
+}
+
+impl<K: Sink<JoinRow>> Sink<ConnectionRow> for JoinSink<'_, '_, '_, '_, K> {
+    type Error = K::Error;
+
+    fn row(&mut self, conn: ConnectionRow) -> Result<ControlFlow<()>, K::Error> {
+        if !back::joins_alone(&conn) {
+            return Ok(ControlFlow::Continue(()));
+        }
+        self.connection_rows += 1;
+        let protocol = conn.protocol;
+        let request = back::as_request(conn);
+        let outcome = self.joiner.join(&request);
+        *self.by_method.entry(outcome.method).or_default() += 1;
+        *self.by_confidence.entry(outcome.confidence).or_default() += 1;
+        let row = JoinRow::new(self.joiner.index, request, &outcome);
+        self.sink.row(back::with_protocol(row, protocol))
     }
 
     fn file_error(&mut self, error: &CaptureError) -> Result<ControlFlow<()>, K::Error> {

@@ -5,6 +5,7 @@
 use super::columns::{absent, forward, Names};
 use super::index::FrontIndex;
 use super::rules::{Confidence, JoinMethod, JoinOutcome};
+use crate::extract::connections::FirstProtocol;
 use crate::extract::handshakes::SynRow;
 use crate::extract::requests::RequestRow;
 use crate::timefmt::{write_rfc3339, Precision};
@@ -52,6 +53,10 @@ pub struct JoinColumns {
     pub join_candidates: u32,
     /// Back request time (clock-corrected) - front SYN time.
     pub join_delta_ns: Option<i64>,
+    /// What the back connection carried: `http1` for a request; `tls`, `ssh`, `other` or
+    /// `none` for a back connection that names its client (PROXY, `--transparent`) but
+    /// carried no HTTP request (TLS passthrough): its request columns are empty.
+    pub back_protocol: FirstProtocol,
 }
 
 /// The `syns` columns, prefixed, in [`SynRow`]'s field order (checked on every row).
@@ -150,6 +155,7 @@ impl JoinRow {
                 join_confidence: o.confidence,
                 join_candidates: o.candidates,
                 join_delta_ns: o.delta_ns,
+                back_protocol: FirstProtocol::Http1,
             },
         }
     }

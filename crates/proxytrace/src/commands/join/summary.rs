@@ -3,6 +3,7 @@
 
 use super::row::JoinRow;
 use crate::collections::hashing::{HashMap, HashSet};
+use crate::extract::connections::FirstProtocol;
 use crate::pipeline::Aggregate;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -13,7 +14,8 @@ use std::net::IpAddr;
 pub struct ClientJoinRow {
     /// The client, as the back side named it.
     pub client_ip: IpAddr,
-    /// Its back-side requests.
+    /// Its back-side HTTP requests (a back connection without a request, e.g. TLS
+    /// passthrough, counts in the flows and connections, not here).
     pub requests: u64,
     /// Distinct back-side 5-tuples that carried its requests.
     pub back_flows: u64,
@@ -64,7 +66,9 @@ impl Aggregate<JoinRow> for ClientJoinSummary {
                 ..ClientAcc::default()
             }
         });
-        acc.requests += 1;
+        if row.join.back_protocol == FirstProtocol::Http1 {
+            acc.requests += 1;
+        }
         acc.back
             .insert((r.src_ip, r.src_port, r.dst_ip, r.dst_port));
         let f = &row.front;

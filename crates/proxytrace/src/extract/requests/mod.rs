@@ -9,10 +9,10 @@
 //! - `row.rs`: the row schema; `text.rs`: its composed columns.
 
 mod profiles;
-mod reorder;
+pub(crate) mod reorder;
 mod row;
-mod segments;
-mod stage;
+pub(crate) mod segments;
+pub(crate) mod stage;
 mod text;
 
 use crate::http1::head::{classify_header_name, HeaderKind};

@@ -2,55 +2,63 @@
 //! file order, then packet order, then position on the connection), once no pending head
 //! can start earlier, and at most [`MAX_REORDER_ROWS`] are held.
 
-use super::RequestRow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::ops::ControlFlow;
 
 /// Rows may leave the reorder buffer once they are this much older than the newest packet
 /// seen, so captures whose timestamps step back a little still come out sorted.
-pub(super) const REORDER_SLACK_NS: i64 = 10_000_000_000;
+pub(crate) const REORDER_SLACK_NS: i64 = 10_000_000_000;
 /// Rows the reorder buffer holds at most (about 1 KiB each with their strings). Without it,
 /// a flood of connections leaving heads unfinished holds back every row completed after
 /// the oldest unfinished head, up to the whole capture's.
 pub const MAX_REORDER_ROWS: usize = 1 << 15;
 
 /// Sort key: (time, file, packet, position on the connection, arrival).
-pub(super) type OrderKey = (i64, u32, u64, u32, u64);
+pub(crate) type OrderKey = (i64, u32, u64, u32, u64);
 
-struct Pending {
+struct Pending<R> {
     key: OrderKey,
     /// Boxed: the heap moves entries as it sifts, and a row is several hundred bytes.
-    row: Box<RequestRow>,
+    row: Box<R>,
 }
 
-impl PartialEq for Pending {
+impl<R> PartialEq for Pending<R> {
     fn eq(&self, o: &Self) -> bool {
         self.key == o.key
     }
 }
-impl Eq for Pending {}
-impl PartialOrd for Pending {
+impl<R> Eq for Pending<R> {}
+impl<R> PartialOrd for Pending<R> {
     fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(o))
     }
 }
-impl Ord for Pending {
+impl<R> Ord for Pending<R> {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         self.key.cmp(&o.key)
     }
 }
 
-/// Rows waiting for every earlier row, oldest first.
-#[derive(Default)]
-pub(super) struct ReorderBuffer {
-    heap: BinaryHeap<Reverse<Pending>>,
+/// Rows waiting for every earlier row, oldest first (request rows, and the `connections`
+/// rows, which leave in the order of their first packet the same way).
+pub(crate) struct ReorderBuffer<R> {
+    heap: BinaryHeap<Reverse<Pending<R>>>,
     arrivals: u64,
 }
 
-impl ReorderBuffer {
+impl<R> Default for ReorderBuffer<R> {
+    fn default() -> Self {
+        ReorderBuffer {
+            heap: BinaryHeap::new(),
+            arrivals: 0,
+        }
+    }
+}
+
+impl<R> ReorderBuffer<R> {
     /// Hold `row` under `key` (its last element, arrival order, is filled in here).
-    pub(super) fn push(&mut self, mut key: OrderKey, row: RequestRow) {
+    pub(crate) fn push(&mut self, mut key: OrderKey, row: R) {
         self.arrivals += 1;
         key.4 = self.arrivals;
         self.heap.push(Reverse(Pending {
@@ -61,17 +69,17 @@ impl ReorderBuffer {
 
     /// Rows held.
     #[cfg(test)]
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }
 
     /// Hand every row older than `bound` to `emit`, oldest first, and beyond the cap the
     /// oldest ones even if not (counted in `released_early`).
-    pub(super) fn release(
+    pub(crate) fn release(
         &mut self,
         bound: i64,
         released_early: &mut u64,
-        emit: &mut dyn FnMut(RequestRow) -> ControlFlow<()>,
+        emit: &mut dyn FnMut(R) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
         while let Some(Reverse(top)) = self.heap.peek() {
             let over = self.heap.len() > MAX_REORDER_ROWS;

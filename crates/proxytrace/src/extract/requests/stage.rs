@@ -126,7 +126,7 @@ pub struct RequestStage<'c> {
     profiles: Option<Arc<ProfileTable>>,
     extra: Vec<&'c [u8]>,
     assembler: HeadAssembler,
-    reorder: ReorderBuffer,
+    reorder: ReorderBuffer<RequestRow>,
     files: Vec<FileCtx>,
     max_ts: i64,
     /// Counters of the heads and rows.
@@ -151,11 +151,11 @@ struct FileCtx {
 /// so the packet index it carries also says which file the packet came from.
 const FILE_SHIFT: u32 = 40;
 
-fn tag_index(file_ord: u32, index: u64) -> u64 {
+pub(crate) fn tag_index(file_ord: u32, index: u64) -> u64 {
     (u64::from(file_ord) << FILE_SHIFT) | (index & ((1 << FILE_SHIFT) - 1))
 }
 
-fn untag_index(tagged: u64) -> (u32, u64) {
+pub(crate) fn untag_index(tagged: u64) -> (u32, u64) {
     (
         (tagged >> FILE_SHIFT) as u32,
         tagged & ((1 << FILE_SHIFT) - 1),
@@ -614,7 +614,7 @@ fn pair_of(flow: &FiveTuple) -> ProxyPair {
     }
 }
 
-fn capture_precision(cap: &Capture) -> Precision {
+pub(crate) fn capture_precision(cap: &Capture) -> Precision {
     match &cap.parser {
         capture::Parser::Legacy(p) => match p.resolution {
             capture::TimeResolution::Micro => Precision::MICRO,

@@ -1,0 +1,80 @@
+//! `proxytrace connections`.
+
+use super::{finish_listing, list};
+use crate::args::{self, Reading, Stages};
+use crate::flags::{Cli, ConnectionsArgs};
+use proxytrace::commands::connections;
+use proxytrace::extract::connections::{ConnectionJson, ConnectionRow, ConnectionsConfig};
+use proxytrace::pipeline::{Listing, Sink};
+use proxytrace::printers::{self, Format, Printer};
+use std::io::{self, Write};
+use std::ops::ControlFlow;
+use std::process::ExitCode;
+
+/// Every back-side TCP connection of the BACK captures.
+pub fn run(cli: &Cli, a: &ConnectionsArgs) -> anyhow::Result<ExitCode> {
+    let config = ConnectionsConfig {
+        trusted: a.trusted.clone(),
+        transparent: a.transparent,
+        clients: a.out.clients.iter().copied().collect(),
+        ..Default::default()
+    };
+    let inputs = args::command_inputs(&a.input, Reading::Rows)?;
+    let mut out = args::output(
+        a.out.output.as_deref(),
+        &args::named_files(&[&inputs], None),
+    )?;
+    let bar = args::bar(&inputs, a.out.quiet);
+    let engine = args::engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
+    let format = args::row_format(&a.out);
+    let header = !a.out.no_header;
+    let listing = args::listing(&a.out, false);
+    let (report, matches) = list(
+        &mut out,
+        &a.out,
+        listing,
+        (),
+        bar.as_ref(),
+        &|w| connection_printer(format, w, header),
+        |sink| connections::run(&engine, &inputs, &config, sink),
+    )?;
+    debug_assert!(listing != Listing::Aggregate);
+    finish_listing(
+        out,
+        &a.out,
+        bar.as_ref(),
+        &report,
+        matches,
+        inputs.incomplete(),
+    )
+}
+
+/// CSV and tables take the flat row; JSON adds the parsed PROXY header.
+fn connection_printer<'w>(
+    format: Format,
+    w: Box<dyn Write + 'w>,
+    header: bool,
+) -> Box<dyn Printer<ConnectionRow> + 'w> {
+    match format {
+        Format::Json | Format::Jsonl => Box::new(AsJson(printers::printer::<ConnectionJson>(
+            format, w, header,
+        ))),
+        Format::Csv | Format::Table => printers::printer::<ConnectionRow>(format, w, header),
+    }
+}
+
+/// Prints connection rows in their JSON form.
+struct AsJson<'w>(Box<dyn Printer<ConnectionJson> + 'w>);
+
+impl Sink<ConnectionRow> for AsJson<'_> {
+    type Error = io::Error;
+    fn row(&mut self, row: ConnectionRow) -> io::Result<ControlFlow<()>> {
+        self.0.row(ConnectionJson::from(row))
+    }
+}
+
+impl Printer<ConnectionRow> for AsJson<'_> {
+    fn finish(&mut self) -> io::Result<()> {
+        self.0.finish()
+    }
+}
