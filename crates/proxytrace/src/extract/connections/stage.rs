@@ -14,8 +14,8 @@ use crate::capture::{Capture, CaptureError, WalkStats};
 use crate::decode::{FiveTuple, Outcomes, TcpFlags};
 use crate::engine::Engine;
 use crate::extract::requests::reorder::{ReorderBuffer, REORDER_SLACK_NS};
-use crate::extract::requests::segments::{AllSegmentsJob, SegmentChunk};
-use crate::extract::requests::stage::{capture_precision, tag_index, untag_index};
+use crate::extract::requests::segments::{walk_segments, AllSegmentsJob, SegmentStage};
+use crate::extract::requests::stage::{capture_precision, untag_index};
 use crate::http1::{HeadAssembler, HeadEvent, SegmentMeta};
 use crate::identity::{extract_identity, is_trusted, IdentitySource};
 use crate::pipeline::{Counter, CounterKind, Counters, Report, RowEmitter, Stage};
@@ -26,9 +26,6 @@ use crate::timefmt::{write_rfc3339, Precision};
 use crate::vocab::escape::escape_bytes;
 use serde::Serialize;
 use std::ops::ControlFlow;
-
-/// How often (segments) rows that can no longer be preceded are released.
-const RELEASE_EVERY: u64 = 8192;
 
 /// What the stage made of the connections.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -278,41 +275,9 @@ impl<'c> ConnectionStage<'c> {
             name,
             precision: capture_precision(&cap),
         });
-        let mut stopped = ControlFlow::Continue(());
-        let mut since_release = 0u64;
-        let run = engine.run(&mut cap, &AllSegmentsJob, |chunk: SegmentChunk, info| {
-            self.packets.merge(&chunk.outcomes);
-            for seg in &chunk.segs {
-                // Always in range: the offsets came from records of this source.
-                let at = seg.payload_at as usize;
-                let payload = info
-                    .source
-                    .get(at..at + seg.payload_len as usize)
-                    .unwrap_or_default();
-                self.max_ts = self.max_ts.max(seg.ts_ns);
-                self.push(SegmentMeta {
-                    ts_ns: seg.ts_ns,
-                    packet_index: tag_index(ord, seg.index),
-                    flow: seg.flow,
-                    seq: seg.seq,
-                    flags: seg.flags,
-                    payload,
-                });
-            }
-            since_release += chunk.segs.len() as u64;
-            if since_release >= RELEASE_EVERY {
-                since_release = 0;
-                if self.release(false, emit).is_break() {
-                    stopped = ControlFlow::Break(());
-                }
-            }
-            stopped
-        })?;
-        self.walk.merge(&run.stats);
-        if stopped.is_break() {
-            return Ok(stopped);
-        }
-        Ok(self.release(false, emit))
+        let (stopped, walk) = walk_segments(engine, &mut cap, &AllSegmentsJob, ord, self, emit)?;
+        self.walk.merge(&walk);
+        Ok(stopped)
     }
 
     /// End of all input: every connection still open is closed (`end` = open).
@@ -333,6 +298,26 @@ impl<'c> ConnectionStage<'c> {
         self.tracker.finish(&mut proto, &mut self.tcp);
         self.settle();
         self.release(true, emit)
+    }
+}
+
+impl SegmentStage for ConnectionStage<'_> {
+    type Row = ConnectionRow;
+
+    fn segment(&mut self, seg: SegmentMeta<'_>) {
+        self.max_ts = self.max_ts.max(seg.ts_ns);
+        self.push(seg);
+    }
+
+    fn release(
+        &mut self,
+        emit: &mut dyn FnMut(ConnectionRow) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        ConnectionStage::release(self, false, emit)
+    }
+
+    fn outcomes(&mut self) -> &mut Outcomes {
+        &mut self.packets
     }
 }
 

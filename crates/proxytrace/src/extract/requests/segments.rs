@@ -1,10 +1,13 @@
-//! The parallel half of `requests`: workers decode every record of a chunk and keep its
-//! TCP segments as offsets into the chunk (no payload copies), plus the packet outcomes.
+//! The parallel half of `requests` and `connections`: workers decode every record of a
+//! chunk and keep its TCP segments as offsets into the chunk (no payload copies), plus the
+//! packet outcomes; [`walk_segments`] hands them, in packet order, to the sequential half.
 
-use crate::capture::{Record, WalkStats};
+use super::stage::tag_index;
+use crate::capture::{Capture, CaptureError, Record, WalkStats};
 use crate::decode::{self, Decoded, FiveTuple, Outcomes, TcpFlags};
-use crate::engine::Job;
+use crate::engine::{Engine, Job};
 use crate::http1::SegmentMeta;
+use std::ops::ControlFlow;
 
 /// One TCP segment as a worker saw it, with its payload in the chunk's arena.
 pub(crate) struct Seg {
@@ -111,4 +114,72 @@ fn record(c: &mut SegmentChunk, rec: &Record<'_>, pure_acks: bool) {
         // A record holds at most 16 MiB (capture::MAX_RECORD_LEN).
         payload_len: seg.payload.len() as u32,
     });
+}
+
+/// How often (segments) a walk asks its stage to release the rows that can no longer be
+/// preceded by another.
+const RELEASE_EVERY: u64 = 8192;
+
+/// The sequential half of a segment stage (`requests`, `connections`): it takes the
+/// segments of a run in packet order and releases rows now and then.
+pub(crate) trait SegmentStage {
+    /// The stage's row.
+    type Row;
+    /// One segment, in packet order (its packet index tagged with the file's ordinal).
+    fn segment(&mut self, seg: SegmentMeta<'_>);
+    /// Hand the rows nothing can precede any more to `emit`; `Break` when it asked to stop.
+    fn release(&mut self, emit: &mut dyn FnMut(Self::Row) -> ControlFlow<()>) -> ControlFlow<()>;
+    /// Where the walk counts what the records decoded to.
+    fn outcomes(&mut self) -> &mut Outcomes;
+}
+
+/// Walk one capture (file `ord` of the run) on `engine` with `job`: workers decode, and
+/// `stage` takes every segment in packet order with its payload resolved in the chunk,
+/// releasing rows every [`RELEASE_EVERY`] segments and once at the file's end. Returns
+/// `Break` when `emit` asked to stop, and the walk's counters.
+pub(crate) fn walk_segments<J, S>(
+    engine: &Engine,
+    cap: &mut Capture,
+    job: &J,
+    ord: u32,
+    stage: &mut S,
+    emit: &mut dyn FnMut(S::Row) -> ControlFlow<()>,
+) -> Result<(ControlFlow<()>, WalkStats), CaptureError>
+where
+    J: Job<Out = SegmentChunk>,
+    S: SegmentStage,
+{
+    let mut stopped = ControlFlow::Continue(());
+    let mut since_release = 0u64;
+    let run = engine.run(cap, job, |chunk: SegmentChunk, info| {
+        stage.outcomes().merge(&chunk.outcomes);
+        for seg in &chunk.segs {
+            // Always in range: the offsets came from records of this source.
+            let at = seg.payload_at as usize;
+            let payload = info
+                .source
+                .get(at..at + seg.payload_len as usize)
+                .unwrap_or_default();
+            stage.segment(SegmentMeta {
+                ts_ns: seg.ts_ns,
+                packet_index: tag_index(ord, seg.index),
+                flow: seg.flow,
+                seq: seg.seq,
+                flags: seg.flags,
+                payload,
+            });
+        }
+        since_release += chunk.segs.len() as u64;
+        if since_release >= RELEASE_EVERY {
+            since_release = 0;
+            if stage.release(emit).is_break() {
+                stopped = ControlFlow::Break(());
+            }
+        }
+        stopped
+    })?;
+    if stopped.is_continue() {
+        stopped = stage.release(emit);
+    }
+    Ok((stopped, run.stats))
 }

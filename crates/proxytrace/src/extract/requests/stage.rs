@@ -6,7 +6,7 @@
 //! other's connections.
 
 use super::reorder::{ReorderBuffer, REORDER_SLACK_NS};
-use super::segments::{SegmentChunk, SegmentJob};
+use super::segments::{walk_segments, SegmentJob, SegmentStage};
 use super::text::{chain_text, join_values, p0f_text};
 use super::{RequestRow, RequestsConfig};
 use crate::capture::{self, Capture, CaptureError, WalkStats};
@@ -26,9 +26,6 @@ use serde::Serialize;
 use std::net::IpAddr;
 use std::ops::ControlFlow;
 use std::sync::Arc;
-
-/// How often (records) the reorder buffer asks the assembler for its oldest pending head.
-const RELEASE_EVERY: u64 = 8192;
 
 /// What the stage made of the request heads it was given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -126,6 +123,8 @@ pub struct RequestStage<'c> {
     profiles: Option<Arc<ProfileTable>>,
     extra: Vec<&'c [u8]>,
     assembler: HeadAssembler,
+    /// The assembler's events of one segment (kept to reuse its allocation).
+    events: Vec<HeadEvent>,
     reorder: ReorderBuffer<RequestRow>,
     files: Vec<FileCtx>,
     max_ts: i64,
@@ -182,6 +181,7 @@ impl<'c> RequestStage<'c> {
             profiles: cfg.profiles.clone(),
             extra: cfg.extra_headers.iter().map(Vec::as_slice).collect(),
             assembler: HeadAssembler::new(cfg.reassembly.clone()),
+            events: Vec::new(),
             reorder: ReorderBuffer::default(),
             files: Vec::new(),
             max_ts: i64::MIN,
@@ -530,49 +530,10 @@ impl<'c> RequestStage<'c> {
             name,
             precision: capture_precision(&cap),
         });
-        let mut stopped = ControlFlow::Continue(());
-        let mut events = Vec::new();
-        let mut since_release = 0u64;
-        let run = engine.run(&mut cap, &SegmentJob, |chunk: SegmentChunk, info| {
-            self.packets.merge(&chunk.outcomes);
-            for seg in &chunk.segs {
-                // Always in range: the offsets came from records of this source.
-                let at = seg.payload_at as usize;
-                let payload = info
-                    .source
-                    .get(at..at + seg.payload_len as usize)
-                    .unwrap_or_default();
-                if seg.ts_ns > self.max_ts {
-                    self.max_ts = seg.ts_ns;
-                }
-                let meta = SegmentMeta {
-                    ts_ns: seg.ts_ns,
-                    packet_index: tag_index(ord, seg.index),
-                    flow: seg.flow,
-                    seq: seg.seq,
-                    flags: seg.flags,
-                    payload,
-                };
-                self.assembler.push(meta, &mut |ev| events.push(ev));
-                for ev in events.drain(..) {
-                    self.on_event(ev);
-                }
-            }
-            since_release += chunk.segs.len() as u64;
-            if since_release >= RELEASE_EVERY {
-                since_release = 0;
-                if self.release(false, emit).is_break() {
-                    stopped = ControlFlow::Break(());
-                }
-            }
-            stopped
-        })?;
+        let (stopped, walk) = walk_segments(engine, &mut cap, &SegmentJob, ord, self, emit)?;
         self.files_read += 1;
-        self.walk.merge(&run.stats);
-        if stopped.is_break() {
-            return Ok(stopped);
-        }
-        Ok(self.release(false, emit))
+        self.walk.merge(&walk);
+        Ok(stopped)
     }
 
     /// End of all input: flush unfinished heads and every held row.
@@ -603,6 +564,28 @@ fn source_addrs(id: &Identity<'_>) -> Vec<(IdentitySource, IpAddr)> {
                 .filter_map(|c| Some((c.source, c.selected_entry()?.addr?.to_canonical()))),
         )
         .collect()
+}
+
+impl SegmentStage for RequestStage<'_> {
+    type Row = RequestRow;
+
+    fn segment(&mut self, seg: SegmentMeta<'_>) {
+        self.max_ts = self.max_ts.max(seg.ts_ns);
+        let mut events = std::mem::take(&mut self.events);
+        self.assembler.push(seg, &mut |ev| events.push(ev));
+        for ev in events.drain(..) {
+            self.on_event(ev);
+        }
+        self.events = events;
+    }
+
+    fn release(&mut self, emit: &mut dyn FnMut(RequestRow) -> ControlFlow<()>) -> ControlFlow<()> {
+        RequestStage::release(self, false, emit)
+    }
+
+    fn outcomes(&mut self) -> &mut Outcomes {
+        &mut self.packets
+    }
 }
 
 /// The profile key of a back-side flow (source = proxy).
