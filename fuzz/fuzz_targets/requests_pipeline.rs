@@ -24,11 +24,12 @@ fn config() -> RequestsConfig {
 }
 
 /// The report's counters as JSON, without what differs by how the run was driven (time,
-/// files and rows are counted by the run loop; the streamed side drives the stage itself).
+/// files, rows and notes come from the run loop; the streamed side drives the stage itself).
 fn counters(report: &Report) -> String {
     let mut v = serde_json::to_value(report).unwrap();
     let m = v.as_object_mut().unwrap();
-    for k in ["seconds", "files", "rows", "inputs", "failed_files", "aggregated"] {
+    // `notes` say how the run learned its profiles (a first read, or the stage's own).
+    for k in ["seconds", "files", "rows", "inputs", "failed_files", "aggregated", "notes"] {
         m.remove(k);
     }
     v.to_string()
@@ -51,7 +52,16 @@ fn mapped(engine: &Engine, path: &std::path::Path) -> (Vec<RequestRow>, String) 
 }
 
 fn streamed(engine: &Engine, bytes: &[u8], path: &std::path::Path) -> (Vec<RequestRow>, String) {
-    let cfg = config();
+    // The identity profiles come from a first read, as `requests::run` learns them for a
+    // file (the bytes are in memory, so the stream can be read twice).
+    let mut cfg = config();
+    let mut learner = RequestStage::learner(&cfg);
+    let cap = open_stream(bytes).expect("the header is not mutated");
+    let _ = learner
+        .file(engine, cap, &mut |_| ControlFlow::Continue(()))
+        .expect("in-memory reads do not fail");
+    let _ = Stage::finish(&mut learner, &mut |_| ControlFlow::Continue(()));
+    cfg.profiles = Some(std::sync::Arc::new(learner.into_profiles()));
     let mut stage = RequestStage::new(&cfg);
     let mut rows = Vec::new();
     let mut emit = |r: RequestRow| {

@@ -1,14 +1,11 @@
 //! `proxytrace connections`.
 
-use super::{finish_listing, list};
+use super::{finish_listing, flat_or_json, list};
 use crate::args::{self, Reading, Stages};
 use crate::flags::{Cli, ConnectionsArgs};
 use proxytrace::commands::connections;
 use proxytrace::extract::connections::{ConnectionJson, ConnectionRow, ConnectionsConfig};
-use proxytrace::pipeline::{Listing, Sink};
-use proxytrace::printers::{self, Format, Printer};
-use std::io::{self, Write};
-use std::ops::ControlFlow;
+use proxytrace::pipeline::Listing;
 use std::process::ExitCode;
 
 /// Every back-side TCP connection of the BACK captures.
@@ -35,7 +32,7 @@ pub fn run(cli: &Cli, a: &ConnectionsArgs) -> anyhow::Result<ExitCode> {
         listing,
         (),
         bar.as_ref(),
-        &|w| connection_printer(format, w, header),
+        &|w| flat_or_json::<ConnectionRow, ConnectionJson>(format, w, header),
         |sink| connections::run(&engine, &inputs, &config, sink),
     )?;
     debug_assert!(listing != Listing::Aggregate);
@@ -47,34 +44,4 @@ pub fn run(cli: &Cli, a: &ConnectionsArgs) -> anyhow::Result<ExitCode> {
         matches,
         inputs.incomplete(),
     )
-}
-
-/// CSV and tables take the flat row; JSON adds the parsed PROXY header.
-fn connection_printer<'w>(
-    format: Format,
-    w: Box<dyn Write + 'w>,
-    header: bool,
-) -> Box<dyn Printer<ConnectionRow> + 'w> {
-    match format {
-        Format::Json | Format::Jsonl => Box::new(AsJson(printers::printer::<ConnectionJson>(
-            format, w, header,
-        ))),
-        Format::Csv | Format::Table => printers::printer::<ConnectionRow>(format, w, header),
-    }
-}
-
-/// Prints connection rows in their JSON form.
-struct AsJson<'w>(Box<dyn Printer<ConnectionJson> + 'w>);
-
-impl Sink<ConnectionRow> for AsJson<'_> {
-    type Error = io::Error;
-    fn row(&mut self, row: ConnectionRow) -> io::Result<ControlFlow<()>> {
-        self.0.row(ConnectionJson::from(row))
-    }
-}
-
-impl Printer<ConnectionRow> for AsJson<'_> {
-    fn finish(&mut self) -> io::Result<()> {
-        self.0.finish()
-    }
 }

@@ -150,3 +150,41 @@ impl<R> Printer<R> for Discard {
         Ok(())
     }
 }
+
+/// A printer of rows whose JSON form is another type: CSV and tables take the flat row, JSON
+/// and JSON Lines `J` (the flat row plus the parsed PROXY header with its TLVs).
+fn flat_or_json<'w, R, J>(
+    format: printers::Format,
+    w: Box<dyn Write + 'w>,
+    header: bool,
+) -> Box<dyn Printer<R> + 'w>
+where
+    R: Serialize + 'w,
+    J: From<R> + Serialize + 'w,
+{
+    match format {
+        printers::Format::Json | printers::Format::Jsonl => Box::new(AsJson::<R, J>(
+            printers::printer::<J>(format, w, header),
+            std::marker::PhantomData,
+        )),
+        printers::Format::Csv | printers::Format::Table => {
+            printers::printer::<R>(format, w, header)
+        }
+    }
+}
+
+/// Prints rows in their JSON form `J`.
+struct AsJson<'w, R, J>(Box<dyn Printer<J> + 'w>, std::marker::PhantomData<fn(R)>);
+
+impl<R, J: From<R>> Sink<R> for AsJson<'_, R, J> {
+    type Error = io::Error;
+    fn row(&mut self, row: R) -> io::Result<ControlFlow<()>> {
+        self.0.row(J::from(row))
+    }
+}
+
+impl<R, J: From<R>> Printer<R> for AsJson<'_, R, J> {
+    fn finish(&mut self) -> io::Result<()> {
+        self.0.finish()
+    }
+}

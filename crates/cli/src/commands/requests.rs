@@ -1,14 +1,11 @@
 //! `proxytrace requests` and `proxytrace flows`.
 
-use super::{finish_listing, list};
+use super::{finish_listing, flat_or_json, list};
 use crate::args::{self, Reading, Stages};
 use crate::flags::{Cli, RequestsArgs};
 use proxytrace::commands::requests::{self, FlowAggregator};
 use proxytrace::extract::requests::{RequestJson, RequestRow, RequestsConfig};
-use proxytrace::pipeline::{Listing, Sink};
-use proxytrace::printers::{self, Format, Printer};
-use std::io::{self, Write};
-use std::ops::ControlFlow;
+use proxytrace::pipeline::Listing;
 use std::process::ExitCode;
 
 /// Every request (`flows`: every conversation) of the BACK captures.
@@ -33,7 +30,7 @@ pub fn run(cli: &Cli, a: &RequestsArgs, flows: bool) -> anyhow::Result<ExitCode>
         listing,
         FlowAggregator::default(),
         bar.as_ref(),
-        &|w| request_printer(format, w, header),
+        &|w| flat_or_json::<RequestRow, RequestJson>(format, w, header),
         |sink| requests::run(&engine, &inputs, &config, sink),
     )?;
     debug_assert!(flows || listing != Listing::Aggregate);
@@ -45,34 +42,4 @@ pub fn run(cli: &Cli, a: &RequestsArgs, flows: bool) -> anyhow::Result<ExitCode>
         matches,
         inputs.incomplete(),
     )
-}
-
-/// CSV and tables take the flat row; JSON adds the parsed PROXY header.
-fn request_printer<'w>(
-    format: Format,
-    w: Box<dyn Write + 'w>,
-    header: bool,
-) -> Box<dyn Printer<RequestRow> + 'w> {
-    match format {
-        Format::Json | Format::Jsonl => {
-            Box::new(AsJson(printers::printer::<RequestJson>(format, w, header)))
-        }
-        Format::Csv | Format::Table => printers::printer::<RequestRow>(format, w, header),
-    }
-}
-
-/// Prints request rows in their JSON form.
-struct AsJson<'w>(Box<dyn Printer<RequestJson> + 'w>);
-
-impl Sink<RequestRow> for AsJson<'_> {
-    type Error = io::Error;
-    fn row(&mut self, row: RequestRow) -> io::Result<ControlFlow<()>> {
-        self.0.row(RequestJson::from(row))
-    }
-}
-
-impl Printer<RequestRow> for AsJson<'_> {
-    fn finish(&mut self) -> io::Result<()> {
-        self.0.finish()
-    }
 }

@@ -545,9 +545,8 @@ fn back_file_unreadable_during_the_estimate_is_reported() {
         }
     });
     let (code, out, err) = join(&files.front, &fifo, &["-c"]);
-    // Under heavy load the run can end without opening the FIFO a second time; the writer
-    // would then wait for a reader forever. Be that reader, so the test fails instead of
-    // hanging.
+    // Should the run end without opening the FIFO a second time, the writer would wait for
+    // a reader forever. Be that reader, so the test fails instead of hanging.
     for _ in 0..50 {
         if writer.is_finished() {
             break;

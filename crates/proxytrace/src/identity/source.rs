@@ -58,6 +58,21 @@ impl IdentitySource {
     }
 }
 
+impl IdentitySource {
+    /// Serialize an optional source as its name, or an empty string (never `null`, so CSV
+    /// and JSON agree and a JSON consumer needs no null check): the `identity_source`
+    /// column of every row.
+    pub fn serialize_or_empty<S: serde::Serializer>(
+        source: &Option<IdentitySource>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match source {
+            Some(src) => src.serialize(s),
+            None => s.serialize_str(""),
+        }
+    }
+}
+
 impl fmt::Display for IdentitySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name())

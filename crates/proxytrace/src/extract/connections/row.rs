@@ -116,7 +116,7 @@ pub struct ConnectionRow {
     /// The client's port, when the PROXY header names one.
     pub client_port: Option<u16>,
     /// proxy_protocol or transparent (empty when no source named a client).
-    #[serde(serialize_with = "source_or_empty")]
+    #[serde(serialize_with = "IdentitySource::serialize_or_empty")]
     pub identity_source: Option<IdentitySource>,
     /// What the client's first payload after any preamble is.
     pub protocol: FirstProtocol,
@@ -153,16 +153,5 @@ impl From<ConnectionRow> for ConnectionJson {
             proxy: row.proxy.take(),
             row,
         }
-    }
-}
-
-/// The `identity_source` column: the source's name, or an empty string.
-fn source_or_empty<S: serde::Serializer>(
-    source: &Option<IdentitySource>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match source {
-        Some(src) => src.serialize(s),
-        None => s.serialize_str(""),
     }
 }

@@ -40,7 +40,7 @@ pub struct RequestRow {
     /// Which source named the client: proxy_protocol, forwarded, x_forwarded_for,
     /// x_real_ip, x_client_ip, true_client_ip, cf_connecting_ip, custom_N, transparent
     /// (written empty when no source named one).
-    #[serde(serialize_with = "source_or_empty")]
+    #[serde(serialize_with = "IdentitySource::serialize_or_empty")]
     pub identity_source: Option<IdentitySource>,
     /// How the client was chosen: configured (the user named the source), profile
     /// (learned: the source this proxy writes on this backend), default_order.
@@ -97,17 +97,5 @@ impl From<RequestRow> for RequestJson {
             proxy: row.proxy.take(),
             row,
         }
-    }
-}
-
-/// The `identity_source` column: the source's name, or an empty string (never `null`, so
-/// CSV and JSON agree and a JSON consumer needs no null check).
-fn source_or_empty<S: serde::Serializer>(
-    source: &Option<IdentitySource>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match source {
-        Some(src) => src.serialize(s),
-        None => s.serialize_str(""),
     }
 }
