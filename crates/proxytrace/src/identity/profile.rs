@@ -165,7 +165,7 @@ impl Profile {
     /// Decide a pair's profile from its tally.
     pub fn decide(tally: PairTally) -> Profile {
         let written_share =
-            |n: u64, of: u64| of > 0 && n.saturating_mul(100) >= of * WRITTEN_PERCENT;
+            |n: u64, of: u64| of > 0 && n.saturating_mul(100) >= of.saturating_mul(WRITTEN_PERCENT);
         let mut written = Vec::new();
         if tally.connections > 0 && written_share(tally.preambles, tally.connections) {
             written.push(IdentitySource::ProxyProtocol);
