@@ -237,7 +237,11 @@ impl Profile {
                 format!("written by the proxy: {}", parts.join(", "))
             }
             ProfileReason::TooFewRequests => {
-                format!("{} requests, fewer than {MIN_PROFILE_REQUESTS}", t.requests)
+                let plural = if t.requests == 1 { "" } else { "s" };
+                format!(
+                    "{} request{plural}, fewer than {MIN_PROFILE_REQUESTS}",
+                    t.requests
+                )
             }
             ProfileReason::NoSourceOnEveryRequest => {
                 match t.sources.iter().max_by_key(|x| x.present) {
