@@ -24,6 +24,7 @@ pub fn run(cli: &Cli, a: &ConnectionsArgs) -> anyhow::Result<ExitCode> {
     let bar = args::bar(&inputs, a.out.quiet);
     let engine = args::engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
     let format = args::row_format(&a.out);
+    let batch = super::batch_formatting(&engine, &[&inputs]);
     let header = !a.out.no_header;
     let listing = args::listing(&a.out, false);
     let (report, matches) = list(
@@ -32,7 +33,12 @@ pub fn run(cli: &Cli, a: &ConnectionsArgs) -> anyhow::Result<ExitCode> {
         listing,
         (),
         bar.as_ref(),
-        &|w| flat_or_json::<ConnectionRow, ConnectionJson>(format, w, header),
+        super::MakePrinter {
+            batch,
+            make: &|w, batch| {
+                flat_or_json::<ConnectionRow, ConnectionJson>(format, w, header, batch)
+            },
+        },
         |sink| connections::run(&engine, &inputs, &config, sink),
     )?;
     debug_assert!(listing != Listing::Aggregate);

@@ -1,11 +1,10 @@
 //! `proxytrace join`.
 
-use super::{finish_listing, list};
+use super::{finish_listing, flat, list};
 use crate::args::{self, Reading, Stages};
 use crate::flags::{Cli, JoinArgs};
 use crate::progress;
 use proxytrace::commands::join::{self, ClientJoinSummary, JoinConfig, JoinError, JoinRow};
-use proxytrace::printers;
 use std::process::ExitCode;
 
 /// Every BACK request with the FRONT connection and SYN it came in on.
@@ -28,6 +27,7 @@ pub fn run(cli: &Cli, a: &JoinArgs) -> anyhow::Result<ExitCode> {
     let bar = (!a.out.quiet).then(|| progress::Bar::new(&all)).flatten();
     let engine = args::engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
     let format = args::row_format(&a.out);
+    let batch = super::batch_formatting(&engine, &[&front, &back]);
     let header = !a.out.no_header;
     let inputs = join::JoinInputs { front, back };
     // A join that cannot start (stdin read twice, no front capture) is an error of the
@@ -39,7 +39,10 @@ pub fn run(cli: &Cli, a: &JoinArgs) -> anyhow::Result<ExitCode> {
         args::listing(&a.out, a.summary),
         ClientJoinSummary::default(),
         bar.as_ref(),
-        &|w| printers::printer::<JoinRow>(format, w, header),
+        super::MakePrinter {
+            batch,
+            make: &|w, batch| flat::<JoinRow>(format, w, header, batch),
+        },
         |mut sink| match join::run(&engine, &inputs, &config, db.get(), &mut sink) {
             Ok(report) => Ok(report),
             Err(JoinError::Sink(e)) => Err(e),

@@ -14,7 +14,10 @@ use crate::flags::{Cli, Command, RowOutputArgs};
 use crate::output_file::Output;
 use crate::progress::{self, Bar};
 use proxytrace::capture::CaptureError;
+use proxytrace::engine::Engine;
+use proxytrace::pipeline::Inputs;
 use proxytrace::pipeline::{Aggregate, Listing, ListingSink, Report, Sink};
+use proxytrace::printers::batch::{BatchFormat, BatchPrinter};
 use proxytrace::printers::{self, Printer};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -49,8 +52,39 @@ fn match_status(args: &RowOutputArgs, n: u64, failed: bool) -> ExitCode {
     }
 }
 
-/// Makes the printer of a listing over the output.
-type MakePrinter<'m, R> = &'m dyn Fn(Box<dyn Write + '_>) -> Box<dyn Printer<R> + '_>;
+/// The engine to format rows on (printers::batch) when every input is read to its end;
+/// `None` when one is a live stream (standard input, a FIFO) whose rows must show at once.
+fn batch_formatting<'e>(engine: &'e Engine, inputs: &[&Inputs]) -> Option<&'e Engine> {
+    let live = inputs
+        .iter()
+        .any(|i| i.files().iter().any(|f| f.is_read_once()));
+    (!live).then_some(engine)
+}
+
+/// A printer of flat rows (CSV, table, JSON of the same fields), batched when `batch`.
+fn flat<'w, R: Serialize + Send + 'w>(
+    format: printers::Format,
+    w: Box<dyn Write + 'w>,
+    header: bool,
+    batch: Option<&'w Engine>,
+) -> Box<dyn Printer<R> + 'w> {
+    match (batch, BatchFormat::of(format)) {
+        (Some(e), Some(f)) => Box::new(BatchPrinter::<R, R>::new(e, f, w, header)),
+        _ => printers::printer::<R>(format, w, header),
+    }
+}
+
+/// Makes the printer of a listing over the output: `make` gets the output and `batch`,
+/// the engine to format on when the printer may batch rows ([`batch_formatting`]).
+struct MakePrinter<'m, R> {
+    batch: Option<&'m Engine>,
+    make: &'m dyn for<'w> Fn(OutputBox<'w>, Option<&'w Engine>) -> PrinterBox<'w, R>,
+}
+
+/// The output a printer writes to, living for `'w`.
+type OutputBox<'w> = Box<dyn Write + 'w>;
+/// A printer over an output that lives for `'w`.
+type PrinterBox<'w, R> = Box<dyn Printer<R> + 'w>;
 
 /// A row command's listing: rows through the printer `make` builds, a count (`-c`), the
 /// first match (`-q`) or an aggregate's rows. Returns the report with `rows` set to the
@@ -71,7 +105,7 @@ where
 {
     let (mut report, aggregate) = {
         let printer: Box<dyn Printer<R> + '_> = match listing {
-            Listing::Rows => make(Box::new(&mut *out)),
+            Listing::Rows => (make.make)(Box::new(&mut *out), make.batch),
             _ => Box::new(Discard),
         };
         let shown = ShowErrors { printer, bar };
@@ -157,11 +191,21 @@ fn flat_or_json<'w, R, J>(
     format: printers::Format,
     w: Box<dyn Write + 'w>,
     header: bool,
+    batch: Option<&'w Engine>,
 ) -> Box<dyn Printer<R> + 'w>
 where
-    R: Serialize + 'w,
+    R: Serialize + Send + 'w,
     J: From<R> + Serialize + 'w,
 {
+    match (batch, BatchFormat::of(format)) {
+        (Some(e), Some(f @ BatchFormat::Jsonl)) => {
+            return Box::new(BatchPrinter::<R, J>::new(e, f, w, header));
+        }
+        (Some(e), Some(f @ BatchFormat::Csv)) => {
+            return Box::new(BatchPrinter::<R, R>::new(e, f, w, header));
+        }
+        _ => {}
+    }
     match format {
         printers::Format::Json | printers::Format::Jsonl => Box::new(AsJson::<R, J>(
             printers::printer::<J>(format, w, header),

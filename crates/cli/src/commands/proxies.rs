@@ -46,7 +46,10 @@ pub fn run(cli: &Cli, a: &ProxiesArgs) -> anyhow::Result<ExitCode> {
         args::listing(&a.out, false),
         (),
         bar.as_ref(),
-        &|w| printers::printer::<ProxyRow>(format, w, header),
+        super::MakePrinter {
+            batch: None,
+            make: &|w, _| printers::printer::<ProxyRow>(format, w, header),
+        },
         |mut sink| match front {
             None => proxies::run(&engine, &back, &requests, &mut sink),
             Some(front) => {

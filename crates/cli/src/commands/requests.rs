@@ -20,8 +20,9 @@ pub fn run(cli: &Cli, a: &RequestsArgs, flows: bool) -> anyhow::Result<ExitCode>
         &args::named_files(&[&inputs], None),
     )?;
     let bar = args::bar(&inputs, a.out.quiet);
-    let engine = args::engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
+    let engine = args::engine(cli, bar.as_ref(), Stages::WorkersOnly)?;
     let format = args::row_format(&a.out);
+    let batch = super::batch_formatting(&engine, &[&inputs]);
     let header = !a.out.no_header;
     let listing = args::listing(&a.out, flows);
     let (report, matches) = list(
@@ -30,7 +31,10 @@ pub fn run(cli: &Cli, a: &RequestsArgs, flows: bool) -> anyhow::Result<ExitCode>
         listing,
         FlowAggregator::default(),
         bar.as_ref(),
-        &|w| flat_or_json::<RequestRow, RequestJson>(format, w, header),
+        super::MakePrinter {
+            batch,
+            make: &|w, batch| flat_or_json::<RequestRow, RequestJson>(format, w, header, batch),
+        },
         |sink| requests::run(&engine, &inputs, &config, sink),
     )?;
     debug_assert!(flows || listing != Listing::Aggregate);

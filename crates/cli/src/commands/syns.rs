@@ -1,11 +1,10 @@
 //! `proxytrace syns`.
 
-use super::{finish_listing, list};
+use super::{finish_listing, flat, list};
 use crate::args::{self, Reading, Stages};
 use crate::flags::{Cli, SynsArgs};
 use proxytrace::commands::syns::{self, ClientSummary, SynsConfig};
 use proxytrace::extract::handshakes::SynRow;
-use proxytrace::printers;
 use std::process::ExitCode;
 
 /// Every SYN and SYN+ACK of the FRONT captures (`--summary`: one row per client).
@@ -17,6 +16,7 @@ pub fn run(cli: &Cli, a: &SynsArgs) -> anyhow::Result<ExitCode> {
     let bar = args::bar(&inputs, a.out.quiet);
     let engine = args::engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
     let format = args::row_format(&a.out);
+    let batch = super::batch_formatting(&engine, &[&inputs]);
     let header = !a.out.no_header;
     let config = SynsConfig {
         db: db.get(),
@@ -28,7 +28,10 @@ pub fn run(cli: &Cli, a: &SynsArgs) -> anyhow::Result<ExitCode> {
         args::listing(&a.out, a.summary),
         ClientSummary::default(),
         bar.as_ref(),
-        &|w| printers::printer::<SynRow>(format, w, header),
+        super::MakePrinter {
+            batch,
+            make: &|w, batch| flat::<SynRow>(format, w, header, batch),
+        },
         |sink| syns::run(&engine, &inputs, &config, sink),
     )?;
     finish_listing(

@@ -190,7 +190,7 @@ impl WalkStats {
 /// Hint the CPU to fetch the cache line holding `buf[at]`: the next record header's
 /// address depends on this record's length, so without it every record waits on memory.
 #[inline(always)]
-fn prefetch(buf: &[u8], at: usize) {
+pub(crate) fn prefetch(buf: &[u8], at: usize) {
     #[cfg(target_arch = "x86_64")]
     if at < buf.len() {
         // SAFETY: `at < buf.len()` (checked above), so `add(at)` stays inside `buf` as

@@ -16,7 +16,10 @@
 //! consumer strictly in file order on the calling thread.
 
 mod mapped;
+mod shards;
 mod stream;
+
+pub use shards::{shard_of, SHARDS};
 
 use crate::capture::{Capture, CaptureError, Record, SourceKind, WalkStats};
 use std::ops::ControlFlow;
@@ -200,6 +203,12 @@ impl Engine {
     /// Worker threads in the pool.
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
+    }
+
+    /// Run `f` on the worker pool (its parallel iterators use the pool's workers) and
+    /// wait for it.
+    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(f)
     }
 
     /// The options it was built with.

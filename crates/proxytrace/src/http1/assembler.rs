@@ -100,6 +100,17 @@ impl Default for ReassemblyConfig {
 }
 
 impl ReassemblyConfig {
+    /// One flow shard's share of the limits (engine::SHARDS shards together keep the
+    /// run's caps): flows and total bytes divided, per-flow limits unchanged.
+    pub fn shard_share(&self, shards: usize) -> ReassemblyConfig {
+        let n = shards.max(1);
+        ReassemblyConfig {
+            max_flows: (self.max_flows / n).max(1),
+            max_total_bytes: (self.max_total_bytes / n).max(1),
+            ..self.clone()
+        }
+    }
+
     /// The TCP layer's share of the limits.
     pub(crate) fn tracker_limits(&self) -> TrackerLimits {
         TrackerLimits {
@@ -177,14 +188,18 @@ impl Protocol for Http1<'_> {
             .receive(Seq(seg.seq), seg.payload, seg.pos(), &mut app, tcp);
     }
 
+    fn wants_reverse(seg: &SegmentMeta<'_>) -> bool {
+        // Only response starts matter; most server segments are body bytes.
+        seg.payload.starts_with(b"HTTP/1.")
+    }
+
     fn reverse(
         &mut self,
         flow: FiveTuple,
         conn: &mut Connection<Conversation>,
         seg: &SegmentMeta<'_>,
     ) {
-        // Only response starts matter; most server segments are body bytes.
-        if !seg.payload.starts_with(b"HTTP/1.") {
+        if !Self::wants_reverse(seg) {
             return;
         }
         let at = conn.stream.at().offset;
@@ -312,6 +327,14 @@ impl HeadAssembler {
     pub fn push(&mut self, seg: SegmentMeta<'_>, out: &mut impl FnMut(HeadEvent)) {
         let mut proto = Self::http1(&self.cfg, &mut self.stats.http, out);
         self.tracker.push(seg, &mut proto, &mut self.stats.tcp);
+    }
+
+    /// Feeds one segment seen by a flow shard, with `now_ns`, the latest timestamp of
+    /// the run so far over every shard: idle timeouts follow the capture's clock, not
+    /// only the shard's own segments.
+    pub fn push_at(&mut self, seg: SegmentMeta<'_>, now_ns: i64, out: &mut impl FnMut(HeadEvent)) {
+        self.tracker.advance_clock(now_ns);
+        self.push(seg, out);
     }
 
     /// End of input: closes every flow in creation order, flushing unfinished heads as

@@ -61,6 +61,36 @@ pub struct Http1Stats {
     pub resync_pending_capped: u64,
 }
 
+impl Http1Stats {
+    /// Add another run's counters (a shard's) to these.
+    pub fn merge(&mut self, o: &Http1Stats) {
+        self.response_segments_ignored += o.response_segments_ignored;
+        self.heads_complete += o.heads_complete;
+        self.heads_partial += o.heads_partial;
+        self.heads_capped += o.heads_capped;
+        self.overlap_rewinds += o.overlap_rewinds;
+        self.gaps_inside_body += o.gaps_inside_body;
+        self.body_bytes_skipped += o.body_bytes_skipped;
+        self.empty_line_bytes_skipped += o.empty_line_bytes_skipped;
+        self.preambles_v1 += o.preambles_v1;
+        self.preambles_v2 += o.preambles_v2;
+        self.preambles_invalid += o.preambles_invalid;
+        self.preambles_repeated += o.preambles_repeated;
+        self.not_http_flows += o.not_http_flows;
+        self.connect_tunnels += o.connect_tunnels;
+        self.framing_errors += o.framing_errors;
+        self.conflicting_content_lengths += o.conflicting_content_lengths;
+        self.chunked_framing_errors += o.chunked_framing_errors;
+        self.resyncs += o.resyncs;
+        self.resync_heads_found += o.resync_heads_found;
+        self.resync_bytes_skipped += o.resync_bytes_skipped;
+        self.resync_heads_corroborated += o.resync_heads_corroborated;
+        self.resync_heads_uncertain += o.resync_heads_uncertain;
+        self.resync_candidates_rejected += o.resync_candidates_rejected;
+        self.resync_pending_capped += o.resync_pending_capped;
+    }
+}
+
 /// Every segment, byte, flow and head the assembler could not handle normally: the TCP
 /// counters, then the HTTP/1 ones, in one flat object (field names are the stable
 /// counter names).
@@ -72,6 +102,14 @@ pub struct ReassemblyStats {
     /// Heads, framing and preambles.
     #[serde(flatten)]
     pub http: Http1Stats,
+}
+
+impl ReassemblyStats {
+    /// Add another assembler's counters (a shard's) to these.
+    pub fn merge(&mut self, o: &ReassemblyStats) {
+        self.tcp.merge(&o.tcp);
+        self.http.merge(&o.http);
+    }
 }
 
 /// Partial and capped heads, framing errors and resyncs are news in a summary.

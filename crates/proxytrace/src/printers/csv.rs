@@ -22,7 +22,7 @@ impl<W: Write> CsvPrinter<W> {
     }
 }
 
-fn csv_err(e: csv::Error) -> io::Error {
+pub(crate) fn csv_err(e: csv::Error) -> io::Error {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
         other => io::Error::other(format!("{other:?}")),

@@ -1,11 +1,13 @@
 //! Printers: the sinks that write rows as CSV ([`csv`]), JSON Lines ([`jsonl`]), one JSON
-//! array ([`json`]) or an aligned table for a terminal ([`table`]).
+//! array ([`json`]) or an aligned table for a terminal ([`table`]); [`batch`] formats CSV
+//! and JSON Lines on every core, for inputs read to their end.
 //!
 //! Commands produce flat, serializable rows; a [`Printer`] writes them in the chosen
 //! format. Column order is the rows' field order, which is the stable schema documented
 //! in the README. Printers live in the library (not the binary) so rows can be formatted
 //! where they are produced.
 
+pub mod batch;
 pub mod csv;
 pub mod json;
 pub mod jsonl;

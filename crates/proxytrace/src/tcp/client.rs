@@ -40,7 +40,9 @@ impl<C> Tracker<C> {
             }
             Some(_) => stats.server_side_segments += 1,
         }
-        self.show_server_side(&rev, seg, proto);
+        if P::wants_reverse(seg) {
+            self.show_server_side(&rev, seg, proto);
+        }
         true
     }
 

@@ -70,6 +70,42 @@ pub struct TcpStats {
     pub flows_open_at_finish: u64,
 }
 
+impl TcpStats {
+    /// Add another run's counters (a shard's) to these.
+    pub fn merge(&mut self, o: &TcpStats) {
+        self.segments += o.segments;
+        self.payload_bytes += o.payload_bytes;
+        self.non_tcp_segments += o.non_tcp_segments;
+        self.server_side_segments += o.server_side_segments;
+        self.unsynced_segments += o.unsynced_segments;
+        self.unsynced_bytes += o.unsynced_bytes;
+        self.flows_created += o.flows_created;
+        self.flows_with_syn += o.flows_with_syn;
+        self.flows_midstream += o.flows_midstream;
+        self.syn_retransmissions += o.syn_retransmissions;
+        self.connections_replaced += o.connections_replaced;
+        self.direction_corrections += o.direction_corrections;
+        self.retransmitted_segments += o.retransmitted_segments;
+        self.retransmitted_bytes += o.retransmitted_bytes;
+        self.overlap_conflicts += o.overlap_conflicts;
+        self.overlap_conflict_bytes += o.overlap_conflict_bytes;
+        self.overlap_unchecked_bytes += o.overlap_unchecked_bytes;
+        self.ooo_segments_buffered += o.ooo_segments_buffered;
+        self.ooo_segments_repaired += o.ooo_segments_repaired;
+        self.ooo_cap_gaps += o.ooo_cap_gaps;
+        self.gaps += o.gaps;
+        self.gap_bytes += o.gap_bytes;
+        self.segments_on_dead_flows += o.segments_on_dead_flows;
+        self.ooo_bytes_discarded += o.ooo_bytes_discarded;
+        self.flows_ended_fin += o.flows_ended_fin;
+        self.flows_ended_rst += o.flows_ended_rst;
+        self.flows_timed_out += o.flows_timed_out;
+        self.flows_evicted_flow_cap += o.flows_evicted_flow_cap;
+        self.flows_evicted_byte_cap += o.flows_evicted_byte_cap;
+        self.flows_open_at_finish += o.flows_open_at_finish;
+    }
+}
+
 /// Losses (gaps, conflicts, unsynced bytes) and caps are news in a summary; volume is not.
 impl Counters for TcpStats {
     fn counters(&self) -> Vec<Counter> {

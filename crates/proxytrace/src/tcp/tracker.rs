@@ -87,6 +87,13 @@ pub trait Protocol {
     ) {
         let _ = (flow, conn, seg);
     }
+    /// Would [`Protocol::reverse`] do anything with this server-side segment? `false`
+    /// spares the connection's lookup (the common body segment of a response). Default:
+    /// every segment is shown.
+    fn wants_reverse(seg: &SegmentMeta<'_>) -> bool {
+        let _ = seg;
+        true
+    }
     /// The connection ends: salvage and flush what it holds.
     fn close(
         &mut self,
@@ -175,6 +182,12 @@ impl<C> Tracker<C> {
 
     pub(crate) fn expired(&self, last_ts: i64) -> bool {
         self.now_ns.saturating_sub(last_ts) > self.limits.idle_timeout_ns
+    }
+
+    /// Moves the clock to `now_ns` if it is later (the run's clock, for a tracker that
+    /// sees only some of the run's segments).
+    pub fn advance_clock(&mut self, now_ns: i64) {
+        self.now_ns = self.now_ns.max(now_ns);
     }
 
     /// Feeds one segment.

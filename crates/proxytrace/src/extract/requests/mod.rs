@@ -2,16 +2,21 @@
 //! every HTTP/1.x request head, who its client is, and which back-side TCP conversation
 //! carried it.
 //!
-//! - `segments.rs`: the parallel half (workers decode records into TCP segments);
-//! - `stage.rs`: [`RequestStage`], the sequential half (reassembly, head parsing, identity,
-//!   rows) as a pipeline stage;
+//! - `segments.rs`: the workers' half (decode records into TCP segments, routed to flow
+//!   shards);
+//! - `shard.rs`: one flow shard (reassembly, then rows or profile tallies), run on the
+//!   worker pool; `build.rs`: a head's row (parsing, identity) or its tallies;
+//! - `stage.rs`: [`RequestStage`], the pipeline stage: runs the shards chunk by chunk and
+//!   merges their rows in order;
 //! - `reorder.rs`: rows leave in time order through a bounded buffer;
 //! - `row.rs`: the row schema; `text.rs`: its composed columns.
 
+mod build;
 mod profiles;
 pub(crate) mod reorder;
 mod row;
 pub(crate) mod segments;
+mod shard;
 pub(crate) mod stage;
 mod text;
 

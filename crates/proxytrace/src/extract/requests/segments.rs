@@ -1,11 +1,13 @@
 //! The parallel half of `requests` and `connections`: workers decode every record of a
 //! chunk and keep its TCP segments as offsets into the chunk (no payload copies), plus the
-//! packet outcomes; [`walk_segments`] hands them, in packet order, to the sequential half.
+//! packet outcomes. `requests` gets them routed to flow shards (engine::shard_of), each
+//! shard's in packet order; [`walk_segments`] hands them, in packet order, to a sequential
+//! stage (`connections`).
 
 use super::stage::tag_index;
 use crate::capture::{Capture, CaptureError, Record, WalkStats};
 use crate::decode::{self, Decoded, FiveTuple, Outcomes, TcpFlags};
-use crate::engine::{Engine, Job};
+use crate::engine::{shard_of, Engine, Job, SHARDS};
 use crate::http1::SegmentMeta;
 use std::ops::ControlFlow;
 
@@ -20,16 +22,44 @@ pub(crate) struct Seg {
     /// hand over offsets, not copies (copying every payload cost a fifth of the run).
     pub(crate) payload_at: u64,
     pub(crate) payload_len: u32,
+    /// The latest timestamp of the chunk's kept segments up to this one: a shard's clock
+    /// is the run's, not only its own flows'.
+    pub(crate) now_ns: i64,
 }
 
 /// A chunk's TCP segments and packet outcomes.
-#[derive(Default)]
 pub(crate) struct SegmentChunk {
+    /// In packet order ([`AllSegmentsJob`]).
     pub(crate) segs: Vec<Seg>,
+    /// Per flow shard, each in packet order ([`SegmentJob`]).
+    pub(crate) by_shard: Vec<Vec<Seg>>,
     pub(crate) outcomes: Outcomes,
+    /// The latest timestamp of the kept segments (`i64::MIN` if none).
+    pub(crate) max_ts: i64,
 }
 
-/// Decode every record, keep TCP segments that move stream bytes or open or close a flow.
+impl SegmentChunk {
+    fn new(sharded: bool) -> SegmentChunk {
+        SegmentChunk {
+            segs: Vec::new(),
+            by_shard: if sharded {
+                (0..SHARDS).map(|_| Vec::new()).collect()
+            } else {
+                Vec::new()
+            },
+            outcomes: Outcomes::default(),
+            max_ts: i64::MIN,
+        }
+    }
+
+    /// Segments kept.
+    pub(crate) fn len(&self) -> usize {
+        self.segs.len() + self.by_shard.iter().map(Vec::len).sum::<usize>()
+    }
+}
+
+/// Decode every record, keep TCP segments that move stream bytes or open or close a flow,
+/// routed to the shard of their connection.
 pub(crate) struct SegmentJob;
 
 /// Decode every record, keep every TCP segment (pure ACKs too: `connections` counts the
@@ -41,7 +71,7 @@ impl Job for SegmentJob {
     type Out = SegmentChunk;
 
     fn start(&self) -> SegmentChunk {
-        SegmentChunk::default()
+        SegmentChunk::new(true)
     }
 
     fn record(&self, c: &mut SegmentChunk, rec: &Record<'_>) {
@@ -62,7 +92,7 @@ impl Job for AllSegmentsJob {
     type Out = SegmentChunk;
 
     fn start(&self) -> SegmentChunk {
-        SegmentChunk::default()
+        SegmentChunk::new(false)
     }
 
     fn record(&self, c: &mut SegmentChunk, rec: &Record<'_>) {
@@ -79,7 +109,7 @@ impl Job for AllSegmentsJob {
 }
 
 fn rebase(out: &mut SegmentChunk, index_base: u64) {
-    for s in &mut out.segs {
+    for s in out.segs.iter_mut().chain(out.by_shard.iter_mut().flatten()) {
         s.index += index_base;
     }
 }
@@ -104,7 +134,17 @@ fn record(c: &mut SegmentChunk, rec: &Record<'_>, pure_acks: bool) {
     }
     // The payload is a sub-slice of the record's data.
     let within = seg.payload.as_ptr() as usize - rec.data.as_ptr() as usize;
-    c.segs.push(Seg {
+    c.max_ts = c.max_ts.max(seg.ts_ns);
+    let bucket = if c.by_shard.is_empty() {
+        &mut c.segs
+    } else {
+        let k = shard_of(&seg.flow);
+        match c.by_shard.get_mut(k) {
+            Some(b) => b,
+            None => &mut c.segs,
+        }
+    };
+    bucket.push(Seg {
         ts_ns: seg.ts_ns,
         index: seg.packet_index,
         flow: seg.flow,
@@ -113,12 +153,13 @@ fn record(c: &mut SegmentChunk, rec: &Record<'_>, pure_acks: bool) {
         payload_at: rec.data_offset + within as u64,
         // A record holds at most 16 MiB (capture::MAX_RECORD_LEN).
         payload_len: seg.payload.len() as u32,
+        now_ns: c.max_ts,
     });
 }
 
 /// How often (segments) a walk asks its stage to release the rows that can no longer be
 /// preceded by another.
-const RELEASE_EVERY: u64 = 8192;
+pub(crate) const RELEASE_EVERY: u64 = 8192;
 
 /// The sequential half of a segment stage (`requests`, `connections`): it takes the
 /// segments of a run in packet order and releases rows now and then.

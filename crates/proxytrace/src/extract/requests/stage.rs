@@ -1,29 +1,27 @@
-//! [`RequestStage`]: the sequential half of `requests`, as a pipeline [`Stage`].
+//! [`RequestStage`]: `requests` as a pipeline [`Stage`].
 //!
-//! Per packet: decode -> TCP segment (workers, [`super::segments`]) -> [`HeadAssembler`]
-//! (bounded reassembly, body skipping) -> head parsing -> identity extraction -> row ->
-//! reorder buffer. One stage serves every file of a run: rotated captures continue each
-//! other's connections.
+//! Per packet: decode -> TCP segment routed to its connection's flow shard (workers,
+//! [`super::segments`]) -> per shard, on the worker pool: bounded reassembly and body
+//! skipping ([`HeadAssembler`]), head parsing, identity extraction, row ([`super::shard`])
+//! -> on the delivering thread: the rows of each chunk merged into the reorder buffer in
+//! the order one sequential reassembly would have made them, then released in time order.
+//! One stage serves every file of a run: rotated captures continue each other's
+//! connections.
 
+use super::build::{BuildCounts, Builder, FileCtx};
 use super::reorder::{ReorderBuffer, REORDER_SLACK_NS};
-use super::segments::{walk_segments, SegmentJob, SegmentStage};
-use super::text::{chain_text, join_values, p0f_text};
+use super::segments::{SegmentChunk, SegmentJob, RELEASE_EVERY};
+use super::shard::{ChunkWork, Produced, Shard, ShardMode};
 use super::{RequestRow, RequestsConfig};
 use crate::capture::{self, Capture, CaptureError, WalkStats};
-use crate::decode::{FiveTuple, Outcomes};
-use crate::engine::Engine;
-use crate::http1::head::{parse_request_head, HeadError, HeaderKind, RequestHead};
-use crate::http1::{HeadAssembler, HeadEvent, HeadFlags, ReassemblyStats, SegmentMeta};
-use crate::identity::{
-    extract_identity, extract_identity_with, is_trusted, special_range, ChoicePolicy, Identity,
-    IdentityBasis, IdentitySource, ProfileTable, ProxyPair,
-};
+use crate::decode::Outcomes;
+use crate::engine::{Engine, SHARDS};
+use crate::http1::head::HeadError;
+use crate::http1::{HeadEvent, ReassemblyStats};
+use crate::identity::ProfileTable;
 use crate::pipeline::{Counter, CounterKind, Counters, Report, RowEmitter, Stage};
-use crate::proxy_protocol::{parse_proxy, ProxyHeader};
-use crate::timefmt::{write_rfc3339, Precision};
-use crate::vocab::escape::escape_bytes;
+use crate::timefmt::Precision;
 use serde::Serialize;
-use std::net::IpAddr;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -63,11 +61,17 @@ impl Counters for RequestStats {
 pub struct UnparsedHeads([u64; HeadError::ALL.len()]);
 
 impl UnparsedHeads {
-    fn add(&mut self, e: HeadError) {
+    pub(crate) fn add(&mut self, e: HeadError) {
         if let Some(i) = HeadError::ALL.iter().position(|x| *x == e) {
             if let Some(n) = self.0.get_mut(i) {
                 *n += 1;
             }
+        }
+    }
+
+    pub(crate) fn merge(&mut self, o: &UnparsedHeads) {
+        for (a, b) in self.0.iter_mut().zip(o.0) {
+            *a += b;
         }
     }
 
@@ -103,7 +107,7 @@ pub const WARM_UP_NS: i64 = 5_000_000_000;
 enum Profiling {
     /// Build rows with the profiles of the config (if any).
     Use,
-    /// Only tally every head into `learned`; build no row (the first pass).
+    /// Only tally every head; build no row (the first pass).
     Learn,
     /// A stream: tally and hold the first heads, then decide and build their rows.
     WarmUp {
@@ -117,33 +121,25 @@ enum Profiling {
 pub struct RequestStage<'c> {
     cfg: &'c RequestsConfig,
     profiling: Profiling,
-    /// Tallies while learning or warming up.
+    /// Tallies of a stream's warm-up (made on the delivering thread, in order).
     learned: ProfileTable,
     /// The profiles rows are built with: the config's, or the warm-up's once decided.
     profiles: Option<Arc<ProfileTable>>,
     extra: Vec<&'c [u8]>,
-    assembler: HeadAssembler,
-    /// The assembler's events of one segment (kept to reuse its allocation).
-    events: Vec<HeadEvent>,
+    shards: Vec<Shard>,
+    /// Heads built or tallied on the delivering thread (a stream's warm-up).
+    counts: BuildCounts,
     reorder: ReorderBuffer<RequestRow>,
+    rows_released_reorder_cap: u64,
     files: Vec<FileCtx>,
+    /// The latest segment timestamp of the run so far.
     max_ts: i64,
-    /// Counters of the heads and rows.
-    pub stats: RequestStats,
-    /// Unparsed heads by reason.
-    pub unparsed: UnparsedHeads,
     /// Walk counters of every file read (to its end or to a stop).
     pub walk: WalkStats,
     /// What the records decoded to.
     pub packets: Outcomes,
     /// Files read.
     pub files_read: u64,
-}
-
-/// Per-file context for rows.
-struct FileCtx {
-    name: String,
-    precision: Precision,
 }
 
 /// One assembler serves all files (rotated captures continue each other's connections),
@@ -180,13 +176,14 @@ impl<'c> RequestStage<'c> {
             learned: ProfileTable::default(),
             profiles: cfg.profiles.clone(),
             extra: cfg.extra_headers.iter().map(Vec::as_slice).collect(),
-            assembler: HeadAssembler::new(cfg.reassembly.clone()),
-            events: Vec::new(),
+            shards: (0..SHARDS)
+                .map(|_| Shard::new(&cfg.reassembly, SHARDS))
+                .collect(),
+            counts: BuildCounts::default(),
             reorder: ReorderBuffer::default(),
+            rows_released_reorder_cap: 0,
             files: Vec::new(),
             max_ts: i64::MIN,
-            stats: RequestStats::default(),
-            unparsed: UnparsedHeads::default(),
             walk: WalkStats::default(),
             packets: Outcomes::default(),
             files_read: 0,
@@ -202,8 +199,12 @@ impl<'c> RequestStage<'c> {
         stage
     }
 
-    /// The profiles learned by a [`RequestStage::learner`], decided.
+    /// The profiles learned by a [`RequestStage::learner`], decided (the shards'
+    /// tallies added in shard order, so a full table keeps the same pairs every run).
     pub fn into_profiles(mut self) -> ProfileTable {
+        for s in &self.shards {
+            self.learned.merge(&s.learned);
+        }
         self.learned.decide();
         self.learned
     }
@@ -214,17 +215,118 @@ impl<'c> RequestStage<'c> {
         self.profiles.as_deref()
     }
 
-    /// The reassembly's counters so far.
-    pub fn reassembly(&self) -> &ReassemblyStats {
-        self.assembler.stats()
+    /// Counters of the heads and rows so far.
+    pub fn stats(&self) -> RequestStats {
+        let c = self.all_counts();
+        RequestStats {
+            heads: c.heads,
+            preambles_unparsed: c.preambles_unparsed,
+            rows_filtered: c.rows_filtered,
+            rows_released_reorder_cap: self.rows_released_reorder_cap,
+        }
     }
 
+    /// Unparsed heads by reason so far.
+    pub fn unparsed(&self) -> UnparsedHeads {
+        self.all_counts().unparsed
+    }
+
+    fn all_counts(&self) -> BuildCounts {
+        let mut c = self.counts.clone();
+        for s in &self.shards {
+            c.merge(&s.counts);
+        }
+        c
+    }
+
+    /// The reassembly's counters so far, over every shard.
+    pub fn reassembly(&self) -> ReassemblyStats {
+        let mut r = ReassemblyStats::default();
+        for s in &self.shards {
+            r.merge(s.assembler().stats());
+        }
+        r
+    }
+
+    fn shard_mode(&self) -> ShardMode {
+        match self.profiling {
+            Profiling::Use => ShardMode::Rows,
+            Profiling::Learn => ShardMode::Learn,
+            Profiling::WarmUp { .. } => ShardMode::Events,
+        }
+    }
+
+    /// Run every shard over its share of one delivered chunk, then merge what they made.
+    fn take_chunk(
+        &mut self,
+        engine: &Engine,
+        chunk: SegmentChunk,
+        source: &[u8],
+        file_ord: u32,
+        pending_due: bool,
+    ) {
+        self.packets.merge(&chunk.outcomes);
+        let mode = self.shard_mode();
+        let builder = Builder {
+            cfg: self.cfg,
+            extra: &self.extra,
+            profiles: self.profiles.as_deref(),
+            files: &self.files,
+        };
+        let clock = self.max_ts;
+        let work: Vec<ChunkWork<'_>> = chunk
+            .by_shard
+            .into_iter()
+            .map(|segs| ChunkWork {
+                segs,
+                source,
+                file_ord,
+                clock,
+                pending_due,
+            })
+            .collect();
+        engine.each_shard(&mut self.shards, work, |shard, w| {
+            shard.run(w, mode, &builder)
+        });
+        self.max_ts = self.max_ts.max(chunk.max_ts);
+        self.collect();
+    }
+
+    /// Take what the shards made, in the order one sequential reassembly makes it.
+    fn collect(&mut self) {
+        let mut made: Vec<_> = self
+            .shards
+            .iter_mut()
+            .flat_map(|s| s.out.drain(..))
+            .collect();
+        made.sort_unstable_by_key(|(m, _)| *m);
+        for (_, p) in made {
+            match p {
+                Produced::Row(key, row) => self.reorder.push(key, *row),
+                Produced::Event(ev) => self.on_event(*ev),
+            }
+        }
+    }
+
+    /// A head handed back by the shards: a stream's warm-up tallies and holds it (and
+    /// once decided, builds it here).
     fn on_event(&mut self, ev: HeadEvent) {
+        let builder = Builder {
+            cfg: self.cfg,
+            extra: &self.extra,
+            profiles: self.profiles.as_deref(),
+            files: &self.files,
+        };
         let full = match &mut self.profiling {
-            Profiling::Use => return self.build(ev),
+            Profiling::Use => {
+                if let Some((key, row)) = builder.build(ev, &mut self.counts) {
+                    self.reorder.push(key, row);
+                }
+                return;
+            }
             Profiling::Learn => {
-                self.stats.heads += 1;
-                return self.tally(&ev);
+                self.counts.heads += 1;
+                return builder.tally(&ev, &mut self.learned);
             }
             Profiling::WarmUp {
                 held,
@@ -233,15 +335,14 @@ impl<'c> RequestStage<'c> {
             } => {
                 *bytes += ev.head.len() + ev.proxy_preamble.as_ref().map_or(0, Vec::len);
                 let first = *first_ts.get_or_insert(ev.ts_ns);
-                held.len() + 1 >= WARM_UP_HEADS
+                let full = held.len() + 1 >= WARM_UP_HEADS
                     || *bytes >= WARM_UP_BYTES
-                    || ev.ts_ns.saturating_sub(first) >= WARM_UP_NS
+                    || ev.ts_ns.saturating_sub(first) >= WARM_UP_NS;
+                builder.tally(&ev, &mut self.learned);
+                held.push(ev);
+                full
             }
         };
-        self.tally(&ev);
-        if let Profiling::WarmUp { held, .. } = &mut self.profiling {
-            held.push(ev);
-        }
         if full {
             self.end_warm_up();
         }
@@ -257,242 +358,13 @@ impl<'c> RequestStage<'c> {
         table.decide();
         self.profiles = Some(Arc::new(table));
         for ev in held {
-            self.build(ev);
+            self.on_event(ev);
         }
     }
 
-    /// Count one head into the profile tallies of its proxy/backend pair.
-    fn tally(&mut self, ev: &HeadEvent) {
-        let Ok(head) = parse_request_head(&ev.head, &self.extra) else {
-            return;
-        };
-        let proxy_src = match ev.proxy_preamble.as_deref().map(parse_proxy) {
-            Some(Ok(p)) => Some(p.src),
-            _ => None,
-        };
-        let id = extract_identity(Some(&head), proxy_src.flatten(), &self.cfg.trusted);
-        let sources: Vec<(IdentitySource, bool)> = id
-            .sources
-            .iter()
-            .filter_map(|c| {
-                let a = c.selected_entry()?.addr?;
-                Some((c.source, special_range(a).is_some()))
-            })
-            .collect();
-        let Some(t) = self.learned.tally_mut(pair_of(&ev.flow)) else {
-            return;
-        };
-        if ev.ordinal == 1 && !ev.flags.contains(HeadFlags::MIDSTREAM_START) {
-            t.connections += 1;
-            t.preambles += u64::from(proxy_src.is_some());
-        }
-        t.add_request(&sources, head.user_agent.is_some());
-    }
-
-    /// How to choose the client on `flow`: the user's sources, the pair's profile, or the
-    /// default order.
-    fn policy(&self, flow: &FiveTuple) -> ChoicePolicy<'_> {
-        let profile = self
-            .profiles
-            .as_deref()
-            .and_then(|t| t.profile(&pair_of(flow)));
-        let front_public = profile.and_then(|p| p.front_public).unwrap_or(false);
-        if !self.cfg.identity_sources.is_empty() {
-            return ChoicePolicy {
-                trusted: &self.cfg.trusted,
-                basis: IdentityBasis::Configured,
-                sources: &self.cfg.identity_sources,
-                front_public,
-            };
-        }
-        match profile.filter(|p| !p.written.is_empty()) {
-            Some(p) => ChoicePolicy {
-                trusted: &self.cfg.trusted,
-                basis: IdentityBasis::Profile,
-                sources: &p.written,
-                front_public,
-            },
-            None => ChoicePolicy {
-                front_public,
-                ..ChoicePolicy::default_order(&self.cfg.trusted)
-            },
-        }
-    }
-
-    fn build(&mut self, mut ev: HeadEvent) {
-        self.stats.heads += 1;
-        let (file_ord, index) = untag_index(ev.packet_index);
-        ev.packet_index = index;
-        let head = match parse_request_head(&ev.head, &self.extra) {
-            Ok(h) => h,
-            Err(e) => {
-                self.unparsed.add(e);
-                return;
-            }
-        };
-        let proxy = match ev.proxy_preamble.as_deref().map(parse_proxy) {
-            Some(Ok(p)) => Some(p),
-            Some(Err(_)) => {
-                // Addresses of a header that does not parse are not believed; the rows
-                // say so, whatever the reassembly thought of the preamble's framing.
-                self.stats.preambles_unparsed += 1;
-                ev.flags.set(HeadFlags::PREAMBLE_INVALID);
-                None
-            }
-            None => None,
-        };
-        let proxy_src = proxy.as_ref().and_then(|p| p.src);
-        let identity = extract_identity_with(Some(&head), proxy_src, &self.policy(&ev.flow));
-        let Some(file) = self.files.get(file_ord as usize) else {
-            return;
-        };
-        // Filter before formatting: `-c --client` on a big capture keeps few rows.
-        if !self.keep(self.client_of(&ev.flow, &identity)) {
-            self.stats.rows_filtered += 1;
-            return;
-        }
-        let row = self.row(&ev, &head, &identity, proxy, file);
-        let key = (row.ts_ns, file_ord, row.packet, ev.ordinal, 0);
-        self.reorder.push(key, row);
-    }
-
-    /// The client a row will name: the transparent source, else the identity's choice.
-    fn client_of(&self, flow: &FiveTuple, id: &Identity<'_>) -> Option<IpAddr> {
-        if self.transparent_source(flow.src_ip) {
-            Some(flow.src_ip)
-        } else {
-            id.client_ip
-        }
-    }
-
-    /// With `--transparent`, a source address that is not a trusted proxy is the client
-    /// itself; connections from the proxy's own (trusted) address still use headers.
-    fn transparent_source(&self, src: IpAddr) -> bool {
-        self.cfg.transparent && !is_trusted(src, &self.cfg.trusted)
-    }
-
-    fn keep(&self, client: Option<IpAddr>) -> bool {
-        if self.cfg.identified_only && client.is_none() {
-            return false;
-        }
-        self.cfg.clients.matches_opt(client)
-    }
-
-    fn row(
-        &self,
-        ev: &HeadEvent,
-        head: &RequestHead<'_>,
-        id: &Identity<'_>,
-        proxy: Option<ProxyHeader>,
-        file: &FileCtx,
-    ) -> RequestRow {
-        let FiveTuple {
-            src_ip,
-            src_port,
-            dst_ip,
-            dst_port,
-            ..
-        } = ev.flow;
-        let mut time = String::with_capacity(32);
-        write_rfc3339(&mut time, ev.ts_ns, file.precision);
-        let (mut client_ip, mut client_port) = (id.client_ip, id.client_port);
-        let mut source = id.identity_source;
-        let mut basis = id.basis;
-        let mut chain = id
-            .identity_source
-            .and_then(|s| id.source(s))
-            .map(|c| chain_text(&c.chain))
-            .unwrap_or_default();
-        let mut spoof_reasons = id.spoof_reasons_string();
-        let mut spoof = id.spoof_suspect;
-        if self.transparent_source(src_ip) {
-            // The proxy spoofed the client's own address as the source: nothing the client
-            // wrote can override that. The port is the proxy's choice under `usesrc clientip`.
-            if let Some(named) = client_ip.filter(|c| c.to_canonical() != src_ip.to_canonical()) {
-                spoof = true;
-                if !spoof_reasons.is_empty() {
-                    spoof_reasons.push('|');
-                }
-                let named_by = source.map(|s| s.name()).unwrap_or_default();
-                spoof_reasons.push_str(&format!("transparent_vs_{named_by}:{named}"));
-            }
-            client_ip = Some(src_ip);
-            client_port = None;
-            source = Some(IdentitySource::Transparent);
-            basis = IdentityBasis::Configured;
-            chain = src_ip.to_string();
-        }
-        let header_named = id
-            .identity_source
-            .is_some_and(|s| s != IdentitySource::ProxyProtocol);
-        if ev.flags.contains(HeadFlags::PREAMBLE_INVALID)
-            && header_named
-            && source != Some(IdentitySource::Transparent)
-        {
-            // The preamble that should have named the client is broken, so a header the
-            // client may have written names it instead: never silently.
-            spoof = true;
-            if !spoof_reasons.is_empty() {
-                spoof_reasons.push('|');
-            }
-            spoof_reasons.push_str("preamble_invalid");
-        }
-        if let Some(p) = proxy
-            .as_ref()
-            .filter(|_| source == Some(IdentitySource::ProxyProtocol))
-        {
-            chain = p.src.map(|s| s.to_string()).unwrap_or_default();
-        }
-        let mut flags: Vec<&str> = ev.flags.names().collect();
-        flags.extend(head.anomalies.names());
-        let anomalies = id.anomalies_string();
-        let mut flags = flags.join("|");
-        if !anomalies.is_empty() {
-            if !flags.is_empty() {
-                flags.push('|');
-            }
-            flags.push_str(&anomalies);
-        }
-        RequestRow {
-            time,
-            file: file.name.clone(),
-            packet: ev.packet_index,
-            src_ip,
-            src_port,
-            dst_ip,
-            dst_port,
-            method: escape_bytes(head.method),
-            host: head.host.map(escape_bytes).unwrap_or_default(),
-            target: escape_bytes(head.target),
-            http_version: head.version.name(),
-            user_agent: head.user_agent.map(escape_bytes).unwrap_or_default(),
-            client_ip,
-            client_port,
-            identity_source: source,
-            identity_basis: basis,
-            chain,
-            xff: join_values(head.fields(HeaderKind::XForwardedFor).map(|f| f.value)),
-            x_real_ip: join_values(head.fields(HeaderKind::XRealIp).map(|f| f.value)),
-            forwarded: join_values(head.fields(HeaderKind::Forwarded).map(|f| f.value)),
-            proxy_version: proxy.as_ref().map(|p| p.version),
-            proxy_src: proxy.as_ref().and_then(|p| p.src),
-            proxy_dst: proxy.as_ref().and_then(|p| p.dst),
-            spoof_suspect: spoof,
-            spoof_reasons,
-            p0f: p0f_text(id),
-            request_on_connection: ev.ordinal,
-            flags,
-            ts_ns: ev.ts_ns,
-            source_addrs: if self.cfg.source_addresses {
-                source_addrs(id)
-            } else {
-                Vec::new()
-            },
-            proxy,
-        }
-    }
-
-    /// Hand rows that can no longer be preceded by another to `emit`, in order.
+    /// Hand rows that can no longer be preceded by another to `emit`, in order. The
+    /// shards' pending heads must have been looked at since the last chunk
+    /// (`oldest_pending`).
     fn release(
         &mut self,
         all: bool,
@@ -507,17 +379,19 @@ impl<'c> RequestStage<'c> {
             i64::MAX
         } else {
             let slack = self.max_ts.saturating_sub(REORDER_SLACK_NS);
-            self.assembler
-                .oldest_pending_ts()
-                .map_or(slack, |p| p.min(slack))
+            self.shards
+                .iter()
+                .filter_map(|s| s.oldest_pending)
+                .fold(slack, i64::min)
         };
         self.reorder
-            .release(bound, &mut self.stats.rows_released_reorder_cap, emit)
+            .release(bound, &mut self.rows_released_reorder_cap, emit)
     }
 
     /// Walk one capture (the next file of the run) on `engine`: workers decode packets
-    /// into compact TCP segments in parallel; reassembly, parsing and rows follow here, in
-    /// packet order. Returns `Break` when `emit` asked to stop.
+    /// into compact TCP segments routed to flow shards; the shards reassemble and build
+    /// rows on the worker pool, chunk after chunk; rows leave here in order. Returns
+    /// `Break` when `emit` asked to stop.
     pub fn walk_capture(
         &mut self,
         engine: &Engine,
@@ -530,9 +404,26 @@ impl<'c> RequestStage<'c> {
             name,
             precision: capture_precision(&cap),
         });
-        let (stopped, walk) = walk_segments(engine, &mut cap, &SegmentJob, ord, self, emit)?;
+        let mut stopped = ControlFlow::Continue(());
+        let mut since_release = 0u64;
+        let run = engine.run(&mut cap, &SegmentJob, |chunk: SegmentChunk, info| {
+            since_release += chunk.len() as u64;
+            let due = since_release >= RELEASE_EVERY;
+            self.take_chunk(engine, chunk, info.source, ord, due);
+            if due {
+                since_release = 0;
+                stopped = self.release(false, emit);
+            }
+            stopped
+        })?;
+        if stopped.is_continue() {
+            for s in &mut self.shards {
+                s.oldest_pending = s.assembler().oldest_pending_ts();
+            }
+            stopped = self.release(false, emit);
+        }
         self.files_read += 1;
-        self.walk.merge(&walk);
+        self.walk.merge(&run.stats);
         Ok(stopped)
     }
 
@@ -541,59 +432,19 @@ impl<'c> RequestStage<'c> {
         &mut self,
         emit: &mut dyn FnMut(RequestRow) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
-        let mut events = Vec::new();
-        self.assembler.finish(&mut |ev| events.push(ev));
-        for ev in events {
-            self.on_event(ev);
+        let mode = self.shard_mode();
+        let builder = Builder {
+            cfg: self.cfg,
+            extra: &self.extra,
+            profiles: self.profiles.as_deref(),
+            files: &self.files,
+        };
+        for (k, s) in self.shards.iter_mut().enumerate() {
+            s.finish(k, mode, &builder);
         }
+        self.collect();
         self.end_warm_up();
         self.release(true, emit)
-    }
-}
-
-/// The address each source of `id` names (IPv4-mapped as IPv4).
-fn source_addrs(id: &Identity<'_>) -> Vec<(IdentitySource, IpAddr)> {
-    let proxy = id
-        .proxy_src
-        .map(|p| (IdentitySource::ProxyProtocol, p.ip().to_canonical()));
-    proxy
-        .into_iter()
-        .chain(
-            id.sources
-                .iter()
-                .filter_map(|c| Some((c.source, c.selected_entry()?.addr?.to_canonical()))),
-        )
-        .collect()
-}
-
-impl SegmentStage for RequestStage<'_> {
-    type Row = RequestRow;
-
-    fn segment(&mut self, seg: SegmentMeta<'_>) {
-        self.max_ts = self.max_ts.max(seg.ts_ns);
-        let mut events = std::mem::take(&mut self.events);
-        self.assembler.push(seg, &mut |ev| events.push(ev));
-        for ev in events.drain(..) {
-            self.on_event(ev);
-        }
-        self.events = events;
-    }
-
-    fn release(&mut self, emit: &mut dyn FnMut(RequestRow) -> ControlFlow<()>) -> ControlFlow<()> {
-        RequestStage::release(self, false, emit)
-    }
-
-    fn outcomes(&mut self) -> &mut Outcomes {
-        &mut self.packets
-    }
-}
-
-/// The profile key of a back-side flow (source = proxy).
-fn pair_of(flow: &FiveTuple) -> ProxyPair {
-    ProxyPair {
-        proxy: flow.src_ip,
-        backend: flow.dst_ip,
-        backend_port: flow.dst_port,
     }
 }
 
@@ -627,9 +478,9 @@ impl Stage for RequestStage<'_> {
     fn report(&self, report: &mut Report) {
         report.add_walk(&self.walk);
         report.packets.merge(&self.packets);
-        report.section("requests", &self.stats);
-        report.section("unparsed_heads", &self.unparsed);
-        report.section("reassembly", self.assembler.stats());
+        report.section("requests", &self.stats());
+        report.section("unparsed_heads", &self.unparsed());
+        report.section("reassembly", &self.reassembly());
     }
 }
 
@@ -638,6 +489,7 @@ mod tests {
     use super::*;
     use crate::capture::{Input, OpenOptions};
     use crate::extract::requests::MAX_REORDER_ROWS;
+    use std::net::IpAddr;
 
     /// Many complete heads within the reorder slack (10 s of capture time): the reorder
     /// buffer releases the oldest beyond its cap instead of holding every row, and every
@@ -699,7 +551,7 @@ mod tests {
             "{} rows held",
             ex.reorder.len()
         );
-        assert!(ex.stats.rows_released_reorder_cap > 0);
+        assert!(ex.stats().rows_released_reorder_cap > 0);
         let _ = ex.finish(&mut emit);
         assert_eq!(times.len(), n as usize);
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
