@@ -35,6 +35,7 @@ pub fn run(cli: &Cli, a: &ConnectionsArgs) -> anyhow::Result<ExitCode> {
         bar.as_ref(),
         super::MakePrinter {
             batch,
+            live: batch.is_none(),
             make: &|w, batch| {
                 flat_or_json::<ConnectionRow, ConnectionJson>(format, w, header, batch)
             },

@@ -41,6 +41,7 @@ pub fn run(cli: &Cli, a: &JoinArgs) -> anyhow::Result<ExitCode> {
         bar.as_ref(),
         super::MakePrinter {
             batch,
+            live: batch.is_none(),
             make: &|w, batch| flat::<JoinRow>(format, w, header, batch),
         },
         |mut sink| match join::run(&engine, &inputs, &config, db.get(), &mut sink) {

@@ -75,9 +75,12 @@ fn flat<'w, R: Serialize + Send + 'w>(
 }
 
 /// Makes the printer of a listing over the output: `make` gets the output and `batch`,
-/// the engine to format on when the printer may batch rows ([`batch_formatting`]).
+/// the engine to format on when the printer may batch rows ([`batch_formatting`]); with
+/// `live`, rows are written out one by one.
 struct MakePrinter<'m, R> {
     batch: Option<&'m Engine>,
+    /// An input is a live stream: every row is written out at once.
+    live: bool,
     make: &'m dyn for<'w> Fn(OutputBox<'w>, Option<&'w Engine>) -> PrinterBox<'w, R>,
 }
 
@@ -105,6 +108,10 @@ where
 {
     let (mut report, aggregate) = {
         let printer: Box<dyn Printer<R> + '_> = match listing {
+            Listing::Rows if make.live => Box::new(printers::RowByRow((make.make)(
+                Box::new(&mut *out),
+                None,
+            ))),
             Listing::Rows => (make.make)(Box::new(&mut *out), make.batch),
             _ => Box::new(Discard),
         };
@@ -183,6 +190,9 @@ impl<R> Printer<R> for Discard {
     fn finish(&mut self) -> io::Result<()> {
         Ok(())
     }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A printer of rows whose JSON form is another type: CSV and tables take the flat row, JSON
@@ -230,5 +240,8 @@ impl<R, J: From<R>> Sink<R> for AsJson<'_, R, J> {
 impl<R, J: From<R>> Printer<R> for AsJson<'_, R, J> {
     fn finish(&mut self) -> io::Result<()> {
         self.0.finish()
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
     }
 }

@@ -48,6 +48,7 @@ pub fn run(cli: &Cli, a: &ProxiesArgs) -> anyhow::Result<ExitCode> {
         bar.as_ref(),
         super::MakePrinter {
             batch: None,
+            live: false,
             make: &|w, _| printers::printer::<ProxyRow>(format, w, header),
         },
         |mut sink| match front {

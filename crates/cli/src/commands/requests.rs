@@ -33,6 +33,7 @@ pub fn run(cli: &Cli, a: &RequestsArgs, flows: bool) -> anyhow::Result<ExitCode>
         bar.as_ref(),
         super::MakePrinter {
             batch,
+            live: batch.is_none(),
             make: &|w, batch| flat_or_json::<RequestRow, RequestJson>(format, w, header, batch),
         },
         |sink| requests::run(&engine, &inputs, &config, sink),

@@ -30,6 +30,7 @@ pub fn run(cli: &Cli, a: &SynsArgs) -> anyhow::Result<ExitCode> {
         bar.as_ref(),
         super::MakePrinter {
             batch,
+            live: batch.is_none(),
             make: &|w, batch| flat::<SynRow>(format, w, header, batch),
         },
         |sink| syns::run(&engine, &inputs, &config, sink),

@@ -142,6 +142,10 @@ where
         self.write_batch()?;
         self.out.flush()
     }
+    fn flush(&mut self) -> io::Result<()> {
+        self.write_batch()?;
+        self.out.flush()
+    }
 }
 
 #[cfg(test)]

@@ -41,4 +41,7 @@ impl<R: Serialize, W: Write> Printer<R> for CsvPrinter<W> {
     fn finish(&mut self) -> io::Result<()> {
         self.w.flush()
     }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
 }

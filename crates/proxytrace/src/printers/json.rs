@@ -36,4 +36,7 @@ impl<R: Serialize, W: Write> Printer<R> for JsonPrinter<W> {
             .write_all(if self.rows == 0 { b"[]\n" } else { b"\n]\n" })?;
         self.w.flush()
     }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
 }

@@ -31,4 +31,7 @@ impl<R: Serialize, W: Write> Printer<R> for JsonlPrinter<W> {
     fn finish(&mut self) -> io::Result<()> {
         self.w.flush()
     }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
 }

@@ -16,6 +16,7 @@ pub mod table;
 use crate::pipeline::Sink;
 use serde::Serialize;
 use std::io::{self, Write};
+use std::ops::ControlFlow;
 
 crate::named_enum! {
     /// An output format.
@@ -47,11 +48,42 @@ impl Format {
 pub trait Printer<R>: Sink<R, Error = io::Error> {
     /// End the output.
     fn finish(&mut self) -> io::Result<()>;
+    /// Write out every row taken so far (a live pipeline's reader waits for them); a
+    /// format that needs every row first (a table) writes nothing before `finish`.
+    fn flush(&mut self) -> io::Result<()>;
 }
 
 impl<R, P: Printer<R> + ?Sized> Printer<R> for Box<P> {
     fn finish(&mut self) -> io::Result<()> {
         (**self).finish()
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (**self).flush()
+    }
+}
+
+/// A printer whose every row is written out at once: for a live input, whose reader wants
+/// each row as it is found rather than a buffer's worth later.
+pub struct RowByRow<P>(pub P);
+
+impl<R, P: Printer<R>> Sink<R> for RowByRow<P> {
+    type Error = io::Error;
+    fn row(&mut self, row: R) -> io::Result<ControlFlow<()>> {
+        let flow = self.0.row(row)?;
+        self.0.flush()?;
+        Ok(flow)
+    }
+    fn file_error(&mut self, error: &crate::capture::CaptureError) -> io::Result<ControlFlow<()>> {
+        self.0.file_error(error)
+    }
+}
+
+impl<R, P: Printer<R>> Printer<R> for RowByRow<P> {
+    fn finish(&mut self) -> io::Result<()> {
+        self.0.finish()
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
     }
 }
 

@@ -68,6 +68,9 @@ impl<R: Serialize, W: Write> Printer<R> for TablePrinter<W> {
         write_table(&mut self.w, &self.columns, &self.rows)?;
         self.w.flush()
     }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Print `rows` under `columns`, each column as wide as its widest cell.
