@@ -2,10 +2,16 @@
 //!
 //! cargo run --release --example gen_scenario -- --seed 7 --out DIR --back-bytes 2G
 //!     [--front-bytes 100M] [--format pcap|pcapng] [--link ethernet|vlan|sll2]
-//!     [--clock-offset-ms N]
+//!     [--clock-offset-ms N] [--bodies decoy|plain]
+//!
+//! With `--stdout back` (or `front`) instead of `--out`, that one capture is written to
+//! standard output and nothing else is kept: captures larger than the disk can be piped
+//! straight into `proxytrace ... -`. Two generators with the same arguments write the
+//! same pair, so `--stdout front` and `--stdout back` into two FIFOs feed `join`.
 
 use clap::Parser;
-use proxytrace_synth::scenario::{self, LinkKind, OutFormat, ScenarioConfig};
+use proxytrace_synth::scenario::{self, Bodies, LinkKind, OutFormat, ScenarioConfig};
+use std::io;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -15,8 +21,15 @@ struct Args {
     #[arg(long, default_value_t = 7)]
     seed: u64,
     /// Output directory.
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(long, required_unless_present = "stdout")]
+    out: Option<PathBuf>,
+    /// Write only this capture, to standard output (no files, no truth).
+    #[arg(long, conflicts_with = "out", value_parser = ["back", "front"])]
+    stdout: Option<String>,
+    /// Body filler: `decoy` (identity-like header lines in bodies, adversarial) or
+    /// `plain` (text, JSON and random bytes without header-like lines, realistic).
+    #[arg(long, default_value = "decoy", value_parser = ["decoy", "plain"])]
+    bodies: String,
     /// Minimum size of the back capture (K/M/G suffixes).
     #[arg(long, default_value = "64M", value_parser = size)]
     back_bytes: u64,
@@ -53,10 +66,38 @@ fn main() -> std::io::Result<()> {
             _ => LinkKind::Ethernet,
         },
         clock_offset_ns: a.clock_offset_ms.saturating_mul(1_000_000),
+        bodies: if a.bodies == "plain" {
+            Bodies::Plain
+        } else {
+            Bodies::Decoy
+        },
         ..ScenarioConfig::default()
     };
     let t0 = Instant::now();
-    let (st, files) = scenario::generate_to_dir(&cfg, &a.out)?;
+    if let Some(side) = a.stdout.as_deref() {
+        let out = io::BufWriter::with_capacity(8 << 20, io::stdout().lock());
+        let st = if side == "back" {
+            scenario::generate(&cfg, io::sink(), out, io::sink())?.0
+        } else {
+            scenario::generate(&cfg, out, io::sink(), io::sink())?.0
+        };
+        let (bytes, packets) = if side == "back" {
+            (st.back_bytes, st.back_packets)
+        } else {
+            (st.front_bytes, st.front_packets)
+        };
+        let secs = t0.elapsed().as_secs_f64();
+        eprintln!(
+            "{side} to stdout: {packets} packets, {bytes} bytes, {} requests, {secs:.2} s, {:.1} MB/s",
+            st.requests,
+            bytes as f64 / 1e6 / secs.max(1e-9)
+        );
+        return Ok(());
+    }
+    let dir = a
+        .out
+        .ok_or_else(|| io::Error::other("--out DIR or --stdout SIDE is required"))?;
+    let (st, files) = scenario::generate_to_dir(&cfg, &dir)?;
     let secs = t0.elapsed().as_secs_f64();
     let truth_len = std::fs::metadata(&files.truth)?.len();
     println!(

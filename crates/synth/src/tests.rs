@@ -593,12 +593,22 @@ mod scenario_tests {
         format: OutFormat,
         link: LinkKind,
     ) -> (ScenarioStats, Vec<u8>, Vec<u8>, Vec<u8>) {
+        small_with(seed, format, link, Bodies::Decoy)
+    }
+
+    fn small_with(
+        seed: u64,
+        format: OutFormat,
+        link: LinkKind,
+        bodies: Bodies,
+    ) -> (ScenarioStats, Vec<u8>, Vec<u8>, Vec<u8>) {
         let cfg = ScenarioConfig {
             seed,
             back_bytes: 1_500_000,
             format,
             link,
             clock_offset_ns: -2_500_000_000,
+            bodies,
             ..ScenarioConfig::default()
         };
         let (st, f, b, t) = generate(&cfg, Vec::new(), Vec::new(), Vec::new()).unwrap();
@@ -655,7 +665,11 @@ mod scenario_tests {
     }
 
     fn check(format: OutFormat, link: LinkKind, lt: u16) {
-        let (st, front, back, truth) = small(5, format, link);
+        check_with(format, link, lt, Bodies::Decoy);
+    }
+
+    fn check_with(format: OutFormat, link: LinkKind, lt: u16, bodies: Bodies) {
+        let (st, front, back, truth) = small_with(5, format, link, bodies);
         let truth: Vec<serde_json::Value> = truth
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())
@@ -790,6 +804,121 @@ mod scenario_tests {
     #[test]
     fn scenario_pcapng_sll2_matches_truth() {
         check(OutFormat::PcapNg, LinkKind::Sll2, 276);
+    }
+
+    #[test]
+    fn scenario_plain_bodies_match_truth() {
+        check_with(OutFormat::Pcap, LinkKind::Ethernet, 1, Bodies::Plain);
+    }
+
+    /// Plain bodies change body bytes only: same sizes, times, requests, truth.
+    #[test]
+    fn plain_bodies_change_only_body_bytes() {
+        let d = small_with(5, OutFormat::Pcap, LinkKind::Ethernet, Bodies::Decoy);
+        let p = small_with(5, OutFormat::Pcap, LinkKind::Ethernet, Bodies::Plain);
+        assert_eq!(d.0, p.0);
+        assert_eq!(d.3, p.3, "truth files differ");
+        assert_eq!(d.2.len(), p.2.len());
+        assert!(d.2 != p.2 && d.1 != p.1);
+    }
+
+    /// Identity-like text outside request heads (and PROXY preambles) of the back side's
+    /// reassembled streams, both directions: (occurrences of identity names, lines that
+    /// start like a header) in bodies. Heads are located from the truth's request lines.
+    fn outside_heads(bodies: Bodies) -> (usize, usize) {
+        let (_, _, back, truth) = small_with(5, OutFormat::Pcap, LinkKind::Ethernet, bodies);
+        let (brecs, _) = read_bytes(&back, "back");
+        let streams = reassemble(&brecs);
+        let mut heads: HashMap<FiveTuple, Vec<(usize, usize)>> = HashMap::new();
+        for l in truth.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let t: serde_json::Value = serde_json::from_slice(l).unwrap();
+            let key = five(&t["back"]);
+            let s = &streams[&key];
+            let line = format!(
+                "{} {} HTTP/1.1\r\n",
+                t["method"].as_str().unwrap(),
+                t["target"].as_str().unwrap()
+            );
+            let at = memchr::memmem::find(s, line.as_bytes()).unwrap();
+            let end = at + memchr::memmem::find(&s[at..], b"\r\n\r\n").unwrap() + 4;
+            heads.entry(key).or_default().push((at, end));
+        }
+        let (mut names, mut header_lines) = (0, 0);
+        for (key, s) in &streams {
+            let mut allowed = heads.get(key).cloned().unwrap_or_default();
+            // The PROXY preamble before the first head; a response's status line and
+            // headers (server side) are heads too.
+            if let Some(first) = allowed.iter().map(|h| h.0).min() {
+                allowed.push((0, first));
+            }
+            if key.src_port == 8080 {
+                let mut at = 0;
+                while let Some(i) = memchr::memmem::find(&s[at..], b"HTTP/1.1 200 OK\r\n") {
+                    let end = at + i + memchr::memmem::find(&s[at + i..], b"\r\n\r\n").unwrap() + 4;
+                    allowed.push((at + i, end));
+                    at = end;
+                }
+            }
+            let inside = |i: usize| allowed.iter().any(|&(a, b)| a <= i && i < b);
+            let low = s.to_ascii_lowercase();
+            for n in [
+                "x-forwarded-for",
+                "x-real-ip",
+                "x-client-ip",
+                "forwarded",
+                "proxy ",
+            ] {
+                names += memchr::memmem::find_iter(&low, n.as_bytes())
+                    .filter(|&i| !inside(i))
+                    .count();
+            }
+            for i in memchr::memchr_iter(b'\n', s)
+                .map(|i| i + 1)
+                .filter(|&i| !inside(i))
+            {
+                let name = s[i..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-')
+                    .count();
+                if name > 0 && s.get(i + name) == Some(&b':') {
+                    header_lines += 1;
+                }
+            }
+        }
+        (names, header_lines)
+    }
+
+    /// Plain bodies hold no identity names and no header-like lines; the decoy bodies
+    /// hold many (which makes this check able to fail).
+    #[test]
+    fn plain_bodies_hold_no_header_lines() {
+        assert_eq!(outside_heads(Bodies::Plain), (0, 0));
+        let (names, lines) = outside_heads(Bodies::Decoy);
+        assert!(names > 100 && lines > 100, "{names} {lines}");
+    }
+
+    /// FNV-1a 64: a digest of generated bytes, to pin them without storing them.
+    fn fnv(b: &[u8]) -> u64 {
+        b.iter().fold(0xcbf2_9ce4_8422_2325, |h, &x| {
+            (h ^ u64::from(x)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    }
+
+    /// The default bodies are the decoy filler, byte for byte as before `--bodies`
+    /// existed: the tests' captures must not change. Digests taken from the generator
+    /// before the option was added.
+    #[test]
+    fn decoy_bodies_keep_the_former_bytes() {
+        let (st, f, b, t) = small(5, OutFormat::Pcap, LinkKind::Ethernet);
+        assert_eq!(st.back_bytes, 1_501_664);
+        assert_eq!(
+            (fnv(&f), fnv(&b), fnv(&t)),
+            (
+                0x582a_2853_0387_eab7,
+                0x89af_9673_1dc8_8b4f,
+                0xc9b7_d3f3_b84f_cbaf
+            )
+        );
     }
 
     #[test]

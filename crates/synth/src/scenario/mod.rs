@@ -33,6 +33,20 @@ pub enum LinkKind {
     Sll2,
 }
 
+/// What request and response bodies (and the front side's opaque TLS blobs) are made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Bodies {
+    /// Adversarial filler: 5 of its 9 kinds of line look like identity headers or PROXY
+    /// preambles (`X-Forwarded-For: 6.6.6.6`, ...), so a parser that reads bodies as heads
+    /// is caught, and a text search for the headers finds far more lines than requests.
+    #[default]
+    Decoy,
+    /// Realistic filler with no header-like line: lorem text, JSON objects without header
+    /// names, and random bytes without CR or LF. A text search for the identity headers
+    /// finds only the request heads', so it runs at its real speed (benchmarks).
+    Plain,
+}
+
 #[derive(Debug, Clone)]
 pub struct ScenarioConfig {
     pub seed: u64,
@@ -46,6 +60,9 @@ pub struct ScenarioConfig {
     pub clock_offset_ns: i64,
     /// Time of the first packet.
     pub start_ns: i64,
+    /// Body filler. Only body bytes differ between the kinds: the same seed gives the same
+    /// packets' sizes and times, requests and truth file.
+    pub bodies: Bodies,
 }
 
 impl Default for ScenarioConfig {
@@ -59,6 +76,7 @@ impl Default for ScenarioConfig {
             clock_offset_ns: 0,
             // 2026-01-01T00:00:00Z
             start_ns: 1_767_225_600_000_000_000,
+            bodies: Bodies::Decoy,
         }
     }
 }

@@ -795,7 +795,7 @@ pub fn generate<F: Write, B: Write, T: Write>(
     let mut dr = r.fork();
     let mut fr = r.fork();
     let devices = make_devices(&mut dr, 4000);
-    let filler = make_filler(&mut fr);
+    let filler = make_filler(&mut fr, cfg.bodies);
     let mut g = Gen {
         r,
         devices,

@@ -85,7 +85,18 @@ pub(super) fn make_devices(r: &mut Rng, n: usize) -> Vec<Device> {
 
 /// Text for bodies: filler with header-like lines (which must not count as headers) but
 /// no request lines, so counting `" HTTP/1.1\r\n"` in client streams counts requests.
-pub(super) fn make_filler(r: &mut Rng) -> Vec<u8> {
+/// Size of the filler every body is a slice of (bodies take up to 60,000 bytes from it).
+const FILLER_LEN: usize = 256 * 1024;
+
+pub(super) fn make_filler(r: &mut Rng, bodies: Bodies) -> Vec<u8> {
+    match bodies {
+        Bodies::Decoy => decoy_filler(r),
+        Bodies::Plain => plain_filler(r),
+    }
+}
+
+/// Lines with identity-like headers among ordinary text (see [`Bodies::Decoy`]).
+fn decoy_filler(r: &mut Rng) -> Vec<u8> {
     pub(super) const LINES: [&str; 9] = [
         "X-Forwarded-For: 6.6.6.6\r\n",
         "x-real-ip: 7.7.7.7\r\n",
@@ -98,8 +109,49 @@ pub(super) fn make_filler(r: &mut Rng) -> Vec<u8> {
         "0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\n",
     ];
     let mut f = Vec::with_capacity(300_000);
-    while f.len() < 256 * 1024 {
+    while f.len() < FILLER_LEN {
         f.extend_from_slice(r.pick(&LINES).as_bytes());
+    }
+    f
+}
+
+/// Text, JSON and binary-looking runs with no header-like line (see [`Bodies::Plain`]):
+/// no line starts with a name and a colon, no identity header's name or `PROXY` appears
+/// in any case, and the random runs hold no CR or LF (so no line of their own).
+fn plain_filler(r: &mut Rng) -> Vec<u8> {
+    const TEXT: [&str; 4] = [
+        "lorem ipsum dolor sit amet, consectetur adipiscing elit, ",
+        "sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. ",
+        "ut enim ad minim veniam, quis nostrud exercitation ullamco laboris.\n",
+        "duis aute irure dolor in reprehenderit in voluptate velit esse cillum dolore. ",
+    ];
+    const NAMES: [&str; 6] = ["widget", "gadget", "sprocket", "gizmo", "doohickey", "bolt"];
+    let mut f = Vec::with_capacity(FILLER_LEN + 8192);
+    while f.len() < FILLER_LEN {
+        match r.below(3) {
+            0 => {
+                for _ in 0..r.range(1, 6) {
+                    f.extend_from_slice(r.pick(&TEXT).as_bytes());
+                }
+            }
+            1 => {
+                let (id, qty) = (r.below(1_000_000), r.below(100));
+                let (name, tag) = (*r.pick(&NAMES), *r.pick(&NAMES));
+                let cents = r.below(100_000);
+                let _ = writeln!(
+                    f,
+                    "{{\"id\":{id},\"name\":\"{name}\",\"qty\":{qty},\"price\":{}.{:02},\"tags\":[\"{tag}\",\"new\"]}}",
+                    cents / 100,
+                    cents % 100
+                );
+            }
+            _ => {
+                for _ in 0..r.range(256, 4096) {
+                    let b = r.next_u32() as u8;
+                    f.push(if b == b'\r' || b == b'\n' { b' ' } else { b });
+                }
+            }
+        }
     }
     f
 }
