@@ -29,10 +29,14 @@ pub(crate) struct Seg {
 
 /// A chunk's TCP segments and packet outcomes.
 pub(crate) struct SegmentChunk {
-    /// In packet order ([`AllSegmentsJob`]).
+    /// In packet order ([`AllSegmentsJob`]); grouped by flow shard, each group in packet
+    /// order, once a [`SegmentJob`] chunk is finished.
     pub(crate) segs: Vec<Seg>,
-    /// Per flow shard, each in packet order ([`SegmentJob`]).
-    pub(crate) by_shard: Vec<Vec<Seg>>,
+    /// [`SegmentJob`]: the shard of each segment while walking; then empty.
+    shard_of_seg: Vec<u8>,
+    /// [`SegmentJob`]: where each shard's group starts in `segs` (and where the last ends).
+    shard_starts: Vec<usize>,
+    sharded: bool,
     pub(crate) outcomes: Outcomes,
     /// The latest timestamp of the kept segments (`i64::MIN` if none).
     pub(crate) max_ts: i64,
@@ -42,11 +46,9 @@ impl SegmentChunk {
     fn new(sharded: bool) -> SegmentChunk {
         SegmentChunk {
             segs: Vec::new(),
-            by_shard: if sharded {
-                (0..SHARDS).map(|_| Vec::new()).collect()
-            } else {
-                Vec::new()
-            },
+            shard_of_seg: Vec::new(),
+            shard_starts: Vec::new(),
+            sharded,
             outcomes: Outcomes::default(),
             max_ts: i64::MIN,
         }
@@ -54,7 +56,40 @@ impl SegmentChunk {
 
     /// Segments kept.
     pub(crate) fn len(&self) -> usize {
-        self.segs.len() + self.by_shard.iter().map(Vec::len).sum::<usize>()
+        self.segs.len()
+    }
+
+    /// Group the segments by shard (a stable counting sort: one allocation, packet order
+    /// kept within each shard).
+    fn group_by_shard(&mut self) {
+        let mut starts = vec![0usize; SHARDS + 1];
+        for &k in &self.shard_of_seg {
+            starts[usize::from(k) + 1] += 1;
+        }
+        for k in 0..SHARDS {
+            starts[k + 1] += starts[k];
+        }
+        let mut next = starts.clone();
+        let mut slots: Vec<Option<Seg>> = Vec::with_capacity(self.segs.len());
+        slots.resize_with(self.segs.len(), || None);
+        for (seg, &k) in self.segs.drain(..).zip(&self.shard_of_seg) {
+            let at = &mut next[usize::from(k)];
+            slots[*at] = Some(seg);
+            *at += 1;
+        }
+        self.segs = slots.into_iter().flatten().collect();
+        self.shard_of_seg = Vec::new();
+        self.shard_starts = starts;
+    }
+
+    /// Each shard's segments, in shard order (a [`SegmentJob`] chunk).
+    pub(crate) fn shard_slices(&self) -> Vec<&[Seg]> {
+        (0..SHARDS)
+            .map(|k| match (self.shard_starts.get(k), self.shard_starts.get(k + 1)) {
+                (Some(&a), Some(&b)) => self.segs.get(a..b).unwrap_or_default(),
+                _ => &[],
+            })
+            .collect()
     }
 }
 
@@ -78,7 +113,8 @@ impl Job for SegmentJob {
         record(c, rec, false);
     }
 
-    fn finish(&self, c: SegmentChunk, _stats: &WalkStats) -> SegmentChunk {
+    fn finish(&self, mut c: SegmentChunk, _stats: &WalkStats) -> SegmentChunk {
+        c.group_by_shard();
         c
     }
 
@@ -109,7 +145,7 @@ impl Job for AllSegmentsJob {
 }
 
 fn rebase(out: &mut SegmentChunk, index_base: u64) {
-    for s in out.segs.iter_mut().chain(out.by_shard.iter_mut().flatten()) {
+    for s in &mut out.segs {
         s.index += index_base;
     }
 }
@@ -135,16 +171,11 @@ fn record(c: &mut SegmentChunk, rec: &Record<'_>, pure_acks: bool) {
     // The payload is a sub-slice of the record's data.
     let within = seg.payload.as_ptr() as usize - rec.data.as_ptr() as usize;
     c.max_ts = c.max_ts.max(seg.ts_ns);
-    let bucket = if c.by_shard.is_empty() {
-        &mut c.segs
-    } else {
-        let k = shard_of(&seg.flow);
-        match c.by_shard.get_mut(k) {
-            Some(b) => b,
-            None => &mut c.segs,
-        }
-    };
-    bucket.push(Seg {
+    if c.sharded {
+        // SHARDS fits a byte.
+        c.shard_of_seg.push(shard_of(&seg.flow) as u8);
+    }
+    c.segs.push(Seg {
         ts_ns: seg.ts_ns,
         index: seg.packet_index,
         flow: seg.flow,

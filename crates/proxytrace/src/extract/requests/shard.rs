@@ -53,7 +53,7 @@ pub(crate) struct Shard {
 
 /// What a shard needs to run over its share of one chunk.
 pub(crate) struct ChunkWork<'s> {
-    pub(crate) segs: Vec<Seg>,
+    pub(crate) segs: &'s [Seg],
     /// The chunk's bytes (payloads are offsets into them).
     pub(crate) source: &'s [u8],
     /// The run's ordinal of the file.

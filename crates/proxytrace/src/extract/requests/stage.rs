@@ -275,7 +275,7 @@ impl<'c> RequestStage<'c> {
         };
         let clock = self.max_ts;
         let work: Vec<ChunkWork<'_>> = chunk
-            .by_shard
+            .shard_slices()
             .into_iter()
             .map(|segs| ChunkWork {
                 segs,
