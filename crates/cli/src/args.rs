@@ -29,13 +29,13 @@ impl From<OutFormat> for Format {
 }
 
 /// How a command divides the cores: `info` only walks and decodes in its workers;
-/// `syns`, `connections` and `join` also run an ordered sequential stage (handshakes,
-/// connection accounting) on the calling thread, which needs a core of its own.
-/// `requests` runs its reassembly in flow shards on the workers: the calling thread only
-/// merges, and waits meanwhile.
+/// `syns` and `connections` also run an ordered sequential stage (handshakes, connection
+/// accounting) on the calling thread, which needs a core of its own. `requests` (and the
+/// back side of `join` and `proxies`) runs its reassembly in flow shards on the workers:
+/// the calling thread only merges, and waits meanwhile.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Stages {
-    /// Workers only (`info`, `requests`).
+    /// Workers only (`info`, `requests`, `join`, `proxies`).
     WorkersOnly,
     /// Workers plus a sequential stage on the calling thread.
     WithSequentialStage,

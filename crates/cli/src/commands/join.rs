@@ -25,7 +25,7 @@ pub fn run(cli: &Cli, a: &JoinArgs) -> anyhow::Result<ExitCode> {
     let mut out = args::output(a.out.output.as_deref(), &named)?;
     let all: Vec<_> = front.files().iter().chain(back.files()).cloned().collect();
     let bar = (!a.out.quiet).then(|| progress::Bar::new(&all)).flatten();
-    let engine = args::engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
+    let engine = args::engine(cli, bar.as_ref(), Stages::WorkersOnly)?;
     let format = args::row_format(&a.out);
     let batch = super::batch_formatting(&engine, &[&front, &back]);
     let header = !a.out.no_header;

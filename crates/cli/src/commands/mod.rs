@@ -108,10 +108,9 @@ where
 {
     let (mut report, aggregate) = {
         let printer: Box<dyn Printer<R> + '_> = match listing {
-            Listing::Rows if make.live => Box::new(printers::RowByRow((make.make)(
-                Box::new(&mut *out),
-                None,
-            ))),
+            Listing::Rows if make.live => {
+                Box::new(printers::RowByRow((make.make)(Box::new(&mut *out), None)))
+            }
             Listing::Rows => (make.make)(Box::new(&mut *out), make.batch),
             _ => Box::new(Discard),
         };

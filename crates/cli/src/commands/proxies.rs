@@ -35,7 +35,7 @@ pub fn run(cli: &Cli, a: &ProxiesArgs) -> anyhow::Result<ExitCode> {
     )?;
     let all: Vec<_> = ins.iter().flat_map(|i| i.files().iter().cloned()).collect();
     let bar = (!a.out.quiet).then(|| progress::Bar::new(&all)).flatten();
-    let engine = args::engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
+    let engine = args::engine(cli, bar.as_ref(), Stages::WorkersOnly)?;
     let format = args::row_format(&a.out);
     let header = !a.out.no_header;
     let incomplete = ins.iter().any(|i| i.incomplete());

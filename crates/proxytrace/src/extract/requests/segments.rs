@@ -85,10 +85,12 @@ impl SegmentChunk {
     /// Each shard's segments, in shard order (a [`SegmentJob`] chunk).
     pub(crate) fn shard_slices(&self) -> Vec<&[Seg]> {
         (0..SHARDS)
-            .map(|k| match (self.shard_starts.get(k), self.shard_starts.get(k + 1)) {
-                (Some(&a), Some(&b)) => self.segs.get(a..b).unwrap_or_default(),
-                _ => &[],
-            })
+            .map(
+                |k| match (self.shard_starts.get(k), self.shard_starts.get(k + 1)) {
+                    (Some(&a), Some(&b)) => self.segs.get(a..b).unwrap_or_default(),
+                    _ => &[],
+                },
+            )
             .collect()
     }
 }
