@@ -27,7 +27,7 @@ use ipnet::IpNet;
 use std::sync::Arc;
 
 pub use profiles::{learn_profiles, ProfileLearning};
-pub use reorder::MAX_REORDER_ROWS;
+pub use reorder::{LIVE_REORDER_SLACK_NS, MAX_REORDER_ROWS, REORDER_SLACK_NS};
 pub use row::{RequestJson, RequestRow};
 pub use stage::{
     RequestStage, RequestStats, UnparsedHeads, WARM_UP_BYTES, WARM_UP_HEADS, WARM_UP_NS,
@@ -57,6 +57,10 @@ pub struct RequestsConfig {
     /// Without `profiles`: learn them from the run's first heads (stream inputs, which
     /// cannot be read twice), holding those heads' rows until decided.
     pub warm_up: bool,
+    /// An input is live (standard input, a FIFO): rows wait for older ones only
+    /// [`LIVE_REORDER_SLACK_NS`] of capture time, leave after every batch, and all leave
+    /// when the input pauses.
+    pub live: bool,
     /// Fill [`RequestRow::source_addrs`] (the `proxies` report's agreement check).
     pub source_addresses: bool,
 }

@@ -83,6 +83,7 @@ pub fn learn_profiles(
     cfg: &RequestsConfig,
 ) -> (RequestsConfig, ProfileLearning) {
     let mut out = cfg.clone();
+    out.live = inputs.files().iter().any(|i| i.is_read_once());
     if !cfg.identity_sources.is_empty() {
         return (out, ProfileLearning::Configured);
     }
@@ -98,7 +99,7 @@ pub fn learn_profiles(
             },
         );
     }
-    if inputs.files().iter().any(|i| i.is_read_once()) {
+    if out.live {
         out.warm_up = true;
         return (out, ProfileLearning::WarmUp);
     }

@@ -8,7 +8,10 @@ use std::ops::ControlFlow;
 
 /// Rows may leave the reorder buffer once they are this much older than the newest packet
 /// seen, so captures whose timestamps step back a little still come out sorted.
-pub(crate) const REORDER_SLACK_NS: i64 = 10_000_000_000;
+pub const REORDER_SLACK_NS: i64 = 10_000_000_000;
+/// The slack on a live input (standard input, a FIFO), whose reader watches rows come: a
+/// second, for the small steps back of a multi-queue capture, not ten.
+pub const LIVE_REORDER_SLACK_NS: i64 = 1_000_000_000;
 /// Rows the reorder buffer holds at most (about 1 KiB each with their strings). Without it,
 /// a flood of connections leaving heads unfinished holds back every row completed after
 /// the oldest unfinished head, up to the whole capture's.

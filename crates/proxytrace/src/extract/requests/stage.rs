@@ -9,7 +9,7 @@
 //! connections.
 
 use super::build::{BuildCounts, Builder, FileCtx};
-use super::reorder::{ReorderBuffer, REORDER_SLACK_NS};
+use super::reorder::{ReorderBuffer, LIVE_REORDER_SLACK_NS, REORDER_SLACK_NS};
 use super::segments::{SegmentChunk, SegmentJob, RELEASE_EVERY};
 use super::shard::{ChunkWork, Produced, Shard, ShardMode};
 use super::{RequestRow, RequestsConfig};
@@ -378,7 +378,11 @@ impl<'c> RequestStage<'c> {
         let bound = if all {
             i64::MAX
         } else {
-            let slack = self.max_ts.saturating_sub(REORDER_SLACK_NS);
+            let slack = self.max_ts.saturating_sub(if self.cfg.live {
+                LIVE_REORDER_SLACK_NS
+            } else {
+                REORDER_SLACK_NS
+            });
             self.shards
                 .iter()
                 .filter_map(|s| s.oldest_pending)
@@ -406,9 +410,11 @@ impl<'c> RequestStage<'c> {
         });
         let mut stopped = ControlFlow::Continue(());
         let mut since_release = 0u64;
+        let live = self.cfg.live;
         let run = engine.run(&mut cap, &SegmentJob, |chunk: SegmentChunk, info| {
             since_release += chunk.len() as u64;
-            let due = since_release >= RELEASE_EVERY;
+            // A live input's rows leave after every batch (batches are small there).
+            let due = since_release >= RELEASE_EVERY || live;
             self.take_chunk(engine, chunk, info.source, ord, due);
             if due {
                 since_release = 0;
