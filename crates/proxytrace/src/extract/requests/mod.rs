@@ -9,11 +9,14 @@
 //! - `stage.rs`: [`RequestStage`], the pipeline stage: runs the shards chunk by chunk and
 //!   merges their rows in order;
 //! - `reorder.rs`: rows leave in time order through a bounded buffer;
+//! - `replay.rs`: the first read's heads, kept (bounded) so the row pass need not read
+//!   the captures again;
 //! - `row.rs`: the row schema; `text.rs`: its composed columns.
 
 mod build;
 mod profiles;
 pub(crate) mod reorder;
+mod replay;
 mod row;
 pub(crate) mod segments;
 mod shard;
@@ -28,6 +31,7 @@ use std::sync::Arc;
 
 pub use profiles::{learn_profiles, ProfileLearning};
 pub use reorder::{LIVE_REORDER_SLACK_NS, MAX_REORDER_ROWS, REORDER_SLACK_NS};
+pub use replay::{HeadLog, MAX_LOG_BYTES};
 pub use row::{RequestJson, RequestRow};
 pub use stage::{
     RequestStage, RequestStats, UnparsedHeads, WARM_UP_BYTES, WARM_UP_HEADS, WARM_UP_NS,
@@ -61,6 +65,9 @@ pub struct RequestsConfig {
     /// [`LIVE_REORDER_SLACK_NS`] of capture time, leave after every batch, and all leave
     /// when the input pauses.
     pub live: bool,
+    /// The heads of the first read ([`learn_profiles`]), which the row pass replays
+    /// instead of reading the captures again.
+    pub head_log: Option<Arc<HeadLog>>,
     /// Fill [`RequestRow::source_addrs`] (the `proxies` report's agreement check).
     pub source_addresses: bool,
 }

@@ -3,8 +3,10 @@
 //!
 //! Files that can be read twice are read whole a first time through the same reassembly
 //! the rows use, so a profile rests on every request of the capture and on the same heads
-//! the rows come from (header-like text inside a body never counts). That pass costs about
-//! one more sequential reassembly of the back side (no row is built or formatted). Standard
+//! the rows come from (header-like text inside a body never counts). That read keeps its
+//! heads (up to [`MAX_LOG_BYTES`](super::MAX_LOG_BYTES), `replay.rs`), and the row pass
+//! builds the rows from them without reading the captures again; beyond that bound the
+//! captures are read twice. Standard
 //! input and FIFOs cannot be read twice: the row pass then holds its first heads (a
 //! bounded warm-up: [`WARM_UP_HEADS`](super::WARM_UP_HEADS),
 //! [`WARM_UP_BYTES`](super::WARM_UP_BYTES), [`WARM_UP_NS`](super::WARM_UP_NS)), decides
@@ -32,6 +34,9 @@ pub enum ProfileLearning {
         pairs_over_cap: u64,
         /// Time the first read took.
         elapsed: Duration,
+        /// The row pass replays the first read's heads (else it reads the captures again:
+        /// their heads outgrew [`MAX_LOG_BYTES`](super::MAX_LOG_BYTES), or a file failed).
+        replayed: bool,
     },
     /// An input can be read only once: learned from the first heads of the row pass.
     WarmUp,
@@ -49,12 +54,18 @@ impl ProfileLearning {
                 with_profile,
                 pairs_over_cap,
                 elapsed,
+                replayed,
             } => {
                 // The first read's time is not in the note: notes are compared across runs.
                 let _ = elapsed;
+                let how = if *replayed {
+                    "learned by a first read of the back side, whose heads the rows are built from"
+                } else {
+                    "learned by a first read of the back side, read again for the rows"
+                };
                 let mut s = format!(
                     "identity profiles: {with_profile} of {pairs} proxy/backend pairs have one \
-                     (learned by a first read of the back side)"
+                     ({how})"
                 );
                 if *pairs_over_cap > 0 {
                     s.push_str(&format!(
@@ -96,6 +107,7 @@ pub fn learn_profiles(
                 with_profile: t.1,
                 pairs_over_cap: t.2,
                 elapsed: Duration::ZERO,
+                replayed: cfg.head_log.is_some(),
             },
         );
     }
@@ -104,12 +116,19 @@ pub fn learn_profiles(
         return (out, ProfileLearning::WarmUp);
     }
     let started = Instant::now();
-    let mut stage = RequestStage::learner(cfg);
+    let mut stage = RequestStage::recording_learner(cfg);
     let mut none: Vec<RequestRow> = Vec::new();
-    let _ = pipeline::run(engine, inputs, &mut stage, &mut none);
-    let table = stage.into_profiles();
+    let complete = match pipeline::run(engine, inputs, &mut stage, &mut none) {
+        Ok(report) => report.failed_files.is_empty(),
+        Err(never) => match never {},
+    };
+    let (table, log) = stage.into_profiles_and_log();
     let (pairs, with_profile, pairs_over_cap) = table_note(&table);
     out.profiles = Some(Arc::new(table));
+    // A file the first read could not read to its end: the row pass reads (and reports)
+    // every file itself.
+    out.head_log = log.filter(|_| complete).map(Arc::new);
+    let replayed = out.head_log.is_some();
     (
         out,
         ProfileLearning::FirstPass {
@@ -117,6 +136,7 @@ pub fn learn_profiles(
             with_profile,
             pairs_over_cap,
             elapsed: started.elapsed(),
+            replayed,
         },
     )
 }

@@ -21,6 +21,9 @@ pub(crate) enum ShardMode {
     Rows,
     /// Only tally the heads into the shard's profile table (the first pass).
     Learn,
+    /// Tally them, and hand them back to be kept for the row pass (the first pass of
+    /// files, [`super::replay`]).
+    LearnAndKeep,
     /// Hand the heads back to the stage (a stream's warm-up decides on them in order).
     Events,
 }
@@ -138,6 +141,11 @@ impl Shard {
             ShardMode::Learn => {
                 self.counts.heads += 1;
                 builder.tally(&ev, &mut self.learned);
+            }
+            ShardMode::LearnAndKeep => {
+                self.counts.heads += 1;
+                builder.tally(&ev, &mut self.learned);
+                self.out.push((made, Produced::Event(Box::new(ev))));
             }
             ShardMode::Events => self.out.push((made, Produced::Event(Box::new(ev)))),
         }

@@ -10,6 +10,7 @@
 
 use super::build::{BuildCounts, Builder, FileCtx};
 use super::reorder::{ReorderBuffer, LIVE_REORDER_SLACK_NS, REORDER_SLACK_NS};
+use super::replay::{FileLog, HeadLog, LogWriter, Logged};
 use super::segments::{SegmentChunk, SegmentJob, RELEASE_EVERY};
 use super::shard::{ChunkWork, Produced, Shard, ShardMode};
 use super::{RequestRow, RequestsConfig};
@@ -21,6 +22,7 @@ use crate::http1::{HeadEvent, ReassemblyStats};
 use crate::identity::ProfileTable;
 use crate::pipeline::{Counter, CounterKind, Counters, Report, RowEmitter, Stage};
 use crate::timefmt::Precision;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -127,6 +129,10 @@ pub struct RequestStage<'c> {
     profiles: Option<Arc<ProfileTable>>,
     extra: Vec<&'c [u8]>,
     shards: Vec<Shard>,
+    /// The first read of files keeps its heads here for the row pass.
+    log: Option<LogWriter>,
+    /// The row pass replays the first read's heads instead of reading the captures.
+    replay: Option<Arc<HeadLog>>,
     /// Heads built or tallied on the delivering thread (a stream's warm-up).
     counts: BuildCounts,
     reorder: ReorderBuffer<RequestRow>,
@@ -184,6 +190,8 @@ impl<'c> RequestStage<'c> {
             rows_released_reorder_cap: 0,
             files: Vec::new(),
             max_ts: i64::MIN,
+            log: None,
+            replay: cfg.head_log.clone(),
             walk: WalkStats::default(),
             packets: Outcomes::default(),
             files_read: 0,
@@ -196,7 +204,22 @@ impl<'c> RequestStage<'c> {
         let mut stage = RequestStage::new(cfg);
         stage.profiling = Profiling::Learn;
         stage.profiles = None;
+        stage.replay = None;
         stage
+    }
+
+    /// A learner that also keeps its heads for the row pass ([`super::replay`]).
+    pub(crate) fn recording_learner(cfg: &'c RequestsConfig) -> Self {
+        let mut stage = RequestStage::learner(cfg);
+        stage.log = Some(LogWriter::new());
+        stage
+    }
+
+    /// The decided profiles and, if it was kept and fits, the log of heads.
+    pub(crate) fn into_profiles_and_log(mut self) -> (ProfileTable, Option<HeadLog>) {
+        let reassembly = self.reassembly();
+        let log = self.log.take().and_then(|l| l.finish(reassembly));
+        (self.into_profiles(), log)
     }
 
     /// The profiles learned by a [`RequestStage::learner`], decided (the shards'
@@ -239,8 +262,11 @@ impl<'c> RequestStage<'c> {
         c
     }
 
-    /// The reassembly's counters so far, over every shard.
+    /// The reassembly's counters so far, over every shard (a replay: the first read's).
     pub fn reassembly(&self) -> ReassemblyStats {
+        if let Some(log) = &self.replay {
+            return log.reassembly.clone();
+        }
         let mut r = ReassemblyStats::default();
         for s in &self.shards {
             r.merge(s.assembler().stats());
@@ -251,6 +277,7 @@ impl<'c> RequestStage<'c> {
     fn shard_mode(&self) -> ShardMode {
         match self.profiling {
             Profiling::Use => ShardMode::Rows,
+            Profiling::Learn if self.log.is_some() => ShardMode::LearnAndKeep,
             Profiling::Learn => ShardMode::Learn,
             Profiling::WarmUp { .. } => ShardMode::Events,
         }
@@ -301,9 +328,11 @@ impl<'c> RequestStage<'c> {
             .collect();
         made.sort_unstable_by_key(|(m, _)| *m);
         for (_, p) in made {
-            match p {
-                Produced::Row(key, row) => self.reorder.push(key, *row),
-                Produced::Event(ev) => self.on_event(*ev),
+            match (p, &mut self.log) {
+                (Produced::Row(key, row), _) => self.reorder.push(key, *row),
+                // Tallied in the shard already: kept for the row pass.
+                (Produced::Event(ev), Some(log)) => log.head(*ev),
+                (Produced::Event(ev), None) => self.on_event(*ev),
             }
         }
     }
@@ -370,12 +399,22 @@ impl<'c> RequestStage<'c> {
         all: bool,
         emit: &mut dyn FnMut(RequestRow) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
+        let bound = self.release_bound(all);
+        if let Some(log) = &mut self.log {
+            log.release(bound);
+        }
         if !matches!(self.profiling, Profiling::Use) {
             // Held heads have no row yet; rows built from them later may be older than
             // any released now.
             return ControlFlow::Continue(());
         }
-        let bound = if all {
+        self.reorder
+            .release(bound, &mut self.rows_released_reorder_cap, emit)
+    }
+
+    /// Rows older than this can no longer be preceded by another.
+    fn release_bound(&self, all: bool) -> i64 {
+        if all {
             i64::MAX
         } else {
             let slack = self.max_ts.saturating_sub(if self.cfg.live {
@@ -387,9 +426,7 @@ impl<'c> RequestStage<'c> {
                 .iter()
                 .filter_map(|s| s.oldest_pending)
                 .fold(slack, i64::min)
-        };
-        self.reorder
-            .release(bound, &mut self.rows_released_reorder_cap, emit)
+        }
     }
 
     /// Walk one capture (the next file of the run) on `engine`: workers decode packets
@@ -404,14 +441,32 @@ impl<'c> RequestStage<'c> {
         emit: &mut dyn FnMut(RequestRow) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>, CaptureError> {
         let ord = self.files.len() as u32;
+        if let Some(log) = self.replay.clone() {
+            match log.files.get(ord as usize).filter(|f| f.name == name) {
+                Some(file) => {
+                    self.files.push(FileCtx {
+                        name,
+                        precision: capture_precision(&cap),
+                    });
+                    return Ok(self.replay_file(engine, file, emit));
+                }
+                // Not the run the first read kept (a file that opened then and not now):
+                // read the captures, from here on.
+                None => self.replay = None,
+            }
+        }
         self.files.push(FileCtx {
-            name,
+            name: name.clone(),
             precision: capture_precision(&cap),
         });
         let mut stopped = ControlFlow::Continue(());
         let mut since_release = 0u64;
         let live = self.cfg.live;
+        let mut file_packets = Outcomes::default();
         let run = engine.run(&mut cap, &SegmentJob, |chunk: SegmentChunk, info| {
+            if self.log.is_some() {
+                file_packets.merge(&chunk.outcomes);
+            }
             since_release += chunk.len() as u64;
             // A live input's rows leave after every batch (batches are small there).
             let due = since_release >= RELEASE_EVERY || live;
@@ -421,16 +476,100 @@ impl<'c> RequestStage<'c> {
                 stopped = self.release(false, emit);
             }
             stopped
-        })?;
+        });
+        let run = match run {
+            Ok(run) => run,
+            Err(e) => {
+                if let Some(log) = &mut self.log {
+                    log.give_up();
+                }
+                return Err(e);
+            }
+        };
         if stopped.is_continue() {
             for s in &mut self.shards {
                 s.oldest_pending = s.assembler().oldest_pending_ts();
             }
             stopped = self.release(false, emit);
         }
+        if let Some(log) = &mut self.log {
+            if stopped.is_break() {
+                log.give_up();
+            }
+            log.file_done(name, run.stats.clone(), file_packets);
+        }
         self.files_read += 1;
         self.walk.merge(&run.stats);
         Ok(stopped)
+    }
+
+    /// The row pass of a file the first read kept: its heads become rows (built on the
+    /// worker pool) and leave at the bounds the reassembly had there.
+    fn replay_file(
+        &mut self,
+        engine: &Engine,
+        file: &FileLog,
+        emit: &mut dyn FnMut(RequestRow) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        self.walk.merge(&file.walk);
+        self.packets.merge(&file.packets);
+        self.files_read += 1;
+        self.replay_steps(Some(engine), &file.steps, emit)
+    }
+
+    fn replay_steps(
+        &mut self,
+        engine: Option<&Engine>,
+        steps: &[Logged],
+        emit: &mut dyn FnMut(RequestRow) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let mut heads: Vec<&HeadEvent> = Vec::new();
+        for step in steps {
+            match step {
+                Logged::Head(ev) => heads.push(ev),
+                Logged::Release(bound) => {
+                    self.build_logged(engine, &heads);
+                    heads.clear();
+                    let flow =
+                        self.reorder
+                            .release(*bound, &mut self.rows_released_reorder_cap, emit);
+                    if flow.is_break() {
+                        return flow;
+                    }
+                }
+            }
+        }
+        self.build_logged(engine, &heads);
+        ControlFlow::Continue(())
+    }
+
+    /// Build the rows of logged heads (in parallel on `engine`'s pool when given) and
+    /// take them in order, as the shards' rows are.
+    fn build_logged(&mut self, engine: Option<&Engine>, heads: &[&HeadEvent]) {
+        if heads.is_empty() {
+            return;
+        }
+        let builder = Builder {
+            cfg: self.cfg,
+            extra: &self.extra,
+            profiles: self.profiles.as_deref(),
+            files: &self.files,
+        };
+        let build = |ev: &&HeadEvent| {
+            let mut counts = BuildCounts::default();
+            let row = builder.build((*ev).clone(), &mut counts);
+            (row, counts)
+        };
+        let built: Vec<_> = match engine {
+            Some(e) => e.install(|| heads.par_iter().map(build).collect()),
+            None => heads.iter().map(build).collect(),
+        };
+        for (row, counts) in built {
+            self.counts.merge(&counts);
+            if let Some((key, row)) = row {
+                self.reorder.push(key, row);
+            }
+        }
     }
 
     /// End of all input: flush unfinished heads and every held row.
@@ -438,6 +577,12 @@ impl<'c> RequestStage<'c> {
         &mut self,
         emit: &mut dyn FnMut(RequestRow) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
+        if let Some(log) = self.replay.clone() {
+            return self.replay_steps(None, &log.finish, emit);
+        }
+        if let Some(log) = &mut self.log {
+            log.finishing();
+        }
         let mode = self.shard_mode();
         let builder = Builder {
             cfg: self.cfg,
