@@ -436,13 +436,7 @@ impl StreamWindow {
     /// more behind them; at the end of the stream `eof` is set. A compressed stream cut
     /// short ends the stream and sets `cut`. Other read errors are returned.
     pub fn refill(&mut self, keep_from: usize) -> io::Result<()> {
-        let keep_from = keep_from.min(self.end);
-        self.buf.copy_within(keep_from..self.end, 0);
-        self.end -= keep_from;
-        self.base += keep_from as u64;
-        if self.end == self.buf.len() {
-            self.buf.resize(self.buf.len() * 2, 0);
-        }
+        self.room(keep_from);
         let n = loop {
             match self.reader.read(&mut self.buf[self.end..]) {
                 Ok(n) => break n,
@@ -454,8 +448,29 @@ impl StreamWindow {
                 Err(e) => return Err(e),
             }
         };
-        self.end += n;
-        self.eof = n == 0;
+        self.filled(n);
         Ok(())
+    }
+
+    /// [`refill`](Self::refill) in two steps, for a caller that reads the stream itself
+    /// (the engine reads on a thread of its own, so that it can wait with a timeout): drop
+    /// the bytes before `keep_from` and return the free room behind the kept ones. Calling
+    /// it again without [`filled`](Self::filled) is harmless (a wait that timed out).
+    pub fn room(&mut self, keep_from: usize) -> &mut [u8] {
+        let keep_from = keep_from.min(self.end);
+        self.buf.copy_within(keep_from..self.end, 0);
+        self.end -= keep_from;
+        self.base += keep_from as u64;
+        if self.end == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// `n` bytes were written at the start of [`room`](Self::room); 0 is the end of the
+    /// stream.
+    pub fn filled(&mut self, n: usize) {
+        self.end += n.min(self.buf.len() - self.end);
+        self.eof = n == 0;
     }
 }

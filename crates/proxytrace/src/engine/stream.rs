@@ -1,13 +1,20 @@
-//! Streams: read and walk in order on the calling thread, hand batches of whole records
-//! (copied into owned buffers) to the workers, deliver their outputs in order.
+//! Streams: a reader thread reads ([`Feed`]), the calling thread walks in order and hands
+//! batches of whole records (copied into owned buffers) to the workers, their outputs are
+//! delivered in order. A batch goes when it holds `batch_size` bytes, or when records have
+//! waited [`BATCH_LATENCY`] and no input is waiting: then the outputs in flight are
+//! delivered too, so a live pipeline's rows do not wait for a full batch or the end.
+//! Batch boundaries never change the output (a batch ends at a record boundary, as a
+//! full one does).
 
-use super::{send_result, ChunkInfo, Engine, FileRun, Job, Sent};
+use super::feed::{Feed, Fill};
+use super::{send_result, ChunkInfo, Engine, FileRun, Job, Sent, BATCH_LATENCY};
 use crate::capture::{
     walk_buffer, Capture, CaptureError, Record, SkipReason, StreamWindow, WalkEnd, WalkStats,
 };
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::mpsc;
+use std::time::Instant;
 
 /// A record of a batch; its bytes are `Batch::data[at..at + len]`.
 struct Meta {
@@ -29,6 +36,8 @@ struct Batch {
     meta: Vec<Meta>,
     stats: WalkStats,
     records: u64,
+    /// When its first record was walked: it goes by [`BATCH_LATENCY`] after that.
+    first_at: Option<Instant>,
 }
 
 impl Batch {
@@ -40,6 +49,7 @@ impl Batch {
             meta: Vec::new(),
             stats: WalkStats::default(),
             records: 0,
+            first_at: None,
         }
     }
 }
@@ -98,16 +108,29 @@ where
     let Some((reader, prefix)) = cap.take_stream() else {
         return Ok(FileRun::default());
     };
+    let path = cap.path.clone();
+    if eng.interrupted() {
+        return Ok(FileRun {
+            interrupted: true,
+            ..FileRun::default()
+        });
+    }
+    let mut feed =
+        Feed::start(reader, eng.interrupt.clone()).map_err(|source| CaptureError::Read {
+            path: path.clone(),
+            offset: 0,
+            source,
+        })?;
     let mut parser = cap.parser.clone();
     let start = parser.data_start();
-    let mut win = StreamWindow::new(reader, prefix);
+    // The window is filled from the feed, not through its own reader.
+    let mut win = StreamWindow::new(Box::new(std::io::empty()), prefix);
     let mut pos = start.min(win.data().len());
     let mut resync: Option<(u64, SkipReason)> = None;
     let mut error: Option<CaptureError> = None;
     let mut run = FileRun::default();
     let bs = eng.opts.batch_size;
     let window = eng.window() as u64;
-    let path = cap.path.clone();
 
     eng.pool.in_place_scope(|s| {
         let (tx, rx) = mpsc::channel::<Sent<Done<J::Out>>>();
@@ -170,6 +193,7 @@ where
                 .unwrap_or(usize::MAX);
             let data = &mut cur.data;
             let meta = &mut cur.meta;
+            let first_at = &mut cur.first_at;
             let (walked, rs) = walk_buffer(
                 &mut parser,
                 win.data(),
@@ -181,6 +205,9 @@ where
                 resync,
                 &mut cur.stats,
                 &mut |r| {
+                    if first_at.is_none() {
+                        *first_at = Some(Instant::now());
+                    }
                     meta.push(Meta {
                         index: r.index,
                         offset: r.offset,
@@ -197,31 +224,54 @@ where
                 },
             );
             resync = rs;
-            let last = match walked {
+            // `idle`: the batch goes before it is full, and what is in flight is delivered.
+            let (last, idle) = match walked {
                 WalkEnd::Handoff(p) => {
                     pos = p;
                     cur.end = win.base + p as u64;
-                    false
+                    (false, false)
                 }
-                WalkEnd::NeedMore { pos: p } => match win.refill(p) {
-                    Ok(()) => {
-                        pos = 0;
-                        continue;
+                WalkEnd::NeedMore { pos: p } => {
+                    let deadline = cur.first_at.map(|t| t + BATCH_LATENCY);
+                    // The kept bytes (a record's start) move to the front: the walk goes
+                    // on from 0, whatever the fill gives.
+                    let room = win.room(p);
+                    pos = 0;
+                    match feed.fill(room, deadline) {
+                        Fill::Data(n) => {
+                            win.filled(n);
+                            continue;
+                        }
+                        Fill::End { cut } => {
+                            win.cut |= cut;
+                            win.filled(0);
+                            continue;
+                        }
+                        Fill::Idle => {
+                            cur.end = win.base;
+                            (false, true)
+                        }
+                        // As if the stream ended at the last whole record walked.
+                        Fill::Interrupted => {
+                            run.interrupted = true;
+                            cur.end = win.base;
+                            (true, false)
+                        }
+                        // Deliver what was read before the error, as the sequential walk.
+                        Fill::Failed(source) => {
+                            error = Some(CaptureError::Read {
+                                path: path.clone(),
+                                offset: win.end_offset(),
+                                source,
+                            });
+                            cur.end = win.end_offset();
+                            (true, false)
+                        }
                     }
-                    // Deliver what was read before the error, as the sequential walk.
-                    Err(source) => {
-                        error = Some(CaptureError::Read {
-                            path: path.clone(),
-                            offset: win.end_offset(),
-                            source,
-                        });
-                        cur.end = win.end_offset();
-                        true
-                    }
-                },
+                }
                 WalkEnd::Exhausted | WalkEnd::Stopped => {
                     cur.end = win.end_offset();
-                    true
+                    (true, false)
                 }
             };
             let next = Batch::new(cur.end, bs + bs / 8);
@@ -242,6 +292,12 @@ where
             if last {
                 break;
             }
+            // The input is quiet: nothing is gained by holding outputs back.
+            while idle && delivered < dispatched {
+                if pump(true, &mut delivered, &mut run).is_break() {
+                    return;
+                }
+            }
         }
         while delivered < dispatched {
             if pump(true, &mut delivered, &mut run).is_break() {
@@ -254,6 +310,10 @@ where
         return Err(e);
     }
     run.stats.stream_cut |= win.cut;
-    run.stats.bytes = win.end_offset();
+    run.stats.bytes = if run.interrupted {
+        win.base
+    } else {
+        win.end_offset()
+    };
     Ok(run)
 }
