@@ -692,3 +692,42 @@ fn an_interrupt_ends_a_mapped_run_after_the_chunk_delivered() {
     assert!(run.interrupted);
     assert_eq!((run.chunks, run.stats.records, run.stats.bytes), (0, 0, 0));
 }
+
+/// A FIFO (and standard input) is read in place, its descriptor polled before each read:
+/// records still reach the consumer while the writer keeps it open, and an interrupt
+/// still ends the run while it is quiet.
+#[test]
+fn a_quiet_fifo_is_delivered_live_and_interrupted() {
+    let (bytes, ends) = small_pcap(50);
+    let dir = std::env::temp_dir().join(format!("proxytrace-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("live.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: the path is a NUL-terminated string that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let path = fifo.clone();
+    let head = bytes[..ends[19]].to_vec();
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        std::io::Write::write_all(&mut f, &head).unwrap();
+        // Keep the FIFO open until the test is done.
+        let _ = done_rx.recv();
+    });
+    let cap = capture::open(&Input::Path(fifo.clone()), STREAMED).unwrap();
+    assert!(matches!(cap.waiting(), capture::Waiting::Fd(_)));
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (rx, h) = run_in_background(eng(2, 4 << 20).with_interrupt(flag.clone()), cap);
+    assert_eq!(
+        delivered_within(&rx, 20, std::time::Duration::from_secs(2)),
+        20,
+        "records written to a FIFO that stays open were not delivered"
+    );
+    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (run, records) = h.join().unwrap();
+    assert!(run.interrupted);
+    assert_eq!((records.len(), run.stats.records), (20, 20));
+    let _ = done_tx.send(());
+    writer.join().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,11 +1,14 @@
-//! A stream's reader thread. A read from a pipe blocks until the writer writes, so the
-//! walk could neither hand over a batch while the input is quiet nor notice an interrupt.
-//! A thread of its own reads blocks and passes them over a bounded channel; the walk
-//! takes them with a deadline ([`Feed::fill`]). After an interrupt the walk still takes
-//! the blocks already read (at most [`DEPTH`]) and the reader sends no more: the input
-//! ends with what the process had read.
+//! Waiting for a stream's bytes with a deadline ([`Source`]), so that the walk can hand a
+//! live pipeline's batch on while the input is quiet and notice an interrupt. A file is
+//! read in place (reads return promptly). A pipe, FIFO or device is read in place too,
+//! its descriptor polled first (no thread, no extra copy: a reader thread relaying a
+//! fast pipe cost up to 1.6x on `cat file | proxytrace info -`). A reader that cannot be
+//! polled (a decompressor over a pipe, a reader given to `from_reader`) is read by a
+//! thread of its own ([`Feed`]) that passes blocks over a bounded channel. After an
+//! interrupt the walk still takes the blocks that thread already read (at most [`DEPTH`])
+//! and the thread sends no more: the input ends with what the process had read.
 
-use crate::capture::{self, Capture, CaptureError, Input, OpenOptions};
+use crate::capture::{self, Capture, CaptureError, Input, OpenOptions, Waiting};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError};
@@ -51,6 +54,103 @@ pub(super) fn open_watched(
             Err(RecvTimeoutError::Disconnected) => return capture::open(input, opts).map(Some),
         }
     }
+}
+
+/// Where a stream's bytes come from, by how its reads may wait ([`Waiting`]).
+pub(super) enum Source {
+    /// Reads return promptly (a file, or its decompression): read in place.
+    Direct(Box<dyn Read + Send>),
+    /// A pipe read in place, its descriptor polled first so that the wait has a deadline:
+    /// no thread, no copy more than a plain read.
+    #[cfg(unix)]
+    Polled(Box<dyn Read + Send>, std::os::fd::RawFd),
+    /// A reader that can only be waited on from a thread of its own.
+    Relay(Feed),
+}
+
+impl Source {
+    /// The source for a capture's stream `reader`.
+    pub(super) fn new(
+        reader: Box<dyn Read + Send>,
+        waiting: Waiting,
+        interrupt: Option<Arc<AtomicBool>>,
+    ) -> io::Result<Source> {
+        Ok(match waiting {
+            Waiting::Never => Source::Direct(reader),
+            #[cfg(unix)]
+            Waiting::Fd(fd) => Source::Polled(reader, fd),
+            Waiting::Opaque => Source::Relay(Feed::start(reader, interrupt)?),
+        })
+    }
+
+    /// Write into `room` what comes next: as [`Feed::fill`] (a direct source never waits
+    /// long enough to be idle, and stops at an interrupt before its next read).
+    pub(super) fn fill(
+        &mut self,
+        room: &mut [u8],
+        deadline: Option<Instant>,
+        interrupt: Option<&AtomicBool>,
+    ) -> Fill {
+        let interrupted = || interrupt.is_some_and(|f| f.load(Ordering::Relaxed));
+        match self {
+            Source::Relay(feed) => feed.fill(room, deadline),
+            Source::Direct(reader) => {
+                if interrupted() {
+                    return Fill::Interrupted;
+                }
+                read_once(&mut **reader, room)
+            }
+            #[cfg(unix)]
+            Source::Polled(reader, fd) => loop {
+                if interrupted() {
+                    return Fill::Interrupted;
+                }
+                let now = Instant::now();
+                let wait = deadline.map_or(POLL, |d| d.saturating_duration_since(now).min(POLL));
+                if readable(*fd, wait) {
+                    return read_once(&mut **reader, room);
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Fill::Idle;
+                }
+            },
+        }
+    }
+}
+
+/// One read into `room`, as [`StreamWindow::refill`](crate::capture::StreamWindow::refill)
+/// reads.
+fn read_once(reader: &mut dyn Read, room: &mut [u8]) -> Fill {
+    loop {
+        match reader.read(room) {
+            Ok(0) => return Fill::End { cut: false },
+            Ok(n) => return Fill::Data(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return failed(e),
+        }
+    }
+}
+
+/// Whether a read of `fd` would not wait (data, the end, or an error to report), waiting
+/// up to `wait` for it. A poll cut short by a signal says no (the caller looks at the
+/// interrupt flag before it polls again: Ctrl-C lands here); another failed poll says yes,
+/// and the read tells what is wrong.
+#[cfg(unix)]
+fn readable(fd: std::os::fd::RawFd, wait: Duration) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // Rounded up, so that a wait short of a millisecond is not a busy loop.
+    let ms = wait.as_micros().div_ceil(1000);
+    let ms = libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `p` is one valid pollfd that lives across the call, and the count is 1.
+    let r = unsafe { libc::poll(&mut p, 1, ms) };
+    if r < 0 {
+        return io::Error::last_os_error().kind() != io::ErrorKind::Interrupted;
+    }
+    r > 0
 }
 
 /// What one [`Feed::fill`] gave.

@@ -8,10 +8,11 @@
 //! walked again from the right place. The heuristic therefore only affects speed: the
 //! records, their numbering and the counters equal a sequential walk's.
 //!
-//! Streams (stdin, .gz, .zst, `--no-mmap`) cannot be split: a reader thread reads them,
-//! the calling thread walks them in order, and batches of whole records, copied into owned
-//! buffers, go to the same workers. A batch goes when it is full, or when the input has
-//! been quiet with records waiting for [`BATCH_LATENCY`] (a live pipeline).
+//! Streams (stdin, .gz, .zst, `--no-mmap`) cannot be split: the calling thread reads and
+//! walks them in order, and batches of whole records, copied into owned buffers, go to the
+//! same workers. A batch goes when it is full, or when the input has been quiet with
+//! records waiting for [`BATCH_LATENCY`] (a live pipeline: a pipe is polled before each
+//! read, a reader that cannot be polled is read by a thread of its own).
 //!
 //! An interrupt flag ([`Engine::with_interrupt`]) ends a run as if the input ended where
 //! it was: a stream's batches already read are still delivered, a mapped file's chunks in

@@ -1,12 +1,13 @@
-//! Streams: a reader thread reads ([`Feed`]), the calling thread walks in order and hands
-//! batches of whole records (copied into owned buffers) to the workers, their outputs are
+//! Streams: read ([`Source`]: in place, a pipe polled first so that the wait has a
+//! deadline, or by a reader thread) and walked in order on the calling thread, which hands
+//! batches of whole records (copied into owned buffers) to the workers; their outputs are
 //! delivered in order. A batch goes when it holds `batch_size` bytes, or when records have
 //! waited [`BATCH_LATENCY`] and no input is waiting: then the outputs in flight are
 //! delivered too, so a live pipeline's rows do not wait for a full batch or the end.
 //! Batch boundaries never change the output (a batch ends at a record boundary, as a
 //! full one does).
 
-use super::feed::{Feed, Fill};
+use super::feed::{Fill, Source};
 use super::{send_result, ChunkInfo, Engine, FileRun, Job, Sent, BATCH_LATENCY};
 use crate::capture::{
     walk_buffer, Capture, CaptureError, Record, SkipReason, StreamWindow, WalkEnd, WalkStats,
@@ -105,6 +106,7 @@ where
     J: Job,
     C: FnMut(J::Out, &ChunkInfo<'_>) -> ControlFlow<()>,
 {
+    let waiting = cap.waiting();
     let Some((reader, prefix)) = cap.take_stream() else {
         return Ok(FileRun::default());
     };
@@ -115,12 +117,13 @@ where
             ..FileRun::default()
         });
     }
-    let mut feed =
-        Feed::start(reader, eng.interrupt.clone()).map_err(|source| CaptureError::Read {
+    let mut source = Source::new(reader, waiting, eng.interrupt.clone()).map_err(|source| {
+        CaptureError::Read {
             path: path.clone(),
             offset: 0,
             source,
-        })?;
+        }
+    })?;
     let mut parser = cap.parser.clone();
     let start = parser.data_start();
     // The window is filled from the feed, not through its own reader.
@@ -237,7 +240,7 @@ where
                     // on from 0, whatever the fill gives.
                     let room = win.room(p);
                     pos = 0;
-                    match feed.fill(room, deadline) {
+                    match source.fill(room, deadline, eng.interrupt.as_deref()) {
                         Fill::Data(n) => {
                             win.filled(n);
                             continue;
