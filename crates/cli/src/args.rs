@@ -44,7 +44,7 @@ pub enum Stages {
 /// The engine, built once: `--threads` (default: one worker per core, less one for a
 /// sequential stage; measured on 2 cores, 2 workers plus the stage ran `requests` at 1.0 s
 /// where 1 worker plus the stage took 0.64 s), the hidden `--chunk-size`, and a progress
-/// bar when standard error is a terminal.
+/// bar when standard error is a terminal, and Ctrl-C's interrupt flag.
 pub fn engine(cli: &Cli, bar: Option<&Arc<Bar>>, stages: Stages) -> anyhow::Result<Engine> {
     let threads = match (cli.threads, stages) {
         (Some(t), _) => usize::from(t),
@@ -66,6 +66,9 @@ pub fn engine(cli: &Cli, bar: Option<&Arc<Bar>>, stages: Stages) -> anyhow::Resu
     let mut e = Engine::new(opts)?;
     if let Some(b) = bar {
         e = e.with_progress(b.clone());
+    }
+    if let Some(flag) = crate::interrupt::flag() {
+        e = e.with_interrupt(flag);
     }
     Ok(e)
 }

@@ -1,18 +1,20 @@
 //! proxytrace: parse arguments, run the command, map errors to exit statuses.
 //!
 //! Exit statuses: 0 success (for `-q`/`-c`: something matched), 1 nothing matched
-//! (`-q`/`-c` only), 2 an error (a file could not be read, bad arguments).
+//! (`-q`/`-c` only), 2 an error (a file could not be read, bad arguments), 130 (143)
+//! interrupted by Ctrl-C (SIGTERM), the output whole up to the input read until then.
 //!
 //! The binary only dispatches: flags.rs defines the flags, args.rs turns them into the
 //! library's configs (engine, inputs, database, output, listing), commands/ runs one
 //! command each, summary.rs prints the run report, progress.rs draws the bar, and
 //! output_file.rs puts `-o FILE` in place, config.rs reads the identity settings file
-//! (`PROXYTRACE_CONFIG_PATH`).
+//! (`PROXYTRACE_CONFIG_PATH`), interrupt.rs turns Ctrl-C into the engine's interrupt.
 
 mod args;
 mod commands;
 mod config;
 mod flags;
+mod interrupt;
 mod output_file;
 mod progress;
 mod summary;
@@ -35,6 +37,9 @@ fn main() -> ExitCode {
         }
     };
     let cli = flags::Cli::parse_from(args);
+    if let Err(e) = interrupt::install() {
+        eprintln!("proxytrace: cannot handle Ctrl-C (it will end the run at once): {e}");
+    }
     match commands::dispatch(&cli) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

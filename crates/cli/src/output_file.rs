@@ -1,7 +1,8 @@
 //! Output files that never destroy what they replace: `-o FILE` is written to a
 //! temporary file in the same directory and renamed over FILE only when the run ends
-//! without a fatal error, so an interrupted or failed run leaves FILE as it was. Every
-//! write error names the output.
+//! without a fatal error, so a failed or killed run leaves FILE as it was. A run ended by
+//! Ctrl-C ends normally (whole rows, of the input read until then) and is put in place;
+//! the command says on stderr that it is partial. Every write error names the output.
 
 use anyhow::Context as _;
 use proxytrace::capture::FileId;
@@ -122,6 +123,14 @@ impl Output {
             w: io::BufWriter::with_capacity(BUF, named(file)),
             pending: Some(Pending { tmp, dest }),
         })
+    }
+
+    /// The name of the output when it is a file (not standard output).
+    pub fn file_target(&self) -> Option<String> {
+        match self.w.get_ref().sink {
+            Sink::File(_) => Some(self.w.get_ref().target.clone()),
+            Sink::Stdout(_) => None,
+        }
     }
 
     /// Flush, and put a file output in place under its real name.

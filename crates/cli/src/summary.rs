@@ -38,6 +38,9 @@ pub fn text(r: &Report) -> String {
         let _ = write!(s, " from {n} match{}", if n == 1 { "" } else { "es" });
     }
     s.push('\n');
+    if r.interrupted {
+        s.push_str("proxytrace: interrupted: the input was read until then, the rows are whole\n");
+    }
     if !r.failed_files.is_empty() {
         let _ = writeln!(s, "  unreadable files: {}", r.failed_files.len());
     }

@@ -31,11 +31,15 @@ pub fn run(cli: &Cli, a: &InfoArgs) -> anyhow::Result<ExitCode> {
         sink.finish()?;
         report
     };
+    let file = out.file_target();
     out.commit()?;
     if let Some(b) = &bar {
         b.finish();
     }
     crate::summary::print(&report, args::stats(&a.summary, a.quiet));
+    if let Some(code) = super::interrupted(file.as_deref()) {
+        return Ok(code);
+    }
     let failed = inputs.incomplete() || !report.failed_files.is_empty();
     Ok(if failed {
         ExitCode::from(2)

@@ -140,7 +140,7 @@ where
 }
 
 /// The end of a row command: put the output in place, clear the bar, print the summary,
-/// and the exit status.
+/// and the exit status (an interrupted run's first: 128 + the signal).
 fn finish_listing(
     out: Output,
     args: &RowOutputArgs,
@@ -149,13 +149,28 @@ fn finish_listing(
     matches: u64,
     incomplete: bool,
 ) -> anyhow::Result<ExitCode> {
+    let file = out.file_target();
     out.commit()?;
     if let Some(b) = bar {
         b.finish();
     }
     crate::summary::print(report, args::stats(&args.summary, args.quiet));
+    if let Some(code) = interrupted(file.as_deref()) {
+        return Ok(code);
+    }
     let failed = incomplete || !report.failed_files.is_empty();
     Ok(match_status(args, matches, failed))
+}
+
+/// After Ctrl-C: the exit status, once stderr said that an output file holds only the
+/// rows of the input read until then (it is put in place all the same: its rows are
+/// whole, and they are what the run found).
+fn interrupted(file: Option<&str>) -> Option<ExitCode> {
+    let code = crate::interrupt::status()?;
+    if let Some(f) = file {
+        eprintln!("proxytrace: interrupted: {f} holds the rows of the input read until then");
+    }
+    Some(code)
 }
 
 /// Prints each unreadable capture as the run meets it, then lets the printer see it.

@@ -435,3 +435,299 @@ fn cli_info_is_identical_across_threads_chunks_and_streaming() {
         }
     }
 }
+
+/// A pipe whose writer (the test) decides when bytes come; dropping the sender is its end.
+struct Pipe {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    left: Vec<u8>,
+}
+
+impl std::io::Read for Pipe {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left.is_empty() {
+            match self.rx.recv() {
+                Ok(v) => self.left = v,
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = self.left.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.left[..n]);
+        self.left.drain(..n);
+        Ok(n)
+    }
+}
+
+fn pipe() -> (std::sync::mpsc::Sender<Vec<u8>>, Pipe) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    (
+        tx,
+        Pipe {
+            rx,
+            left: Vec::new(),
+        },
+    )
+}
+
+/// A pcap of `n` small UDP records, and the offset where each record ends.
+fn small_pcap(n: usize) -> (Vec<u8>, Vec<usize>) {
+    let mut w = PcapWriter::new(Vec::new(), PcapConfig::default()).unwrap();
+    let mut ends = Vec::new();
+    for i in 0..n {
+        w.packet(T0 + i as i64 * 1000, &udp_frame(&[i as u8; 40], 1000))
+            .unwrap();
+        ends.push(w.get_ref().len());
+    }
+    (w.finish().unwrap(), ends)
+}
+
+/// What a run on another thread delivered: (records in the chunk, when).
+type Delivered = std::sync::mpsc::Receiver<(usize, std::time::Instant)>;
+
+/// Run the engine over `cap` on a thread of its own; each delivered chunk is reported
+/// as it comes. The thread returns the run and every record.
+fn run_in_background(
+    e: Engine,
+    mut cap: Capture,
+) -> (
+    Delivered,
+    std::thread::JoinHandle<(proxytrace::engine::FileRun, Vec<Rec>)>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h = std::thread::spawn(move || {
+        let mut records = Vec::new();
+        let run = e
+            .run(&mut cap, &Collect, |out, _| {
+                let _ = tx.send((out.len(), std::time::Instant::now()));
+                records.extend(out);
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        (run, records)
+    });
+    (rx, h)
+}
+
+/// Wait until `want` records were delivered, at most `limit`; returns how many were.
+fn delivered_within(rx: &Delivered, want: usize, limit: std::time::Duration) -> usize {
+    let until = std::time::Instant::now() + limit;
+    let mut n = 0;
+    while n < want {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((k, _)) => n += k,
+            Err(_) => break,
+        }
+    }
+    n
+}
+
+/// A live pipeline: records reach the consumer while the writer keeps the pipe open, a
+/// fraction of a second after they were written, not when a 4 MiB batch fills or the
+/// input ends.
+#[test]
+fn a_quiet_stream_delivers_its_records_without_waiting_for_a_full_batch() {
+    let (bytes, ends) = small_pcap(50);
+    let (tx, reader) = pipe();
+    // The file header and 20 records; the rest comes later.
+    tx.send(bytes[..ends[19]].to_vec()).unwrap();
+    let cap = capture::from_reader("live.pcap".into(), Box::new(reader)).unwrap();
+    let (rx, h) = run_in_background(eng(2, 4 << 20), cap);
+    let written = std::time::Instant::now();
+    assert_eq!(
+        delivered_within(&rx, 20, std::time::Duration::from_secs(2)),
+        20,
+        "records written to a pipe that stays open were not delivered"
+    );
+    let latency = written.elapsed();
+    // One record cut in two by the writer: only whole records are delivered.
+    tx.send(bytes[ends[19]..ends[30] - 10].to_vec()).unwrap();
+    assert_eq!(
+        delivered_within(&rx, 10, std::time::Duration::from_secs(2)),
+        10
+    );
+    tx.send(bytes[ends[30] - 10..].to_vec()).unwrap();
+    drop(tx);
+    let (run, records) = h.join().unwrap();
+    assert_eq!(records.len(), 50);
+    assert_eq!(run.stats.records, 50);
+    assert!(!run.interrupted);
+    assert!(latency < std::time::Duration::from_secs(2), "{latency:?}");
+}
+
+/// A reader that pauses (a quiet network) before some of its pieces.
+struct Paced(std::collections::VecDeque<(std::time::Duration, Vec<u8>)>);
+
+impl std::io::Read for Paced {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some((pause, piece)) = self.0.front_mut() else {
+            return Ok(0);
+        };
+        std::thread::sleep(std::mem::take(pause));
+        let n = piece.len().min(buf.len());
+        buf[..n].copy_from_slice(&piece[..n]);
+        piece.drain(..n);
+        if piece.is_empty() {
+            self.0.pop_front();
+        }
+        Ok(n)
+    }
+}
+
+/// Batches cut by the clock (pauses inside a record, inside a damaged region, before the
+/// cut last record) give the records, counters and parser state of the sequential walk.
+#[test]
+fn pauses_cut_stream_batches_without_changing_the_walk() {
+    let mut w = PcapWriter::new(Vec::new(), PcapConfig::default()).unwrap();
+    for i in 0..3000i64 {
+        let f = udp_frame(&[i as u8; 100], 1000 + (i % 50) as u16);
+        w.packet(T0 + i * 1000, &f).unwrap();
+    }
+    let mut bytes = w.finish().unwrap();
+    let n = bytes.len();
+    for b in &mut bytes[n / 3..n / 3 + 3000] {
+        *b = 0xff;
+    }
+    bytes.truncate(n - 50);
+    let tmp = TempFile::with_bytes(".pcap", &bytes);
+    let want = sequential(capture::open(&Input::Path(tmp.0.clone()), MAPPED).unwrap());
+    // Pauses longer than the batch latency: inside a record, inside the damaged region,
+    // just before the cut last record.
+    let pause = std::time::Duration::from_millis(150);
+    let cuts = [5_000, 77_777, n / 3 + 1500, 2 * n / 3 + 3, n - 120];
+    let mut paced = std::collections::VecDeque::new();
+    let mut from = 0;
+    for c in cuts.iter().copied().chain([bytes.len()]) {
+        let before = if from == 0 {
+            std::time::Duration::ZERO
+        } else {
+            pause
+        };
+        paced.push_back((before, bytes[from..c].to_vec()));
+        from = c;
+    }
+    let mut cap = capture::from_reader("paced.pcap".into(), Box::new(Paced(paced))).unwrap();
+    let mut records = Vec::new();
+    let run = eng(2, 8 << 20)
+        .run(&mut cap, &Collect, |out, _| {
+            records.extend(out);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    // The clock did cut it: without pauses, one 8 MiB batch holds the whole file.
+    assert!(
+        run.chunks as usize > cuts.len(),
+        "{} batches for {} pauses",
+        run.chunks,
+        cuts.len()
+    );
+    let got = Walked {
+        records,
+        stats: run.stats,
+        parser: cap.parser,
+    };
+    assert!(got == want, "paced stream differs from the sequential walk");
+}
+
+/// Ctrl-C on a live pipeline: the run ends although the writer keeps the pipe open, with
+/// every record that was read delivered and counted, as if the input ended there.
+#[test]
+fn an_interrupt_ends_a_stream_run_where_it_was() {
+    let (bytes, ends) = small_pcap(50);
+    let (tx, reader) = pipe();
+    tx.send(bytes[..ends[19]].to_vec()).unwrap();
+    let cap = capture::from_reader("live.pcap".into(), Box::new(reader)).unwrap();
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let e = eng(2, 4 << 20).with_interrupt(flag.clone());
+    let (rx, h) = run_in_background(e, cap);
+    assert_eq!(
+        delivered_within(&rx, 20, std::time::Duration::from_secs(2)),
+        20
+    );
+    // Half a record more, then the interrupt: the half record is not a record.
+    tx.send(bytes[ends[19]..ends[20] - 5].to_vec()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let t = std::time::Instant::now();
+    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (run, records) = h.join().unwrap();
+    assert!(t.elapsed() < std::time::Duration::from_secs(1));
+    assert!(run.interrupted && !run.stopped);
+    assert_eq!((records.len(), run.stats.records), (20, 20));
+    assert_eq!(run.stats.bytes, ends[19] as u64);
+    assert!(run.stats.skipped.is_empty(), "{:?}", run.stats.skipped);
+    drop(tx);
+}
+
+/// A mapped file: the run stops after the chunk during which the flag was set, and its
+/// bytes are those of the chunks delivered; set before the run, nothing is read.
+#[test]
+fn an_interrupt_ends_a_mapped_run_after_the_chunk_delivered() {
+    let (bytes, _) = small_pcap(5000);
+    let tmp = TempFile::with_bytes(".pcap", &bytes);
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let e = eng(2, 4096).with_interrupt(flag.clone());
+    let mut cap = capture::open(&Input::Path(tmp.0.clone()), MAPPED).unwrap();
+    let (mut seen, mut records, mut end) = (0, 0, 0);
+    let run = e
+        .run(&mut cap, &Collect, |out, info| {
+            seen += 1;
+            records += out.len() as u64;
+            end = info.end;
+            if seen == 3 {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert!(run.interrupted && !run.stopped);
+    assert_eq!((seen, run.chunks), (3, 3));
+    assert_eq!(run.stats.records, records);
+    assert_eq!(run.stats.bytes, end);
+    assert!(records > 0 && records < 5000);
+    let mut cap = capture::open(&Input::Path(tmp.0.clone()), MAPPED).unwrap();
+    let run = e
+        .run(&mut cap, &Collect, |_, _| {
+            panic!("read after the interrupt")
+        })
+        .unwrap();
+    assert!(run.interrupted);
+    assert_eq!((run.chunks, run.stats.records, run.stats.bytes), (0, 0, 0));
+}
+
+/// A FIFO (and standard input) is read in place, its descriptor polled before each read:
+/// records still reach the consumer while the writer keeps it open, and an interrupt
+/// still ends the run while it is quiet.
+#[test]
+fn a_quiet_fifo_is_delivered_live_and_interrupted() {
+    let (bytes, ends) = small_pcap(50);
+    let dir = std::env::temp_dir().join(format!("proxytrace-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("live.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: the path is a NUL-terminated string that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let path = fifo.clone();
+    let head = bytes[..ends[19]].to_vec();
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        std::io::Write::write_all(&mut f, &head).unwrap();
+        // Keep the FIFO open until the test is done.
+        let _ = done_rx.recv();
+    });
+    let cap = capture::open(&Input::Path(fifo.clone()), STREAMED).unwrap();
+    assert!(matches!(cap.waiting(), capture::Waiting::Fd(_)));
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (rx, h) = run_in_background(eng(2, 4 << 20).with_interrupt(flag.clone()), cap);
+    assert_eq!(
+        delivered_within(&rx, 20, std::time::Duration::from_secs(2)),
+        20,
+        "records written to a FIFO that stays open were not delivered"
+    );
+    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (run, records) = h.join().unwrap();
+    assert!(run.interrupted);
+    assert_eq!((records.len(), run.stats.records), (20, 20));
+    let _ = done_tx.send(());
+    writer.join().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

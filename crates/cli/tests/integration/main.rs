@@ -9,6 +9,7 @@ mod identity;
 mod info_golden;
 mod join;
 mod join_certainty;
+mod live;
 mod parallel;
 mod requests;
 mod resync;

@@ -24,7 +24,9 @@ pub use format::{detect, ByteOrder, Compression, FileFormat, TimeResolution};
 pub use legacy::LegacyParser;
 pub use ng::{Interface, NgParser};
 pub use record::{RawRecord, Record, Resync, SkipReason, Step, MAX_RECORD_LEN};
-pub use source::{from_reader, open, Capture, Input, OpenOptions, SourceKind, StreamWindow};
+pub use source::{
+    from_reader, open, Capture, Input, OpenOptions, SourceKind, StreamWindow, Waiting,
+};
 pub(crate) use walk::prefetch;
 pub use walk::{walk_buffer, Damage, Parser, WalkEnd, WalkStats};
 

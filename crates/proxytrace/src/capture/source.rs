@@ -80,7 +80,23 @@ enum Data {
         reader: Box<dyn Read + Send>,
         /// Bytes already read while detecting the format; the walk starts with them.
         prefix: Vec<u8>,
+        waiting: Waiting,
     },
+}
+
+/// Whether a stream's reads may wait for a writer, and how a reader can wait for one
+/// with a deadline (the engine hands a live pipeline's records on when it is quiet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// A regular file, or its decompression: reads return promptly.
+    Never,
+    /// A pipe, FIFO or device read directly, without a buffer in between: its
+    /// descriptor says when a read would not wait (`poll`).
+    #[cfg(unix)]
+    Fd(std::os::fd::RawFd),
+    /// A reader that may wait and cannot be asked (behind a decompressor, or any reader
+    /// given to [`from_reader`]): only a thread of its own can wait on it.
+    Opaque,
 }
 
 /// An opened capture, ready to walk once.
@@ -109,7 +125,20 @@ pub fn open(input: &Input, opts: OpenOptions) -> Result<Capture, CaptureError> {
         source,
     };
     match input {
-        Input::Stdin => from_stream(path.clone(), Box::new(io::stdin()), None),
+        Input::Stdin => {
+            // A duplicate of descriptor 0 as a plain file: `io::stdin()` would keep what
+            // it read ahead in a buffer that polling the descriptor cannot see.
+            #[cfg(unix)]
+            {
+                use std::os::fd::{AsFd, AsRawFd};
+                if let Ok(fd) = io::stdin().as_fd().try_clone_to_owned() {
+                    let file = File::from(fd);
+                    let waiting = Waiting::Fd(file.as_raw_fd());
+                    return from_stream(path, Box::new(file), None, waiting);
+                }
+            }
+            from_stream(path, Box::new(io::stdin()), None, Waiting::Opaque)
+        }
         Input::Path(p) => {
             let file = File::open(p).map_err(open_err)?;
             let meta = file.metadata().map_err(open_err)?;
@@ -126,12 +155,17 @@ pub fn open(input: &Input, opts: OpenOptions) -> Result<Capture, CaptureError> {
                 match detect(&map) {
                     Some(FileFormat::Compressed(_)) => {
                         drop(map);
-                        from_stream(path, Box::new(file), Some(len))
+                        from_stream(path, Box::new(file), Some(len), Waiting::Never)
                     }
                     _ => from_map(path, map),
                 }
             } else {
-                from_stream(path, Box::new(file), meta.is_file().then_some(len))
+                let waiting = if meta.is_file() {
+                    Waiting::Never
+                } else {
+                    fd_waiting(&file)
+                };
+                from_stream(path, Box::new(file), meta.is_file().then_some(len), waiting)
             }
         }
     }
@@ -215,13 +249,28 @@ fn read_prefix(r: &mut dyn Read, n: usize, path: &Path) -> Result<Vec<u8>, Captu
 /// Open a capture from any reader (a pipe, a socket, a test buffer). `name` is what
 /// messages call it. Compressed data is detected and decompressed as for files.
 pub fn from_reader(name: PathBuf, reader: Box<dyn Read + Send>) -> Result<Capture, CaptureError> {
-    from_stream(name, reader, None)
+    from_stream(name, reader, None, Waiting::Opaque)
+}
+
+/// How to wait on a FIFO or device opened as `file`.
+fn fd_waiting(file: &File) -> Waiting {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        Waiting::Fd(file.as_raw_fd())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        Waiting::Opaque
+    }
 }
 
 fn from_stream(
     path: PathBuf,
     mut reader: Box<dyn Read + Send>,
     file_len: Option<u64>,
+    mut waiting: Waiting,
 ) -> Result<Capture, CaptureError> {
     let mut head = read_prefix(&mut reader, 28, &path)?;
     if head.is_empty() {
@@ -231,6 +280,10 @@ fn from_stream(
     let mut format = detect(&head).ok_or_else(|| unknown(path.clone(), &head))?;
     if let FileFormat::Compressed(c) = format {
         compression = c;
+        // The decompressor may hold input the descriptor no longer shows.
+        if waiting != Waiting::Never {
+            waiting = Waiting::Opaque;
+        }
         let raw = io::Cursor::new(head).chain(reader);
         reader = match c {
             // Multi-member: `gzip -c a >> b` and bgzip files concatenate members.
@@ -265,6 +318,7 @@ fn from_stream(
         data: Data::Stream {
             reader,
             prefix: head,
+            waiting,
         },
     })
 }
@@ -312,13 +366,23 @@ impl Capture {
         }
     }
 
+    /// How a stream's reads may wait for a writer ([`Waiting::Never`] for a mapped
+    /// capture). The descriptor of [`Waiting::Fd`] belongs to the reader
+    /// [`take_stream`](Self::take_stream) gives: valid while that reader lives.
+    pub fn waiting(&self) -> Waiting {
+        match &self.data {
+            Data::Mapped(_) => Waiting::Never,
+            Data::Stream { waiting, .. } => *waiting,
+        }
+    }
+
     /// For the engine's streaming path: the reader and the bytes already read after
     /// format detection, which the walk starts with. `None` for mapped captures. The
     /// capture cannot be walked afterwards.
     pub fn take_stream(&mut self) -> Option<(Box<dyn Read + Send>, Vec<u8>)> {
         match &mut self.data {
             Data::Mapped(_) => None,
-            Data::Stream { reader, prefix } => Some((
+            Data::Stream { reader, prefix, .. } => Some((
                 std::mem::replace(reader, Box::new(io::empty())),
                 std::mem::take(prefix),
             )),
@@ -351,7 +415,7 @@ impl Capture {
                 stats.bytes = buf.len() as u64;
                 Ok(())
             }
-            Data::Stream { reader, prefix } => {
+            Data::Stream { reader, prefix, .. } => {
                 let mut win = StreamWindow::new(
                     std::mem::replace(reader, Box::new(io::empty())),
                     std::mem::take(prefix),
@@ -436,13 +500,7 @@ impl StreamWindow {
     /// more behind them; at the end of the stream `eof` is set. A compressed stream cut
     /// short ends the stream and sets `cut`. Other read errors are returned.
     pub fn refill(&mut self, keep_from: usize) -> io::Result<()> {
-        let keep_from = keep_from.min(self.end);
-        self.buf.copy_within(keep_from..self.end, 0);
-        self.end -= keep_from;
-        self.base += keep_from as u64;
-        if self.end == self.buf.len() {
-            self.buf.resize(self.buf.len() * 2, 0);
-        }
+        self.room(keep_from);
         let n = loop {
             match self.reader.read(&mut self.buf[self.end..]) {
                 Ok(n) => break n,
@@ -454,8 +512,29 @@ impl StreamWindow {
                 Err(e) => return Err(e),
             }
         };
-        self.end += n;
-        self.eof = n == 0;
+        self.filled(n);
         Ok(())
+    }
+
+    /// [`refill`](Self::refill) in two steps, for a caller that reads the stream itself
+    /// (the engine reads on a thread of its own, so that it can wait with a timeout): drop
+    /// the bytes before `keep_from` and return the free room behind the kept ones. Calling
+    /// it again without [`filled`](Self::filled) is harmless (a wait that timed out).
+    pub fn room(&mut self, keep_from: usize) -> &mut [u8] {
+        let keep_from = keep_from.min(self.end);
+        self.buf.copy_within(keep_from..self.end, 0);
+        self.end -= keep_from;
+        self.base += keep_from as u64;
+        if self.end == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// `n` bytes were written at the start of [`room`](Self::room); 0 is the end of the
+    /// stream.
+    pub fn filled(&mut self, n: usize) {
+        self.end += n.min(self.buf.len() - self.end);
+        self.eof = n == 0;
     }
 }

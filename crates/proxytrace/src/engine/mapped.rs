@@ -153,6 +153,8 @@ where
     let mut run = FileRun::default();
     let mut index_base = 0u64;
     let mut released = 0usize;
+    // End of the last delivered chunk: the bytes walked, if the run is interrupted.
+    let mut walked_to = 0u64;
     let cancel = AtomicBool::new(false);
     let window = eng.window() as u64;
     let capref: &Capture = cap;
@@ -162,6 +164,13 @@ where
         let mut pending: BTreeMap<u64, Piece<J::Out>> = BTreeMap::new();
         let mut dispatched = 0u64;
         for k in 0..n {
+            if eng.interrupted() {
+                // The file ends here for the run: what was delivered stays, the chunks
+                // in flight are dropped.
+                run.interrupted = true;
+                cancel.store(true, Ordering::Relaxed);
+                return;
+            }
             while dispatched < n && dispatched < k + window {
                 let d = dispatched;
                 let (b, e) = bounds(d);
@@ -260,9 +269,11 @@ where
                 records,
                 index_base,
                 redone,
+                idle: false,
                 source: buf,
             };
             index_base += records;
+            walked_to = info.end;
             eng.advance(info.end - info.offset);
             if consumer(out, &info).is_break() {
                 run.stopped = true;
@@ -282,6 +293,10 @@ where
     cap.parser = match expect {
         Expect::At(_, st) | Expect::Eof(st) => st,
     };
-    run.stats.bytes = len as u64;
+    run.stats.bytes = if run.interrupted {
+        walked_to
+    } else {
+        len as u64
+    };
     run
 }

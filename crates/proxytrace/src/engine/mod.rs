@@ -8,22 +8,32 @@
 //! walked again from the right place. The heuristic therefore only affects speed: the
 //! records, their numbering and the counters equal a sequential walk's.
 //!
-//! Streams (stdin, .gz, .zst, `--no-mmap`) cannot be split: they are read and walked in
-//! order on the calling thread, and batches of whole records, copied into owned buffers,
-//! go to the same workers.
+//! Streams (stdin, .gz, .zst, `--no-mmap`) cannot be split: the calling thread reads and
+//! walks them in order, and batches of whole records, copied into owned buffers, go to the
+//! same workers. A batch goes when it is full, or when the input has been quiet with
+//! records waiting for [`BATCH_LATENCY`] (a live pipeline: a pipe is polled before each
+//! read, a reader that cannot be polled is read by a thread of its own).
+//!
+//! An interrupt flag ([`Engine::with_interrupt`]) ends a run as if the input ended where
+//! it was: a stream's batches already read are still delivered, a mapped file's chunks in
+//! flight are dropped, no further one is read ([`Engine::open`] does not wait for a quiet
+//! writer's first bytes either).
 //!
 //! Either way at most `2 x threads` chunks are in flight, and their outputs reach the
 //! consumer strictly in file order on the calling thread.
 
+mod feed;
 mod mapped;
 mod shards;
 mod stream;
 
 pub use shards::{shard_of, SHARDS};
 
-use crate::capture::{Capture, CaptureError, Record, SourceKind, WalkStats};
+use crate::capture::{Capture, CaptureError, Input, OpenOptions, Record, SourceKind, WalkStats};
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 /// Work done on the records of one chunk. Workers run `start`, `record` for each record of
 /// their chunk in order, then `finish`; outputs reach the consumer in file order.
@@ -65,6 +75,9 @@ pub struct ChunkInfo<'a> {
     /// The chunk was walked again because its worker started at the wrong place or with
     /// the wrong interface table.
     pub redone: bool,
+    /// A stream batch that went unfilled because the input was quiet (a live pipeline):
+    /// whoever watches the output is waiting for what it holds.
+    pub idle: bool,
     /// The bytes the chunk's records were read from, valid while the consumer runs:
     /// the whole mapped file, or a stream batch. `Record::data_offset` indexes into it, so
     /// a job can hand over offsets and the consumer read payloads without a copy.
@@ -80,6 +93,7 @@ impl std::fmt::Debug for ChunkInfo<'_> {
             .field("records", &self.records)
             .field("index_base", &self.index_base)
             .field("redone", &self.redone)
+            .field("idle", &self.idle)
             .field("source_len", &self.source.len())
             .finish()
     }
@@ -107,6 +121,12 @@ pub struct EngineOptions {
 pub const DEFAULT_CHUNK_SIZE: usize = 8 << 20;
 /// 4 MiB: target batch of a stream, copied into owned buffers for the workers.
 pub const DEFAULT_BATCH_SIZE: usize = 4 << 20;
+/// 100 ms: how long a stream batch that holds records waits for more input before it goes
+/// to the workers unfilled. A live pipeline (`tcpdump -w - | proxytrace requests -`)
+/// may take minutes to fill a batch; this is the delay a person watching its rows
+/// notices least, while a steady stream is still cut into batches of a useful size
+/// (1 MB at 10 MB/s). A stream faster than a batch per 100 ms fills its batches first.
+pub const BATCH_LATENCY: Duration = Duration::from_millis(100);
 
 impl Default for EngineOptions {
     fn default() -> Self {
@@ -143,6 +163,8 @@ pub struct FileRun {
     pub redone: u64,
     /// The consumer stopped the run.
     pub stopped: bool,
+    /// The interrupt flag ended the run before the end of the file.
+    pub interrupted: bool,
 }
 
 /// A thread pool and the options, built once per process.
@@ -150,6 +172,7 @@ pub struct Engine {
     pool: rayon::ThreadPool,
     opts: EngineOptions,
     progress: Option<Arc<dyn Progress>>,
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -180,6 +203,7 @@ impl Engine {
                 ..opts
             },
             progress: None,
+            interrupt: None,
         })
     }
 
@@ -198,6 +222,38 @@ impl Engine {
     pub fn with_progress(mut self, p: Arc<dyn Progress>) -> Engine {
         self.progress = Some(p);
         self
+    }
+
+    /// End runs early once `flag` is set (a signal handler sets it on Ctrl-C): each run
+    /// stops as if its input ended there, after delivering what was already read (a
+    /// mapped file's chunks in flight are dropped). [`pipeline::run`](crate::pipeline::run)
+    /// then reads no further file and still releases the stage's held rows.
+    pub fn with_interrupt(mut self, flag: Arc<AtomicBool>) -> Engine {
+        self.interrupt = Some(flag);
+        self
+    }
+
+    /// The interrupt flag is set.
+    pub fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
+    /// Open `input` as [`capture::open`](crate::capture::open) does. With an interrupt
+    /// flag, an input whose opening waits for a writer (standard input, a FIFO, a device)
+    /// is opened on a thread of its own, so that Ctrl-C does not wait for its first
+    /// bytes: `Ok(None)` when the flag was set first.
+    pub fn open(&self, input: &Input, opts: OpenOptions) -> Result<Option<Capture>, CaptureError> {
+        let may_wait = match input {
+            Input::Stdin => true,
+            Input::Path(p) => !std::fs::metadata(p).is_ok_and(|m| m.is_file()),
+        };
+        match &self.interrupt {
+            Some(flag) if may_wait => feed::open_watched(input, opts, flag),
+            _ if self.interrupted() => Ok(None),
+            _ => crate::capture::open(input, opts).map(Some),
+        }
     }
 
     /// Worker threads in the pool.
@@ -230,7 +286,8 @@ impl Engine {
 
     /// Run `job` over every record of `cap` and hand each chunk's output to `consumer`,
     /// in file order, on the calling thread. `consumer` returning `Break` ends the run
-    /// after the chunks already in flight (their outputs are dropped). Afterwards
+    /// after the chunks already in flight (their outputs are dropped); so does the
+    /// interrupt flag ([`Engine::with_interrupt`], `FileRun::interrupted`). Afterwards
     /// `cap.parser` holds the parser state at the end of the walk (pcapng: every section
     /// and interface seen). Only I/O failures of a stream are errors.
     pub fn run<J, C>(

@@ -1,13 +1,21 @@
-//! Streams: read and walk in order on the calling thread, hand batches of whole records
-//! (copied into owned buffers) to the workers, deliver their outputs in order.
+//! Streams: read ([`Source`]: in place, a pipe polled first so that the wait has a
+//! deadline, or by a reader thread) and walked in order on the calling thread, which hands
+//! batches of whole records (copied into owned buffers) to the workers; their outputs are
+//! delivered in order. A batch goes when it holds `batch_size` bytes, or when records have
+//! waited [`BATCH_LATENCY`] and no input is waiting: then the outputs in flight are
+//! delivered too, so a live pipeline's rows do not wait for a full batch or the end.
+//! Batch boundaries never change the output (a batch ends at a record boundary, as a
+//! full one does).
 
-use super::{send_result, ChunkInfo, Engine, FileRun, Job, Sent};
+use super::feed::{Fill, Source};
+use super::{send_result, ChunkInfo, Engine, FileRun, Job, Sent, BATCH_LATENCY};
 use crate::capture::{
     walk_buffer, Capture, CaptureError, Record, SkipReason, StreamWindow, WalkEnd, WalkStats,
 };
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::mpsc;
+use std::time::Instant;
 
 /// A record of a batch; its bytes are `Batch::data[at..at + len]`.
 struct Meta {
@@ -29,6 +37,10 @@ struct Batch {
     meta: Vec<Meta>,
     stats: WalkStats,
     records: u64,
+    /// When its first record was walked: it goes by [`BATCH_LATENCY`] after that.
+    first_at: Option<Instant>,
+    /// It went unfilled: the input was quiet.
+    idle: bool,
 }
 
 impl Batch {
@@ -40,6 +52,8 @@ impl Batch {
             meta: Vec::new(),
             stats: WalkStats::default(),
             records: 0,
+            first_at: None,
+            idle: false,
         }
     }
 }
@@ -52,6 +66,7 @@ struct Done<O> {
     offset: u64,
     end: u64,
     records: u64,
+    idle: bool,
 }
 
 fn work<J: Job>(job: &J, b: Batch) -> Done<J::Out> {
@@ -82,6 +97,7 @@ fn work<J: Job>(job: &J, b: Batch) -> Done<J::Out> {
         offset: b.offset,
         end: b.end,
         records: b.records,
+        idle: b.idle,
     }
 }
 
@@ -95,19 +111,34 @@ where
     J: Job,
     C: FnMut(J::Out, &ChunkInfo<'_>) -> ControlFlow<()>,
 {
+    let waiting = cap.waiting();
     let Some((reader, prefix)) = cap.take_stream() else {
         return Ok(FileRun::default());
     };
+    let path = cap.path.clone();
+    if eng.interrupted() {
+        return Ok(FileRun {
+            interrupted: true,
+            ..FileRun::default()
+        });
+    }
+    let mut source = Source::new(reader, waiting, eng.interrupt.clone()).map_err(|source| {
+        CaptureError::Read {
+            path: path.clone(),
+            offset: 0,
+            source,
+        }
+    })?;
     let mut parser = cap.parser.clone();
     let start = parser.data_start();
-    let mut win = StreamWindow::new(reader, prefix);
+    // The window is filled from the feed, not through its own reader.
+    let mut win = StreamWindow::new(Box::new(std::io::empty()), prefix);
     let mut pos = start.min(win.data().len());
     let mut resync: Option<(u64, SkipReason)> = None;
     let mut error: Option<CaptureError> = None;
     let mut run = FileRun::default();
     let bs = eng.opts.batch_size;
     let window = eng.window() as u64;
-    let path = cap.path.clone();
 
     eng.pool.in_place_scope(|s| {
         let (tx, rx) = mpsc::channel::<Sent<Done<J::Out>>>();
@@ -129,6 +160,7 @@ where
                         records: d.records,
                         index_base,
                         redone: false,
+                        idle: d.idle,
                         source: &d.data,
                     };
                     index_base += d.records;
@@ -170,6 +202,7 @@ where
                 .unwrap_or(usize::MAX);
             let data = &mut cur.data;
             let meta = &mut cur.meta;
+            let first_at = &mut cur.first_at;
             let (walked, rs) = walk_buffer(
                 &mut parser,
                 win.data(),
@@ -181,6 +214,9 @@ where
                 resync,
                 &mut cur.stats,
                 &mut |r| {
+                    if first_at.is_none() {
+                        *first_at = Some(Instant::now());
+                    }
                     meta.push(Meta {
                         index: r.index,
                         offset: r.offset,
@@ -197,36 +233,60 @@ where
                 },
             );
             resync = rs;
-            let last = match walked {
+            // `idle`: the batch goes before it is full, and what is in flight is delivered.
+            let (last, idle) = match walked {
                 WalkEnd::Handoff(p) => {
                     pos = p;
                     cur.end = win.base + p as u64;
-                    false
+                    (false, false)
                 }
-                WalkEnd::NeedMore { pos: p } => match win.refill(p) {
-                    Ok(()) => {
-                        pos = 0;
-                        continue;
+                WalkEnd::NeedMore { pos: p } => {
+                    let deadline = cur.first_at.map(|t| t + BATCH_LATENCY);
+                    // The kept bytes (a record's start) move to the front: the walk goes
+                    // on from 0, whatever the fill gives.
+                    let room = win.room(p);
+                    pos = 0;
+                    match source.fill(room, deadline, eng.interrupt.as_deref()) {
+                        Fill::Data(n) => {
+                            win.filled(n);
+                            continue;
+                        }
+                        Fill::End { cut } => {
+                            win.cut |= cut;
+                            win.filled(0);
+                            continue;
+                        }
+                        Fill::Idle => {
+                            cur.end = win.base;
+                            (false, true)
+                        }
+                        // As if the stream ended at the last whole record walked.
+                        Fill::Interrupted => {
+                            run.interrupted = true;
+                            cur.end = win.base;
+                            (true, false)
+                        }
+                        // Deliver what was read before the error, as the sequential walk.
+                        Fill::Failed(source) => {
+                            error = Some(CaptureError::Read {
+                                path: path.clone(),
+                                offset: win.end_offset(),
+                                source,
+                            });
+                            cur.end = win.end_offset();
+                            (true, false)
+                        }
                     }
-                    // Deliver what was read before the error, as the sequential walk.
-                    Err(source) => {
-                        error = Some(CaptureError::Read {
-                            path: path.clone(),
-                            offset: win.end_offset(),
-                            source,
-                        });
-                        cur.end = win.end_offset();
-                        true
-                    }
-                },
+                }
                 WalkEnd::Exhausted | WalkEnd::Stopped => {
                     cur.end = win.end_offset();
-                    true
+                    (true, false)
                 }
             };
             let next = Batch::new(cur.end, bs + bs / 8);
             let mut batch = std::mem::replace(&mut cur, next);
             batch.records = std::mem::take(&mut local_index);
+            batch.idle = idle;
             while dispatched - delivered >= window {
                 if pump(true, &mut delivered, &mut run).is_break() {
                     return;
@@ -242,6 +302,12 @@ where
             if last {
                 break;
             }
+            // The input is quiet: nothing is gained by holding outputs back.
+            while idle && delivered < dispatched {
+                if pump(true, &mut delivered, &mut run).is_break() {
+                    return;
+                }
+            }
         }
         while delivered < dispatched {
             if pump(true, &mut delivered, &mut run).is_break() {
@@ -254,6 +320,10 @@ where
         return Err(e);
     }
     run.stats.stream_cut |= win.cut;
-    run.stats.bytes = win.end_offset();
+    run.stats.bytes = if run.interrupted {
+        win.base
+    } else {
+        win.end_offset()
+    };
     Ok(run)
 }

@@ -67,6 +67,10 @@ pub struct Report {
     /// Facts a reader needs to trust the rows (the clock offset a join used, and how it
     /// was found), one sentence each.
     pub notes: Vec<String>,
+    /// The run was interrupted (Ctrl-C): its inputs were read only up to that moment, and
+    /// the rows are those of the input read so far. Left out of JSON when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 impl Report {
@@ -124,6 +128,7 @@ impl Report {
             self.sections.push(s);
         }
         self.notes.extend(other.notes);
+        self.interrupted |= other.interrupted;
     }
 }
 

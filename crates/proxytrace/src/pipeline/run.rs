@@ -1,7 +1,7 @@
 //! [`run`]: the one per-file loop.
 
 use super::{Inputs, Report, Sink};
-use crate::capture::{self, Capture, CaptureError};
+use crate::capture::{Capture, CaptureError};
 use crate::engine::Engine;
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -37,7 +37,9 @@ pub trait Stage {
 /// A capture that cannot be opened or read to its end is recorded in the report (and
 /// shown to the sink) and the run goes on; it ends early when the sink says `Break`, and
 /// fails only when the sink fails. The stage's remaining rows are released at the end
-/// unless the sink stopped the run.
+/// unless the sink stopped the run. When the engine's interrupt flag is set
+/// ([`Engine::with_interrupt`]) the current capture ends where it was, no further one is
+/// read, the held rows are still released, and the report says `interrupted`.
 pub fn run<S, K>(
     engine: &Engine,
     inputs: &Inputs,
@@ -65,9 +67,16 @@ where
         }
     };
     for input in inputs.files() {
+        if engine.interrupted() {
+            break;
+        }
         let name = input.display().display().to_string();
-        let result = capture::open(input, inputs.open_options())
-            .and_then(|cap| stage.file(engine, cap, &mut |row| emit(row, sink, &mut failure)));
+        let result = match engine.open(input, inputs.open_options()) {
+            // Interrupted while waiting for the input's first bytes.
+            Ok(None) => break,
+            Ok(Some(cap)) => stage.file(engine, cap, &mut |row| emit(row, sink, &mut failure)),
+            Err(e) => Err(e),
+        };
         match result {
             Ok(ControlFlow::Continue(())) => report.files += 1,
             Ok(ControlFlow::Break(())) => {
@@ -97,6 +106,7 @@ where
         }
     }
     stage.report(&mut report);
+    report.interrupted = engine.interrupted();
     report.rows = rows;
     report.inputs = inputs.report().clone();
     report.seconds = started.elapsed().as_secs_f64();

@@ -213,7 +213,8 @@ pub fn run<K: Sink<JoinRow>>(
     if shown.stopped {
         return Ok(stopped_early(failed, notes, started));
     }
-    if front_report.files == 0 {
+    // Interrupted before the front side was read: not an error, an interrupted run.
+    if front_report.files == 0 && !engine.interrupted() {
         let names: Vec<String> = front
             .files()
             .iter()

@@ -75,8 +75,8 @@ impl ProfileLearning {
                 s
             }
             ProfileLearning::WarmUp => format!(
-                "identity profiles: learned from the first {} heads / {} s of the stream \
-                 (it cannot be read twice)",
+                "identity profiles: learned from the first {} heads / {} s of the stream, \
+                 or those before it first paused (it cannot be read twice)",
                 super::WARM_UP_HEADS,
                 super::WARM_UP_NS / 1_000_000_000
             ),

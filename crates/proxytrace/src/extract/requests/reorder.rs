@@ -71,7 +71,6 @@ impl<R> ReorderBuffer<R> {
     }
 
     /// Rows held.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }

@@ -40,6 +40,9 @@ pub struct RequestStats {
     /// [`MAX_REORDER_ROWS`](super::MAX_REORDER_ROWS): an older row completed later can
     /// follow them (output then not sorted by time).
     pub rows_released_reorder_cap: u64,
+    /// Rows of a live input released when it paused, before the reorder slack passed: a
+    /// later packet whose time steps back could put an older row after them.
+    pub rows_released_input_quiet: u64,
 }
 
 impl Counters for RequestStats {
@@ -53,6 +56,11 @@ impl Counters for RequestStats {
                 "rows_released_reorder_cap",
                 self.rows_released_reorder_cap,
                 Cap,
+            ),
+            Counter::new(
+                "rows_released_input_quiet",
+                self.rows_released_input_quiet,
+                Volume,
             ),
         ]
     }
@@ -133,10 +141,13 @@ pub struct RequestStage<'c> {
     log: Option<LogWriter>,
     /// The row pass replays the first read's heads instead of reading the captures.
     replay: Option<Arc<HeadLog>>,
+    /// An interrupt ended the replay before the end of its log.
+    replay_interrupted: bool,
     /// Heads built or tallied on the delivering thread (a stream's warm-up).
     counts: BuildCounts,
     reorder: ReorderBuffer<RequestRow>,
     rows_released_reorder_cap: u64,
+    rows_released_input_quiet: u64,
     files: Vec<FileCtx>,
     /// The latest segment timestamp of the run so far.
     max_ts: i64,
@@ -188,10 +199,12 @@ impl<'c> RequestStage<'c> {
             counts: BuildCounts::default(),
             reorder: ReorderBuffer::default(),
             rows_released_reorder_cap: 0,
+            rows_released_input_quiet: 0,
             files: Vec::new(),
             max_ts: i64::MIN,
             log: None,
             replay: cfg.head_log.clone(),
+            replay_interrupted: false,
             walk: WalkStats::default(),
             packets: Outcomes::default(),
             files_read: 0,
@@ -246,6 +259,7 @@ impl<'c> RequestStage<'c> {
             preambles_unparsed: c.preambles_unparsed,
             rows_filtered: c.rows_filtered,
             rows_released_reorder_cap: self.rows_released_reorder_cap,
+            rows_released_input_quiet: self.rows_released_input_quiet,
         }
     }
 
@@ -412,6 +426,33 @@ impl<'c> RequestStage<'c> {
             .release(bound, &mut self.rows_released_reorder_cap, emit)
     }
 
+    /// A live input paused: release every row older than the oldest pending head, without
+    /// the reorder slack (those the slack would have held are counted). The shards'
+    /// pending heads were looked at after this chunk (a live input's chunks are all due).
+    fn release_quiet(
+        &mut self,
+        emit: &mut dyn FnMut(RequestRow) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        // First what the slack lets go anyway.
+        if self.release(false, emit).is_break() {
+            return ControlFlow::Break(());
+        }
+        if !matches!(self.profiling, Profiling::Use) {
+            return ControlFlow::Continue(());
+        }
+        let bound = self
+            .shards
+            .iter()
+            .filter_map(|s| s.oldest_pending)
+            .fold(i64::MAX, i64::min);
+        let before = self.reorder.len();
+        let flow = self
+            .reorder
+            .release(bound, &mut self.rows_released_reorder_cap, emit);
+        self.rows_released_input_quiet += (before - self.reorder.len()) as u64;
+        flow
+    }
+
     /// Rows older than this can no longer be preceded by another.
     fn release_bound(&self, all: bool) -> i64 {
         if all {
@@ -471,13 +512,25 @@ impl<'c> RequestStage<'c> {
             // A live input's rows leave after every batch (batches are small there).
             let due = since_release >= RELEASE_EVERY || live;
             self.take_chunk(engine, chunk, info.source, ord, due);
-            if due {
+            if live && info.idle {
+                // The input paused and its reader is waiting: decide a warm-up now, and
+                // let every row go that no pending head can precede (only a packet that
+                // steps back in time could still come before them).
+                self.end_warm_up();
+                stopped = self.release_quiet(emit);
+            } else if due {
                 since_release = 0;
                 stopped = self.release(false, emit);
             }
             stopped
         });
         let run = match run {
+            Ok(run) if run.interrupted => {
+                if let Some(log) = &mut self.log {
+                    log.give_up();
+                }
+                run
+            }
             Ok(run) => run,
             Err(e) => {
                 if let Some(log) = &mut self.log {
@@ -530,6 +583,12 @@ impl<'c> RequestStage<'c> {
                 Logged::Release(bound) => {
                     self.build_logged(engine, &heads);
                     heads.clear();
+                    if engine.is_some_and(Engine::interrupted) {
+                        // As if the input ended here (engine::Engine::with_interrupt):
+                        // the rows so far, without the heads still open at this point.
+                        self.replay_interrupted = true;
+                        return ControlFlow::Continue(());
+                    }
                     let flow =
                         self.reorder
                             .release(*bound, &mut self.rows_released_reorder_cap, emit);
@@ -578,6 +637,11 @@ impl<'c> RequestStage<'c> {
         emit: &mut dyn FnMut(RequestRow) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
         if let Some(log) = self.replay.clone() {
+            if self.replay_interrupted {
+                return self
+                    .reorder
+                    .release(i64::MAX, &mut self.rows_released_reorder_cap, emit);
+            }
             return self.replay_steps(None, &log.finish, emit);
         }
         if let Some(log) = &mut self.log {
