@@ -13,9 +13,10 @@ use crate::capture::WalkStats;
 use crate::decode::Outcomes;
 use crate::http1::{HeadEvent, ReassemblyStats};
 
-/// Most head bytes (heads, preambles and per-head bookkeeping) the log keeps: about
-/// 400,000 ordinary requests.
-pub const MAX_LOG_BYTES: usize = 256 << 20;
+/// Most bytes (heads, preambles and per-head bookkeeping, as allocated) the log keeps:
+/// about 200,000 ordinary requests, a few GB of capture. It comes on top of the
+/// reassembly's own bound (`ReassemblyConfig::max_total_bytes`).
+pub const MAX_LOG_BYTES: usize = 128 << 20;
 
 /// Per-head bookkeeping charged to the log besides its bytes.
 const HEAD_OVERHEAD: usize = std::mem::size_of::<HeadEvent>() + 32;
@@ -48,11 +49,12 @@ pub struct HeadLog {
     pub(crate) reassembly: ReassemblyStats,
 }
 
-/// The log being written by the first read; `None` once it outgrew [`MAX_LOG_BYTES`].
+/// The log being written by the first read; `None` once it outgrew its bound.
 #[derive(Debug, Default)]
 pub(crate) struct LogWriter {
     log: Option<HeadLog>,
     bytes: usize,
+    max_bytes: usize,
     /// Steps of the file being read.
     current: Vec<Logged>,
     /// The input has ended (steps go to `finish`).
@@ -61,8 +63,13 @@ pub(crate) struct LogWriter {
 
 impl LogWriter {
     pub(crate) fn new() -> LogWriter {
+        LogWriter::with_bound(MAX_LOG_BYTES)
+    }
+
+    pub(crate) fn with_bound(max_bytes: usize) -> LogWriter {
         LogWriter {
             log: Some(HeadLog::default()),
+            max_bytes,
             ..LogWriter::default()
         }
     }
@@ -71,9 +78,9 @@ impl LogWriter {
         if self.log.is_none() {
             return;
         }
-        self.bytes += ev.head.len() + ev.proxy_preamble.as_ref().map_or(0, Vec::len);
+        self.bytes += ev.head.capacity() + ev.proxy_preamble.as_ref().map_or(0, Vec::capacity);
         self.bytes += HEAD_OVERHEAD;
-        if self.bytes > MAX_LOG_BYTES {
+        if self.bytes > self.max_bytes {
             self.log = None;
             self.current = Vec::new();
             return;
@@ -124,5 +131,110 @@ impl LogWriter {
             l.reassembly = reassembly;
             l
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{Input, OpenOptions};
+    use crate::engine::{Engine, EngineOptions};
+    use crate::extract::requests::{learn_profiles, RequestRow, RequestStage, RequestsConfig};
+    use crate::pipeline::{self, Inputs, Report};
+    use proxytrace_synth::scenario::{generate_to_dir, ScenarioConfig};
+
+    fn rows_and_report(
+        engine: &Engine,
+        inputs: &Inputs,
+        cfg: &RequestsConfig,
+    ) -> (Vec<RequestRow>, Report) {
+        let mut rows = Vec::new();
+        let report = match pipeline::run(engine, inputs, &mut RequestStage::new(cfg), &mut rows) {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+        (rows, report)
+    }
+
+    /// The row pass that replays the first read's heads gives the rows, their order and
+    /// the report of a row pass that reads the captures again, over two files, with small
+    /// chunks (releases between many chunks) and the default ones.
+    #[test]
+    fn replay_equals_a_second_read() {
+        let dir = std::env::temp_dir().join(format!("proxytrace-replay-{}", std::process::id()));
+        let mut paths = Vec::new();
+        for (k, seed) in [3u64, 4].into_iter().enumerate() {
+            let cfg = ScenarioConfig {
+                seed,
+                back_bytes: 3 << 20,
+                start_ns: 1_767_225_600_000_000_000 + k as i64 * 2_000_000_000,
+                ..ScenarioConfig::default()
+            };
+            let (_, files) = generate_to_dir(&cfg, &dir.join(k.to_string())).unwrap();
+            paths.push(files.back);
+        }
+        let inputs = Inputs::from_files(
+            paths.iter().map(|p| Input::Path(p.clone())).collect(),
+            OpenOptions { mmap: true },
+        );
+        for chunk_size in [64 << 10, 8 << 20] {
+            let engine = Engine::new(EngineOptions {
+                chunk_size,
+                ..EngineOptions::default()
+            })
+            .unwrap();
+            let (cfg, _) = learn_profiles(&engine, &inputs, &RequestsConfig::default());
+            assert!(cfg.head_log.is_some());
+            let reread = RequestsConfig {
+                head_log: None,
+                ..cfg.clone()
+            };
+            let (a, ra) = rows_and_report(&engine, &inputs, &cfg);
+            let (b, rb) = rows_and_report(&engine, &inputs, &reread);
+            assert!(a.len() > 100, "{}", a.len());
+            assert!(a == b, "rows differ (chunk size {chunk_size})");
+            assert_eq!(ra.sections, rb.sections);
+            assert_eq!(
+                (ra.records, ra.bytes, ra.files),
+                (rb.records, rb.bytes, rb.files)
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_log_over_its_bound_is_dropped() {
+        let ev = |n: usize| HeadEvent {
+            flow: crate::decode::FiveTuple {
+                src_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+                src_port: 1,
+                dst_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+                dst_port: 2,
+                proto: crate::decode::IpProto::TCP,
+            },
+            ts_ns: 0,
+            packet_index: 0,
+            seq: 0,
+            stream_offset: 0,
+            head: vec![b'x'; n],
+            proxy_preamble: None,
+            ordinal: 1,
+            flags: Default::default(),
+        };
+        let mut w = LogWriter::with_bound(10_000);
+        w.head(ev(1000));
+        w.release(5);
+        w.file_done("a".into(), WalkStats::default(), Outcomes::default());
+        assert!(w.finish(ReassemblyStats::default()).is_some());
+        let mut w = LogWriter::with_bound(10_000);
+        for _ in 0..20 {
+            w.head(ev(1000));
+        }
+        w.file_done("a".into(), WalkStats::default(), Outcomes::default());
+        assert!(w.finish(ReassemblyStats::default()).is_none());
+        let mut w = LogWriter::with_bound(10_000);
+        w.head(ev(10));
+        w.give_up();
+        assert!(w.finish(ReassemblyStats::default()).is_none());
     }
 }
