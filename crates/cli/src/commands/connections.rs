@@ -24,7 +24,7 @@ pub fn run(cli: &Cli, a: &ConnectionsArgs) -> anyhow::Result<ExitCode> {
     let bar = args::bar(&inputs, a.out.quiet);
     let engine = args::engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
     let format = args::row_format(&a.out);
-    let batch = super::batch_formatting(&engine, &[&inputs]);
+    let live = super::live(&[&inputs]);
     let header = !a.out.no_header;
     let listing = args::listing(&a.out, false);
     let (report, matches) = list(
@@ -34,8 +34,8 @@ pub fn run(cli: &Cli, a: &ConnectionsArgs) -> anyhow::Result<ExitCode> {
         (),
         bar.as_ref(),
         super::MakePrinter {
-            batch,
-            live: batch.is_none(),
+            batch: None,
+            live,
             make: &|w, batch| {
                 flat_or_json::<ConnectionRow, ConnectionJson>(format, w, header, batch)
             },

@@ -16,7 +16,7 @@ pub fn run(cli: &Cli, a: &SynsArgs) -> anyhow::Result<ExitCode> {
     let bar = args::bar(&inputs, a.out.quiet);
     let engine = args::engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
     let format = args::row_format(&a.out);
-    let batch = super::batch_formatting(&engine, &[&inputs]);
+    let live = super::live(&[&inputs]);
     let header = !a.out.no_header;
     let config = SynsConfig {
         db: db.get(),
@@ -29,8 +29,8 @@ pub fn run(cli: &Cli, a: &SynsArgs) -> anyhow::Result<ExitCode> {
         ClientSummary::default(),
         bar.as_ref(),
         super::MakePrinter {
-            batch,
-            live: batch.is_none(),
+            batch: None,
+            live,
             make: &|w, batch| flat::<SynRow>(format, w, header, batch),
         },
         |sink| syns::run(&engine, &inputs, &config, sink),
