@@ -353,17 +353,15 @@ impl Capture {
     /// Drop the pages of a mapped range from this process (MADV_DONTNEED) so resident
     /// memory stays flat on huge files. No-op for streams.
     pub fn release_range(&self, offset: usize, len: usize) {
-        if let Data::Mapped(m) = &self.data {
-            if len > 0 && offset.saturating_add(len) <= m.len() {
-                // SAFETY: the map is a read-only MAP_SHARED file mapping: DONTNEED only
-                // unmaps the pages, a later access faults them back in from the file with
-                // the same contents (private anonymous or written pages would be zeroed or
-                // lost; we have none).
-                let _ = unsafe {
-                    m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len)
-                };
-            }
-        }
+        self.pages().release(offset, len);
+    }
+
+    /// The mapped pages, to release from another thread ([`Pages::release`]).
+    pub fn pages(&self) -> Pages<'_> {
+        Pages(match &self.data {
+            Data::Mapped(m) => Some(m),
+            Data::Stream { .. } => None,
+        })
     }
 
     /// How a stream's reads may wait for a writer ([`Waiting::Never`] for a mapped
@@ -536,5 +534,28 @@ impl StreamWindow {
     pub fn filled(&mut self, n: usize) {
         self.end += n.min(self.buf.len() - self.end);
         self.eof = n == 0;
+    }
+}
+
+/// A capture's mapped pages (none for a stream), shareable with the worker pool so
+/// releasing them does not hold up the thread that delivers chunks.
+#[derive(Clone, Copy)]
+pub struct Pages<'a>(Option<&'a Mmap>);
+
+impl Pages<'_> {
+    /// Drop the pages of a mapped range from this process (MADV_DONTNEED). No-op for a
+    /// stream or a range outside the map.
+    pub fn release(self, offset: usize, len: usize) {
+        if let Some(m) = self.0 {
+            if len > 0 && offset.saturating_add(len) <= m.len() {
+                // SAFETY: the map is a read-only MAP_SHARED file mapping: DONTNEED only
+                // unmaps the pages, a later access faults them back in from the file with
+                // the same contents (private anonymous or written pages would be zeroed or
+                // lost; we have none).
+                let _ = unsafe {
+                    m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len)
+                };
+            }
+        }
     }
 }

@@ -41,6 +41,31 @@ impl BuildCounts {
     }
 }
 
+/// One head's share of its pair's profile tally.
+pub(crate) struct Tally {
+    pair: ProxyPair,
+    /// The first head of a connection seen from its start.
+    opens_connection: bool,
+    preamble: bool,
+    sources: Vec<(IdentitySource, bool)>,
+    user_agent: bool,
+}
+
+impl Tally {
+    /// Count it into `table` (the run's one table, in the order the heads were completed,
+    /// so a full table keeps the pairs a sequential read keeps).
+    pub(crate) fn add_to(&self, table: &mut ProfileTable) {
+        let Some(t) = table.tally_mut(self.pair) else {
+            return;
+        };
+        if self.opens_connection {
+            t.connections += 1;
+            t.preambles += u64::from(self.preamble);
+        }
+        t.add_request(&self.sources, self.user_agent);
+    }
+}
+
 /// The read-only context rows are built with: shared by every shard during a chunk.
 pub(crate) struct Builder<'a> {
     pub(crate) cfg: &'a RequestsConfig,
@@ -51,11 +76,10 @@ pub(crate) struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    /// Count one head into the profile tallies of its proxy/backend pair.
-    pub(crate) fn tally(&self, ev: &HeadEvent, learned: &mut ProfileTable) {
-        let Ok(head) = parse_request_head(&ev.head, self.extra) else {
-            return;
-        };
+    /// What one head adds to the profile tallies of its proxy/backend pair (worked out in
+    /// a shard; added to the run's one table in order, [`Tally::add_to`]).
+    pub(crate) fn tally(&self, ev: &HeadEvent) -> Option<Tally> {
+        let head = parse_request_head(&ev.head, self.extra).ok()?;
         let proxy_src = match ev.proxy_preamble.as_deref().map(parse_proxy) {
             Some(Ok(p)) => Some(p.src),
             _ => None,
@@ -69,14 +93,13 @@ impl Builder<'_> {
                 Some((c.source, special_range(a).is_some()))
             })
             .collect();
-        let Some(t) = learned.tally_mut(pair_of(&ev.flow)) else {
-            return;
-        };
-        if ev.ordinal == 1 && !ev.flags.contains(HeadFlags::MIDSTREAM_START) {
-            t.connections += 1;
-            t.preambles += u64::from(proxy_src.is_some());
-        }
-        t.add_request(&sources, head.user_agent.is_some());
+        Some(Tally {
+            pair: pair_of(&ev.flow),
+            opens_connection: ev.ordinal == 1 && !ev.flags.contains(HeadFlags::MIDSTREAM_START),
+            preamble: proxy_src.is_some(),
+            sources,
+            user_agent: head.user_agent.is_some(),
+        })
     }
 
     /// How to choose the client on `flow`: the user's sources, the pair's profile, or the

@@ -14,9 +14,9 @@ use crate::decode::Outcomes;
 use crate::http1::{HeadEvent, ReassemblyStats};
 
 /// Most bytes (heads, preambles and per-head bookkeeping, as allocated) the log keeps:
-/// about 200,000 ordinary requests, a few GB of capture. It comes on top of the
+/// about 100,000 ordinary requests, a couple of GB of capture. It comes on top of the
 /// reassembly's own bound (`ReassemblyConfig::max_total_bytes`).
-pub const MAX_LOG_BYTES: usize = 128 << 20;
+pub const MAX_LOG_BYTES: usize = 64 << 20;
 
 /// Per-head bookkeeping charged to the log besides its bytes.
 const HEAD_OVERHEAD: usize = std::mem::size_of::<HeadEvent>() + 32;

@@ -2,14 +2,13 @@
 //! (engine::shard_of) and the rows or tallies of their heads, run on the worker pool
 //! between two chunk deliveries.
 
-use super::build::{BuildCounts, Builder};
+use super::build::{BuildCounts, Builder, Tally};
 use super::reorder::OrderKey;
 use super::segments::Seg;
 use super::stage::tag_index;
 use super::RequestRow;
 use crate::capture::prefetch;
 use crate::http1::{HeadAssembler, HeadEvent, ReassemblyConfig, SegmentMeta};
-use crate::identity::ProfileTable;
 
 /// How many segments ahead a shard prefetches payload bytes.
 const PREFETCH_SEGMENTS: usize = 8;
@@ -39,13 +38,13 @@ pub(crate) enum Produced {
     Row(OrderKey, Box<RequestRow>),
     /// A head for the stage to decide on.
     Event(Box<HeadEvent>),
+    /// A head's share of the profile tallies (the first pass).
+    Tally(Box<Tally>),
 }
 
 /// One shard's state.
 pub(crate) struct Shard {
     assembler: HeadAssembler,
-    /// Tallies of the first pass.
-    pub(crate) learned: ProfileTable,
     pub(crate) counts: BuildCounts,
     /// Produced since the stage last collected, with where each was made.
     pub(crate) out: Vec<(Made, Produced)>,
@@ -71,7 +70,6 @@ impl Shard {
     pub(crate) fn new(cfg: &ReassemblyConfig, shards: usize) -> Shard {
         Shard {
             assembler: HeadAssembler::new(cfg.shard_share(shards)),
-            learned: ProfileTable::default(),
             counts: BuildCounts::default(),
             out: Vec::new(),
             oldest_pending: None,
@@ -138,14 +136,14 @@ impl Shard {
                     self.out.push((made, Produced::Row(key, Box::new(row))));
                 }
             }
-            ShardMode::Learn => {
+            ShardMode::Learn | ShardMode::LearnAndKeep => {
                 self.counts.heads += 1;
-                builder.tally(&ev, &mut self.learned);
-            }
-            ShardMode::LearnAndKeep => {
-                self.counts.heads += 1;
-                builder.tally(&ev, &mut self.learned);
-                self.out.push((made, Produced::Event(Box::new(ev))));
+                if let Some(t) = builder.tally(&ev) {
+                    self.out.push((made, Produced::Tally(Box::new(t))));
+                }
+                if mode == ShardMode::LearnAndKeep {
+                    self.out.push((made, Produced::Event(Box::new(ev))));
+                }
             }
             ShardMode::Events => self.out.push((made, Produced::Event(Box::new(ev)))),
         }

@@ -131,7 +131,8 @@ enum Profiling {
 pub struct RequestStage<'c> {
     cfg: &'c RequestsConfig,
     profiling: Profiling,
-    /// Tallies of a stream's warm-up (made on the delivering thread, in order).
+    /// The run's tallies: the first pass's (worked out in the shards, counted here in the
+    /// order the heads were completed) or a stream's warm-up.
     learned: ProfileTable,
     /// The profiles rows are built with: the config's, or the warm-up's once decided.
     profiles: Option<Arc<ProfileTable>>,
@@ -235,12 +236,8 @@ impl<'c> RequestStage<'c> {
         (self.into_profiles(), log)
     }
 
-    /// The profiles learned by a [`RequestStage::learner`], decided (the shards'
-    /// tallies added in shard order, so a full table keeps the same pairs every run).
+    /// The profiles learned by a [`RequestStage::learner`], decided.
     pub fn into_profiles(mut self) -> ProfileTable {
-        for s in &self.shards {
-            self.learned.merge(&s.learned);
-        }
         self.learned.decide();
         self.learned
     }
@@ -344,6 +341,7 @@ impl<'c> RequestStage<'c> {
         for (_, p) in made {
             match (p, &mut self.log) {
                 (Produced::Row(key, row), _) => self.reorder.push(key, *row),
+                (Produced::Tally(t), _) => t.add_to(&mut self.learned),
                 // Tallied in the shard already: kept for the row pass.
                 (Produced::Event(ev), Some(log)) => log.head(*ev),
                 (Produced::Event(ev), None) => self.on_event(*ev),
@@ -369,7 +367,10 @@ impl<'c> RequestStage<'c> {
             }
             Profiling::Learn => {
                 self.counts.heads += 1;
-                return builder.tally(&ev, &mut self.learned);
+                if let Some(t) = builder.tally(&ev) {
+                    t.add_to(&mut self.learned);
+                }
+                return;
             }
             Profiling::WarmUp {
                 held,
@@ -381,7 +382,9 @@ impl<'c> RequestStage<'c> {
                 let full = held.len() + 1 >= WARM_UP_HEADS
                     || *bytes >= WARM_UP_BYTES
                     || ev.ts_ns.saturating_sub(first) >= WARM_UP_NS;
-                builder.tally(&ev, &mut self.learned);
+                if let Some(t) = builder.tally(&ev) {
+                    t.add_to(&mut self.learned);
+                }
                 held.push(ev);
                 full
             }
@@ -648,16 +651,25 @@ impl<'c> RequestStage<'c> {
             log.finishing();
         }
         let mode = self.shard_mode();
-        let builder = Builder {
-            cfg: self.cfg,
-            extra: &self.extra,
-            profiles: self.profiles.as_deref(),
-            files: &self.files,
-        };
-        for (k, s) in self.shards.iter_mut().enumerate() {
-            s.finish(k, mode, &builder);
+        // One shard at a time, its flushed heads taken before the next shard's: a flood of
+        // unfinished heads is never held whole, and the rows no remaining shard's pending
+        // head can precede leave (under the reorder buffer's cap).
+        for k in 0..self.shards.len() {
+            let builder = Builder {
+                cfg: self.cfg,
+                extra: &self.extra,
+                profiles: self.profiles.as_deref(),
+                files: &self.files,
+            };
+            if let Some(s) = self.shards.get_mut(k) {
+                s.finish(k, mode, &builder);
+                s.oldest_pending = None;
+            }
+            self.collect();
+            if self.release(false, emit).is_break() {
+                return ControlFlow::Break(());
+            }
         }
-        self.collect();
         self.end_warm_up();
         self.release(true, emit)
     }
