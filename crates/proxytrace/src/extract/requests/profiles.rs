@@ -123,7 +123,6 @@ pub fn learn_profiles(
         Err(never) => match never {},
     };
     let (table, log) = stage.into_profiles_and_log();
-    give_back_freed_memory();
     let (pairs, with_profile, pairs_over_cap) = table_note(&table);
     out.profiles = Some(Arc::new(table));
     // A file the first read could not read to its end: the row pass reads (and reports)
@@ -149,16 +148,4 @@ fn table_note(t: &ProfileTable) -> (usize, usize, u64) {
         .filter(|(_, p)| p.chosen.is_some())
         .count();
     (t.len(), with, t.pairs_over_cap)
-}
-
-/// The first read's flow tables were freed on the worker threads, in their allocator
-/// arenas; the row pass allocates its own, maybe in other arenas. Hand the freed pages back
-/// to the system so the two reads' peaks do not add up (glibc keeps them otherwise).
-fn give_back_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free heap memory to the system; it touches no
-    // memory the program holds.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
