@@ -292,11 +292,12 @@ const REQUESTS: &[&str] = &[
     "-",
 ];
 
-#[test]
-fn requests_rows_of_a_live_pipeline_appear_while_the_pipe_stays_open() {
-    let mut live = Live::spawn(REQUESTS);
-    live.write(&requests_pcap(1, T0, true));
-    let shown = live.wait_for_line("/r/0", Duration::from_secs(2));
+/// `args` over a pipe that stays open after `bytes`: a line containing `needle` shows
+/// within 2 s, and the run ends well once the writer leaves.
+fn row_shows_while_the_pipe_stays_open(args: &[&str], bytes: &[u8], needle: &str) {
+    let mut live = Live::spawn(args);
+    live.write(bytes);
+    let shown = live.wait_for_line(needle, Duration::from_secs(2));
     drop(live.stdin.take());
     let (status, out, err) = live.finish();
     assert!(
@@ -304,6 +305,11 @@ fn requests_rows_of_a_live_pipeline_appear_while_the_pipe_stays_open() {
         "no row within 2 s while the pipe was open: {out}{err}"
     );
     assert_eq!(status.code(), Some(0), "{err}");
+}
+
+#[test]
+fn requests_rows_of_a_live_pipeline_appear_while_the_pipe_stays_open() {
+    row_shows_while_the_pipe_stays_open(REQUESTS, &requests_pcap(1, T0, true), "/r/0");
 }
 
 /// Without `--identity-header` a stream first learns the identity profiles from its
@@ -311,32 +317,22 @@ fn requests_rows_of_a_live_pipeline_appear_while_the_pipe_stays_open() {
 /// the row still shows while the writer waits.
 #[test]
 fn requests_rows_of_a_live_pipeline_appear_during_the_warm_up() {
-    let mut live = Live::spawn(&["requests", "--format", "csv", "-"]);
-    live.write(&requests_pcap(1, T0, true));
-    let shown = live.wait_for_line("/r/0", Duration::from_secs(2));
-    drop(live.stdin.take());
-    let (status, out, err) = live.finish();
-    assert!(
-        shown,
-        "no row within 2 s while the pipe was open: {out}{err}"
+    row_shows_while_the_pipe_stays_open(
+        &["requests", "--format", "csv", "-"],
+        &requests_pcap(1, T0, true),
+        "/r/0",
     );
-    assert_eq!(status.code(), Some(0), "{err}");
 }
 
+/// `syns` holds a handshake's rows for its window (130 s of capture time, for late
+/// retransmissions): the second handshake, 131 s later, releases the first's.
 #[test]
 fn syns_rows_of_a_live_pipeline_appear_while_the_pipe_stays_open() {
-    let mut live = Live::spawn(&["syns", "--format", "csv", "-"]);
-    // `syns` holds a handshake's rows for its window (130 s of capture time, for late
-    // retransmissions): the second handshake, 131 s later, releases the first's.
-    live.write(&handshakes_pcap(2, 131_000_000_000));
-    let shown = live.wait_for_line("81.2.0.1", Duration::from_secs(2));
-    drop(live.stdin.take());
-    let (status, out, err) = live.finish();
-    assert!(
-        shown,
-        "no row within 2 s while the pipe was open: {out}{err}"
+    row_shows_while_the_pipe_stays_open(
+        &["syns", "--format", "csv", "-"],
+        &handshakes_pcap(2, 131_000_000_000),
+        "81.2.0.1",
     );
-    assert_eq!(status.code(), Some(0), "{err}");
 }
 
 /// Ctrl-C (and SIGTERM) on a pipeline whose writer is still there: exit 130 (143), the
