@@ -532,33 +532,47 @@ fn back_file_unreadable_during_the_estimate_is_reported() {
         .status()
         .unwrap();
     assert!(made.success());
-    let writer = std::thread::spawn({
-        let fifo = fifo.clone();
-        move || {
-            let open = || std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
-            // The reader sees these bytes, then the end of the file, and closes its end.
-            let _ = open().write_all(b"this is not a capture file at all");
-            // Before opening again, let it close: a writer opening while the first reader
-            // still holds the FIFO would write into that reader's pipe.
-            std::thread::sleep(std::time::Duration::from_secs(2));
-            let _ = open().write_all(&back);
+    // The harness cannot order the run's second open of the FIFO after the writer's first
+    // close: when the run reopens it first, it joins the first writer's pipe, reads nothing
+    // and never takes the real capture (the writer is then left waiting). That is a race
+    // of this harness, seen as the writer unfinished; run again, at most three times. A run
+    // that never opens the FIFO twice leaves the writer unfinished every time and fails.
+    let mut attempt = 0;
+    let (code, out, err) = loop {
+        attempt += 1;
+        let writer = std::thread::spawn({
+            let fifo = fifo.clone();
+            let back = back.clone();
+            move || {
+                let open = || std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+                // The reader sees these bytes, then the end of the file, and closes its end.
+                let _ = open().write_all(b"this is not a capture file at all");
+                // Before opening again, let it close: a writer opening while the first
+                // reader still holds the FIFO would write into that reader's pipe.
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                let _ = open().write_all(&back);
+            }
+        });
+        let result = join(&files.front, &fifo, &["-c"]);
+        // Should the run end without opening the FIFO a second time, the writer would
+        // wait for a reader forever. Be that reader, so the test fails instead of hanging.
+        for _ in 0..50 {
+            if writer.is_finished() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
-    });
-    let (code, out, err) = join(&files.front, &fifo, &["-c"]);
-    // Should the run end without opening the FIFO a second time, the writer would wait for
-    // a reader forever. Be that reader, so the test fails instead of hanging.
-    for _ in 0..50 {
-        if writer.is_finished() {
-            break;
+        let raced = !writer.is_finished();
+        if raced {
+            if let Ok(mut f) = std::fs::File::open(&fifo) {
+                let _ = std::io::copy(&mut f, &mut std::io::sink());
+            }
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    if !writer.is_finished() {
-        if let Ok(mut f) = std::fs::File::open(&fifo) {
-            let _ = std::io::copy(&mut f, &mut std::io::sink());
+        writer.join().unwrap();
+        if !raced || attempt == 3 {
+            break result;
         }
-    }
-    writer.join().unwrap();
+    };
     let truth = jsonl(&std::fs::read_to_string(&files.truth).unwrap());
     assert_eq!(out.trim(), truth.len().to_string(), "{err}");
     assert_eq!(
