@@ -271,6 +271,17 @@ fn early_stop_changes_no_row() {
     let (want, want_stats) = go(variants[0], &ordered.0);
     assert!(column(&want, "packet").len() > 3, "{want}");
     assert_eq!(want_stats.3, 1, "the ordered capture stops past --until");
+    // The text summary says so too.
+    let (_, _, text) = run(&[
+        &["requests", "-c"][..],
+        &window[..4],
+        &[ordered.0.to_str().unwrap()],
+    ]
+    .concat());
+    assert!(
+        text.contains("files read only up to --until (in time order so far): 1"),
+        "{text}"
+    );
     let read = want_stats.0.as_u64().unwrap();
     assert!(read < recs.len() as u64, "{read} of {} read", recs.len());
     for v in variants {

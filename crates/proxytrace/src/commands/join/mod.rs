@@ -166,11 +166,20 @@ pub fn front_window(back: TimeWindow, front: TimeWindow, cfg: &JoinConfig) -> Op
 }
 
 fn front_window_note(w: TimeWindow) -> String {
-    let side = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), |t| format!("{t} ns"));
+    let side = |t: Option<i64>, open: &str| {
+        t.map_or_else(
+            || open.to_owned(),
+            |t| {
+                let mut s = String::new();
+                crate::timefmt::write_rfc3339(&mut s, t, crate::timefmt::Precision::NANO);
+                s
+            },
+        )
+    };
     format!(
-        "front side read from {} to {} (the back window in front time, opened by the join window and the clock slack)",
-        side(w.since),
-        side(w.until)
+        "front side read from {} until {} (the back window in front time, opened by the join window and the clock slack)",
+        side(w.since, "the start"),
+        side(w.until, "the end")
     )
 }
 
