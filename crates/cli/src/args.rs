@@ -2,14 +2,15 @@
 //! the inputs, the database, the output and the listing.
 
 use crate::flags::{
-    Cli, IdentityArgs, InputArgs, OutFormat, RowOutputArgs, StatsFormat, SummaryArgs,
+    Cli, IdentityArgs, InputArgs, OutFormat, RequestFilterArgs, RowOutputArgs, StatsFormat,
+    SummaryArgs,
 };
 use crate::output_file::{self, Output};
 use crate::progress::Bar;
 use anyhow::Context as _;
-use proxytrace::capture::OpenOptions;
+use proxytrace::capture::{OpenOptions, TimeWindow};
 use proxytrace::engine::{Engine, EngineOptions};
-use proxytrace::extract::requests::RequestsConfig;
+use proxytrace::extract::requests::{FieldFilter, RequestsConfig};
 use proxytrace::fingerprint::{builtin, db::Database, db::DbError};
 use proxytrace::pipeline::{InputOptions, Inputs, Listing};
 use proxytrace::printers::Format;
@@ -227,4 +228,59 @@ pub fn named_files(inputs: &[&Inputs], db: Option<&Path>) -> Vec<PathBuf> {
         .collect();
     named.extend(db.map(Path::to_path_buf));
     named
+}
+
+/// `inputs` read only within `--since`/`--until`: relative times (`+15m`) count from the
+/// first packet of the earliest input, `now` from the wall clock at the start.
+pub fn windowed(cli: &Cli, inputs: Inputs) -> anyhow::Result<Inputs> {
+    if cli.since.is_none() && cli.until.is_none() {
+        return Ok(inputs);
+    }
+    let relative = [cli.since, cli.until]
+        .iter()
+        .flatten()
+        .any(|t| t.needs_first_packet());
+    let first = if relative {
+        inputs.first_packet_ns()
+    } else {
+        None
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    let since = cli
+        .since
+        .map(|t| t.resolve(first, now))
+        .transpose()
+        .context("--since")?;
+    let until = cli
+        .until
+        .map(|t| t.resolve(first, now))
+        .transpose()
+        .context("--until")?;
+    if let (Some(s), Some(u)) = (since, until) {
+        if s >= u {
+            anyhow::bail!("--since must be before --until (the window is since <= time < until)");
+        }
+    }
+    Ok(inputs.with_window(TimeWindow { since, until }))
+}
+
+/// The request field filters (`--method`, `--host`, `--target`, `--user-agent`).
+pub fn field_filter(a: &RequestFilterArgs) -> anyhow::Result<FieldFilter> {
+    let mut f = FieldFilter::default();
+    for m in &a.methods {
+        f.method(m).with_context(|| format!("--method {m:?}"))?;
+    }
+    for h in &a.hosts {
+        f.host(h).with_context(|| format!("--host {h:?}"))?;
+    }
+    for t in &a.targets {
+        f.target(t).with_context(|| format!("--target {t:?}"))?;
+    }
+    for u in &a.user_agents {
+        f.user_agent(u)
+            .with_context(|| format!("--user-agent {u:?}"))?;
+    }
+    Ok(f)
 }

@@ -20,6 +20,19 @@ pub struct Cli {
     /// Bytes per chunk of a mapped file (a test hook for many chunk boundaries).
     #[arg(long, global = true, hide = true, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     pub chunk_size: Option<u64>,
+    /// Only packets at or after TIME: RFC 3339 (2026-12-01T10:00:00Z, with an offset), a
+    /// date (its UTC midnight), +DURATION after the first packet (+15m), or now-DURATION.
+    #[arg(long, global = true, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true)]
+    pub since: Option<proxytrace::capture::TimeSpec>,
+    /// Only packets before TIME (same forms as --since).
+    #[arg(long, global = true, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true)]
+    pub until: Option<proxytrace::capture::TimeSpec>,
+}
+
+/// A `--since`/`--until` time.
+fn parse_time(s: &str) -> Result<proxytrace::capture::TimeSpec, String> {
+    s.parse()
+        .map_err(|e: proxytrace::capture::TimeSpecError| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +215,26 @@ pub struct RequestsArgs {
     /// Leave out requests that carry no client identity.
     #[arg(long)]
     pub identified_only: bool,
+    #[command(flatten)]
+    pub fields: RequestFilterArgs,
+}
+
+/// Filters on request fields, compared on the raw bytes of the request head. Each is
+/// repeatable (any value of one flag, all flags); `re:REGEX` is a regular expression.
+#[derive(Debug, Args)]
+pub struct RequestFilterArgs {
+    /// Only requests with this method (whole, ASCII case-insensitive).
+    #[arg(long = "method", value_name = "METHOD")]
+    pub methods: Vec<String>,
+    /// Only requests whose Host contains TEXT (ASCII case-insensitive).
+    #[arg(long = "host", value_name = "TEXT")]
+    pub hosts: Vec<String>,
+    /// Only requests whose target contains TEXT (case-sensitive), or matches re:REGEX.
+    #[arg(long = "target", value_name = "TEXT")]
+    pub targets: Vec<String>,
+    /// Only requests whose User-Agent contains TEXT (case-sensitive).
+    #[arg(long = "user-agent", value_name = "TEXT")]
+    pub user_agents: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -283,6 +316,9 @@ pub struct JoinArgs {
     /// p0f.fp-format database to match against [default: the built-in one].
     #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     pub db: Option<PathBuf>,
+    /// Filters on the back-side requests.
+    #[command(flatten)]
+    pub fields: RequestFilterArgs,
 }
 
 #[derive(Debug, Args)]

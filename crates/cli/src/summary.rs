@@ -53,6 +53,13 @@ pub fn text(r: &Report) -> String {
     if r.compressed_streams_cut > 0 {
         let _ = writeln!(s, "  cut compressed streams: {}", r.compressed_streams_cut);
     }
+    if r.stopped_at_until > 0 {
+        let _ = writeln!(
+            s,
+            "  files read only up to --until (in time order so far): {}",
+            r.stopped_at_until
+        );
+    }
     for (reason, n) in r.packets.undecodable_names() {
         if n > 0 {
             let _ = writeln!(s, "  undecodable {reason}: {n}");

@@ -79,6 +79,7 @@ fn walk_buffer_sequential(bencher: Bencher) {
             &mut idx,
             None,
             &mut stats,
+            &mut capture::WindowClock::default(),
             &mut |r: &Record<'_>| {
                 sum += u64::from(r.caplen);
                 ControlFlow::Continue(())

@@ -16,7 +16,7 @@ pub fn run(cli: &Cli, a: &ConnectionsArgs) -> anyhow::Result<ExitCode> {
         clients: a.out.clients.iter().copied().collect(),
         ..Default::default()
     };
-    let inputs = args::command_inputs(&a.input, Reading::Rows)?;
+    let inputs = args::windowed(cli, args::command_inputs(&a.input, Reading::Rows)?)?;
     let mut out = args::output(
         a.out.output.as_deref(),
         &args::named_files(&[&inputs], None),

@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// Describe every capture; exit status 2 when one could not be read.
 pub fn run(cli: &Cli, a: &InfoArgs) -> anyhow::Result<ExitCode> {
     let format = args::info_format(a.format, a.output.as_deref())?;
-    let inputs = args::command_inputs(&a.input, Reading::Files)?;
+    let inputs = args::windowed(cli, args::command_inputs(&a.input, Reading::Files)?)?;
     let mut out = args::output(a.output.as_deref(), &args::named_files(&[&inputs], None))?;
     let bar = args::bar(&inputs, a.quiet);
     let engine = args::engine(cli, bar.as_ref(), Stages::WorkersOnly)?;

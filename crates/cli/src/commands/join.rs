@@ -11,7 +11,10 @@ use std::process::ExitCode;
 pub fn run(cli: &Cli, a: &JoinArgs) -> anyhow::Result<ExitCode> {
     let db = args::database(a.db.as_deref())?;
     let config = JoinConfig {
-        requests: args::requests_config(&a.identity, &a.out)?,
+        requests: proxytrace::extract::requests::RequestsConfig {
+            fields: args::field_filter(&a.fields)?,
+            ..args::requests_config(&a.identity, &a.out)?
+        },
         window_ns: a.window,
         match_window_ns: a.match_window,
         clock_offset_ns: a.clock_offset,
@@ -20,7 +23,10 @@ pub fn run(cli: &Cli, a: &JoinArgs) -> anyhow::Result<ExitCode> {
     // Each side on its own: one capture may hold both sides (taken on the proxy host), so
     // the same file as --front and --back is not a duplicate.
     let front = args::inputs(&a.front, a.no_mmap, a.follow, Reading::Rows)?;
-    let back = args::inputs(&a.back, a.no_mmap, a.follow, Reading::Rows)?;
+    let back = args::windowed(
+        cli,
+        args::inputs(&a.back, a.no_mmap, a.follow, Reading::Rows)?,
+    )?;
     let named = args::named_files(&[&front, &back], a.db.as_deref());
     let mut out = args::output(a.out.output.as_deref(), &named)?;
     let all: Vec<_> = front.files().iter().chain(back.files()).cloned().collect();

@@ -16,7 +16,7 @@ pub fn run(cli: &Cli, a: &ProxiesArgs) -> anyhow::Result<ExitCode> {
         bail!("--client does not apply to proxies: its rows are proxy/backend pairs, not clients");
     }
     let requests = args::requests_config(&a.identity, &a.out)?;
-    let back = args::command_inputs(&a.input, Reading::Rows)?;
+    let back = args::windowed(cli, args::command_inputs(&a.input, Reading::Rows)?)?;
     let front = if a.front.is_empty() {
         None
     } else {

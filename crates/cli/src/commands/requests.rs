@@ -12,9 +12,10 @@ use std::process::ExitCode;
 pub fn run(cli: &Cli, a: &RequestsArgs, flows: bool) -> anyhow::Result<ExitCode> {
     let config = RequestsConfig {
         identified_only: a.identified_only,
+        fields: args::field_filter(&a.fields)?,
         ..args::requests_config(&a.identity, &a.out)?
     };
-    let inputs = args::command_inputs(&a.input, Reading::Rows)?;
+    let inputs = args::windowed(cli, args::command_inputs(&a.input, Reading::Rows)?)?;
     let mut out = args::output(
         a.out.output.as_deref(),
         &args::named_files(&[&inputs], None),

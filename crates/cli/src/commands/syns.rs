@@ -10,7 +10,7 @@ use std::process::ExitCode;
 /// Every SYN and SYN+ACK of the FRONT captures (`--summary`: one row per client).
 pub fn run(cli: &Cli, a: &SynsArgs) -> anyhow::Result<ExitCode> {
     let db = args::database(a.db.as_deref())?;
-    let inputs = args::command_inputs(&a.input, Reading::Rows)?;
+    let inputs = args::windowed(cli, args::command_inputs(&a.input, Reading::Rows)?)?;
     let named = args::named_files(&[&inputs], a.db.as_deref());
     let mut out = args::output(a.out.output.as_deref(), &named)?;
     let bar = args::bar(&inputs, a.out.quiet);

@@ -18,3 +18,4 @@ mod seeded;
 mod summary;
 mod syns;
 mod util;
+mod window;

@@ -14,6 +14,7 @@ mod ng;
 mod record;
 mod source;
 mod walk;
+mod window;
 
 pub use error::CaptureError;
 pub use expand::{
@@ -29,6 +30,7 @@ pub use source::{
 };
 pub(crate) use walk::prefetch;
 pub use walk::{walk_buffer, Damage, Parser, WalkEnd, WalkStats};
+pub use window::{TimeSpec, TimeSpecError, TimeWindow, WindowClock, STOP_MARGIN_NS};
 
 #[cfg(test)]
 mod tests {

@@ -60,6 +60,8 @@ crate::named_enum! {
         /// A packet whose time does not fit i64 nanoseconds (before 1677-09-21 or after
         /// 2262-04-11 UTC). The packet is kept, at the nearest representable time.
         TimestampOutOfRange => "timestamp_out_of_range",
+        /// A packet outside the `--since`/`--until` window: read (its header), not decoded.
+        OutsideTimeWindow => "outside_time_window",
     }
 }
 
@@ -69,7 +71,10 @@ impl SkipReason {
     pub fn is_record(self) -> bool {
         matches!(
             self,
-            SkipReason::TruncatedRecord | SkipReason::BadPacketBlock | SkipReason::UnknownInterface
+            SkipReason::TruncatedRecord
+                | SkipReason::BadPacketBlock
+                | SkipReason::UnknownInterface
+                | SkipReason::OutsideTimeWindow
         )
     }
 }

@@ -7,6 +7,7 @@ use super::legacy::LegacyParser;
 use super::ng::NgParser;
 use super::record::{Record, SkipReason};
 use super::walk::{walk_buffer, Parser, WalkEnd, WalkStats};
+use super::window::{TimeWindow, WindowClock};
 use memmap2::Mmap;
 use std::fs::File;
 use std::io::{self, Read};
@@ -111,6 +112,8 @@ pub struct Capture {
     pub parser: Parser,
     /// Size on disk; for compressed inputs the compressed size; None for stdin.
     pub file_len: Option<u64>,
+    /// The time window its walks keep (`--since`/`--until`); unbounded when opened.
+    pub window: TimeWindow,
     data: Data,
 }
 
@@ -229,6 +232,7 @@ fn from_map(path: PathBuf, map: Mmap) -> Result<Capture, CaptureError> {
         compression: Compression::None,
         parser,
         file_len: Some(map.len() as u64),
+        window: TimeWindow::default(),
         data: Data::Mapped(map),
     })
 }
@@ -315,6 +319,7 @@ fn from_stream(
         compression,
         parser,
         file_len,
+        window: TimeWindow::default(),
         data: Data::Stream {
             reader,
             prefix: head,
@@ -389,16 +394,19 @@ impl Capture {
 
     /// Walk every record in file order. Damaged regions and cut records are counted in
     /// `stats`; only I/O failures are errors. `on_record` may stop the walk early.
+    /// Records outside [`Capture::window`] are counted and skipped; past its `until` the
+    /// walk may stop (`stats.stopped_at_until`).
     pub fn walk<F>(&mut self, stats: &mut WalkStats, mut on_record: F) -> Result<(), CaptureError>
     where
         F: FnMut(&Record<'_>) -> ControlFlow<()>,
     {
         let mut index = 0u64;
         let start = self.parser.data_start();
+        let mut clock = WindowClock::new(self.window);
         match &mut self.data {
             Data::Mapped(map) => {
                 let buf: &[u8] = map;
-                walk_buffer(
+                let (end, _) = walk_buffer(
                     &mut self.parser,
                     buf,
                     0,
@@ -408,9 +416,14 @@ impl Capture {
                     &mut index,
                     None,
                     stats,
+                    &mut clock,
                     &mut on_record,
                 );
                 stats.bytes = buf.len() as u64;
+                if let WalkEnd::PastUntil(p) = end {
+                    stats.bytes = p as u64;
+                    stats.stopped_at_until = Some(p as u64);
+                }
                 Ok(())
             }
             Data::Stream { reader, prefix, .. } => {
@@ -431,9 +444,15 @@ impl Capture {
                         &mut index,
                         resync,
                         stats,
+                        &mut clock,
                         &mut on_record,
                     );
                     resync = rs;
+                    if let WalkEnd::PastUntil(p) = walked {
+                        stats.bytes = win.base + p as u64;
+                        stats.stopped_at_until = Some(stats.bytes);
+                        return Ok(());
+                    }
                     let WalkEnd::NeedMore { pos: p } = walked else {
                         stats.bytes = win.end_offset();
                         stats.stream_cut |= win.cut;

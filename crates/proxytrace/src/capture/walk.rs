@@ -3,6 +3,7 @@
 use super::legacy::LegacyParser;
 use super::ng::NgParser;
 use super::record::{RawRecord, Record, Resync, SkipReason, Step};
+use super::window::{Verdict, WindowClock};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -90,6 +91,9 @@ pub struct WalkStats {
     pub stream_cut: bool,
     /// Bytes of the (decompressed) file walked through.
     pub bytes: u64,
+    /// The walk stopped reading past `--until` (the capture in time order so far): the
+    /// file offset of the first record not read. Merged: the last file's stop.
+    pub stopped_at_until: Option<u64>,
 }
 
 /// How many damaged regions we keep with their offsets; the rest are only counted.
@@ -165,6 +169,9 @@ impl WalkStats {
         self.damaged_bytes += o.damaged_bytes;
         self.stream_cut |= o.stream_cut;
         self.bytes += o.bytes;
+        if o.stopped_at_until.is_some() {
+            self.stopped_at_until = o.stopped_at_until;
+        }
         for d in &o.damage {
             if self.damage.len() < MAX_DAMAGE_LISTED {
                 self.damage.push(d.clone());
@@ -223,6 +230,9 @@ pub enum WalkEnd {
     Handoff(usize),
     /// The callback asked to stop.
     Stopped,
+    /// The record at this position is past `--until` in a capture in time order so far
+    /// ([`WindowClock`]): it and everything after it is not read.
+    PastUntil(usize),
 }
 
 /// Walk records in `buf[pos..]`. `base` is the file offset of `buf[0]`. Stops at the first
@@ -231,6 +241,10 @@ pub enum WalkEnd {
 ///
 /// `resyncing` resumes a resynchronisation begun before a refill: the file offset where
 /// the damaged region began.
+///
+/// `clock` judges each record against the time window: a record outside it is counted
+/// read and skipped (`outside_time_window`) and not handed on; a record past `until` in a
+/// capture in time order so far ends the walk ([`WalkEnd::PastUntil`]).
 #[allow(clippy::too_many_arguments)]
 pub fn walk_buffer<F>(
     parser: &mut Parser,
@@ -242,6 +256,7 @@ pub fn walk_buffer<F>(
     next_index: &mut u64,
     mut resyncing: Option<(u64, SkipReason)>,
     stats: &mut WalkStats,
+    clock: &mut WindowClock,
     on_record: &mut F,
 ) -> (WalkEnd, Option<(u64, SkipReason)>)
 where
@@ -317,6 +332,21 @@ where
                 continue;
             }
         };
+        if clock.active() {
+            match clock.judge(raw.ts_ns) {
+                Verdict::Keep => {}
+                Verdict::Outside => {
+                    *next_index += 1;
+                    stats.note_skipped_record(SkipReason::OutsideTimeWindow);
+                    if let Some(reason) = damaged {
+                        stats.note_damaged_field(base + pos as u64, (next - pos) as u64, reason);
+                    }
+                    pos = next;
+                    continue;
+                }
+                Verdict::Stop => return (WalkEnd::PastUntil(pos), None),
+            }
+        }
         *next_index += 1;
         stats.note_record(&raw);
         if let Some(reason) = damaged {

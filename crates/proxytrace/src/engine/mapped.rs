@@ -1,7 +1,7 @@
 //! Mapped captures: split, resync, hand off, verify, redo.
 
 use super::{empty_out, send_result, ChunkInfo, Engine, FileRun, Job, Sent};
-use crate::capture::{walk_buffer, Capture, Parser, Resync, WalkEnd, WalkStats};
+use crate::capture::{walk_buffer, Capture, Parser, Resync, WalkEnd, WalkStats, WindowClock};
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +15,8 @@ struct Walked<O> {
     stats: WalkStats,
     records: u64,
     out: O,
+    /// The clock after the walk (the time window's view of what it saw).
+    clock: WindowClock,
 }
 
 /// A worker's result: where it started and with which parser state, so the merge can
@@ -26,13 +28,14 @@ struct Piece<O> {
 }
 
 /// Walk `buf` from the record start `start` to the first record boundary at or after
-/// `stop_at` (or the end of the file).
+/// `stop_at` (or the end of the file, or a record past `--until`: `clock`).
 fn walk_from<J: Job>(
     job: &J,
     buf: &[u8],
     mut parser: Parser,
     start: usize,
     stop_at: usize,
+    mut clock: WindowClock,
 ) -> Walked<J::Out> {
     let mut chunk = job.start();
     let mut stats = WalkStats::default();
@@ -47,6 +50,7 @@ fn walk_from<J: Job>(
         &mut records,
         None,
         &mut stats,
+        &mut clock,
         &mut |r| {
             job.record(&mut chunk, r);
             ControlFlow::Continue(())
@@ -59,6 +63,7 @@ fn walk_from<J: Job>(
         stats,
         records,
         out,
+        clock,
     }
 }
 
@@ -102,6 +107,8 @@ fn state_after_first_record(parser: &Parser, buf: &[u8], start: usize) -> Parser
         &mut index,
         None,
         &mut stats,
+        // Unbounded: the state after the file's first record, whatever its time.
+        &mut WindowClock::default(),
         &mut |_| ControlFlow::Break(()),
     );
     p
@@ -157,6 +164,14 @@ where
     let mut walked_to = 0u64;
     let cancel = AtomicBool::new(false);
     let window = eng.window() as u64;
+    // The time window's clock as the sequential walk has it at the next chunk. Workers
+    // start theirs fresh (they cannot know the chunks before); the merge combines them
+    // (`WindowClock::then`) and redoes a chunk whose worker stopped past `--until` where
+    // the sequential walk would not have (an earlier chunk went back in time).
+    let fresh = WindowClock::new(cap.window);
+    let mut clock = fresh;
+    // Set once the file went back in time: no worker may stop past `--until` any more.
+    let out_of_order = AtomicBool::new(false);
     let capref: &Capture = cap;
     let pages = cap.pages();
 
@@ -183,6 +198,7 @@ where
                 };
                 let tx = tx.clone();
                 let cancel = &cancel;
+                let out_of_order = &out_of_order;
                 s.spawn(move |_| {
                     send_result(&tx, d, || {
                         if cancel.load(Ordering::Relaxed) {
@@ -198,8 +214,12 @@ where
                         } else {
                             find_start(&init, buf, b, e)
                         };
-                        let walked =
-                            first.map(|p| walk_from(job, buf, init.clone(), p, stop_at(d, e)));
+                        let clock = WindowClock {
+                            may_stop: fresh.may_stop && !out_of_order.load(Ordering::Relaxed),
+                            ..fresh
+                        };
+                        let walked = first
+                            .map(|p| walk_from(job, buf, init.clone(), p, stop_at(d, e), clock));
                         Piece {
                             start: first,
                             init,
@@ -234,18 +254,37 @@ where
                 Expect::At(pos, state) => {
                     let ok = piece.start == Some(*pos) && piece.init == *state;
                     match piece.walked {
-                        Some(w) if ok => Some(w),
+                        // A stop past `--until` stands only if no record before it went
+                        // back in time, in this chunk or below the chunks before.
+                        Some(w)
+                            if ok
+                                && !(matches!(w.end, WalkEnd::PastUntil(_))
+                                    && clock.then(&w.clock).stepped_back) =>
+                        {
+                            clock = clock.then(&w.clock);
+                            Some(w)
+                        }
                         _ => {
                             redone = true;
-                            Some(walk_from(job, buf, state.clone(), *pos, stop_at(k, e)))
+                            let w = walk_from(job, buf, state.clone(), *pos, stop_at(k, e), clock);
+                            clock = w.clock;
+                            Some(w)
                         }
                     }
                 }
             };
+            if clock.stepped_back {
+                out_of_order.store(true, Ordering::Relaxed);
+            }
+            let mut past_until = None;
             let (mut out, records) = match walked {
                 Some(w) => {
                     expect = match w.end {
                         WalkEnd::Handoff(p) => Expect::At(p, w.fin),
+                        WalkEnd::PastUntil(p) => {
+                            past_until = Some(p as u64);
+                            Expect::Eof(w.fin)
+                        }
                         // Exhausted (Stopped and NeedMore do not happen on a whole map).
                         _ => Expect::Eof(w.fin),
                     };
@@ -281,6 +320,12 @@ where
                 cancel.store(true, Ordering::Relaxed);
                 return;
             }
+            if let Some(at) = past_until {
+                // The rest of the file is past `--until`: not read, chunks in flight dropped.
+                run.stats.stopped_at_until = Some(at);
+                cancel.store(true, Ordering::Relaxed);
+                return;
+            }
             // Nothing before this chunk's end is read again (workers only read forward
             // from their own start, and the consumer, which may read this chunk's bytes
             // through `source`, is done with it): let its pages go.
@@ -300,7 +345,7 @@ where
     run.stats.bytes = if run.interrupted {
         walked_to
     } else {
-        len as u64
+        run.stats.stopped_at_until.unwrap_or(len as u64)
     };
     run
 }

@@ -11,6 +11,7 @@ use super::feed::{Fill, Source};
 use super::{send_result, ChunkInfo, Engine, FileRun, Job, Sent, BATCH_LATENCY};
 use crate::capture::{
     walk_buffer, Capture, CaptureError, Record, SkipReason, StreamWindow, WalkEnd, WalkStats,
+    WindowClock,
 };
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -139,6 +140,9 @@ where
     let mut run = FileRun::default();
     let bs = eng.opts.batch_size;
     let window = eng.window() as u64;
+    // One clock for the whole stream: it is walked in order on this thread.
+    let mut clock = WindowClock::new(cap.window);
+    let mut past_until: Option<u64> = None;
 
     eng.pool.in_place_scope(|s| {
         let (tx, rx) = mpsc::channel::<Sent<Done<J::Out>>>();
@@ -213,6 +217,7 @@ where
                 &mut local_index,
                 resync,
                 &mut cur.stats,
+                &mut clock,
                 &mut |r| {
                     if first_at.is_none() {
                         *first_at = Some(Instant::now());
@@ -282,6 +287,12 @@ where
                     cur.end = win.end_offset();
                     (true, false)
                 }
+                // Nothing from here on is read: the stream ends here for the run.
+                WalkEnd::PastUntil(p) => {
+                    cur.end = win.base + p as u64;
+                    past_until = Some(cur.end);
+                    (true, false)
+                }
             };
             let next = Batch::new(cur.end, bs + bs / 8);
             let mut batch = std::mem::replace(&mut cur, next);
@@ -325,5 +336,9 @@ where
     } else {
         win.end_offset()
     };
+    if let Some(at) = past_until {
+        run.stats.bytes = at;
+        run.stats.stopped_at_until = Some(at);
+    }
     Ok(run)
 }

@@ -1,7 +1,8 @@
 //! [`Inputs`]: the captures a command reads, expanded, de-duplicated and ordered once.
 
 use crate::capture::{
-    self, CaptureError, DuplicateInput, ExpandOptions, ExpandSkip, Input, OpenOptions, WalkStats,
+    self, CaptureError, DuplicateInput, ExpandOptions, ExpandSkip, Input, OpenOptions, TimeWindow,
+    WalkStats,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -78,6 +79,8 @@ pub struct Inputs {
     warnings: Vec<String>,
     /// Every file the arguments name, duplicates included: an output must be none of them.
     named: Vec<PathBuf>,
+    /// The time window every capture is read with (`--since`/`--until`).
+    window: TimeWindow,
 }
 
 impl Inputs {
@@ -139,6 +142,7 @@ impl Inputs {
             report,
             warnings,
             named,
+            window: TimeWindow::default(),
         })
     }
 
@@ -157,7 +161,32 @@ impl Inputs {
             report: InputReport::default(),
             warnings: Vec::new(),
             named,
+            window: TimeWindow::default(),
         }
+    }
+
+    /// Read every capture keeping only records in `window` (see `capture::TimeWindow`).
+    pub fn with_window(mut self, window: TimeWindow) -> Inputs {
+        self.window = window;
+        self
+    }
+
+    /// The time window the captures are read with.
+    pub fn window(&self) -> TimeWindow {
+        self.window
+    }
+
+    /// The time of the first packet record of the earliest input (by its first record),
+    /// ns since the epoch: what `+DURATION` times are relative to. `None` when an input
+    /// can be read only once (standard input, a FIFO) or no input has a packet.
+    pub fn first_packet_ns(&self) -> Option<i64> {
+        if self.files.iter().any(Input::is_read_once) {
+            return None;
+        }
+        self.files
+            .iter()
+            .filter_map(|i| first_timestamp(i, self.open))
+            .min()
     }
 
     /// The captures, in reading order.

@@ -49,6 +49,10 @@ pub struct Report {
     pub skipped: BTreeMap<&'static str, u64>,
     /// Compressed inputs that ended before their end marker.
     pub compressed_streams_cut: u64,
+    /// Captures read only up to `--until` (in time order so far, the rest is past it; see
+    /// `capture::TimeWindow`). Left out of JSON when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub stopped_at_until: u64,
     /// What the records decoded to, undecodable ones by reason.
     pub packets: Outcomes,
     /// Rows handed to the sink. With an aggregate (`flows`, `--summary`) the front end
@@ -83,6 +87,7 @@ impl Report {
             *self.skipped.entry(reason.name()).or_default() += n;
         }
         self.compressed_streams_cut += u64::from(w.stream_cut);
+        self.stopped_at_until += u64::from(w.stopped_at_until.is_some());
     }
 
     /// Record a capture that could not be read.
@@ -122,6 +127,7 @@ impl Report {
             *self.skipped.entry(k).or_default() += v;
         }
         self.compressed_streams_cut += other.compressed_streams_cut;
+        self.stopped_at_until += other.stopped_at_until;
         self.packets.merge(&other.packets);
         for mut s in other.sections {
             s.name = format!("{prefix} {}", s.name);
@@ -130,6 +136,10 @@ impl Report {
         self.notes.extend(other.notes);
         self.interrupted |= other.interrupted;
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// An error and its causes, `: `-separated, as the binary prints errors.

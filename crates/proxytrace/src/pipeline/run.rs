@@ -74,7 +74,10 @@ where
         let result = match engine.open(input, inputs.open_options()) {
             // Interrupted while waiting for the input's first bytes.
             Ok(None) => break,
-            Ok(Some(cap)) => stage.file(engine, cap, &mut |row| emit(row, sink, &mut failure)),
+            Ok(Some(mut cap)) => {
+                cap.window = inputs.window();
+                stage.file(engine, cap, &mut |row| emit(row, sink, &mut failure))
+            }
             Err(e) => Err(e),
         };
         match result {

@@ -437,6 +437,7 @@ impl<'db> FrontIndex<'db> {
         let mut front_cfg = cfg.clone();
         front_cfg.clients = Default::default();
         front_cfg.identified_only = false;
+        front_cfg.fields = Default::default();
         front_cfg.head_log = None;
         let mut raw_reqs: Vec<(u64, IpAddr, u16, i64)> = Vec::new();
         let heads = stages::read(

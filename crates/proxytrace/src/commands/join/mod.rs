@@ -72,6 +72,7 @@ pub use rules::{
 pub use summary::{ClientJoinRow, ClientJoinSummary};
 
 use crate::capture::CaptureError;
+use crate::capture::TimeWindow;
 use crate::collections::hashing::HashSet;
 use crate::engine::Engine;
 use crate::extract::connections::{ConnectionRow, ConnectionStage};
@@ -142,6 +143,46 @@ pub struct JoinInputs {
     pub back: Inputs,
 }
 
+/// How much front time the front side is read for beyond a back-side window moved to
+/// front time, when the clock offset is estimated (it is estimated from what is read):
+/// 10 min, far more than the clocks of a proxy's two sides disagree by in practice. With
+/// a larger offset, give it (`clock_offset_ns`) and the window moves by it.
+pub const FRONT_WINDOW_SLACK_NS: i64 = 600_000_000_000;
+
+/// The front side's window for a back side read within `back` (back time), unless the
+/// front side has its own: the back window in front time (moved by the given clock offset),
+/// opened `window_ns` (the SYN a request may be joined to is that old) plus the clock's
+/// slack before, and the slack after.
+pub fn front_window(back: TimeWindow, front: TimeWindow, cfg: &JoinConfig) -> Option<TimeWindow> {
+    if !back.is_bounded() || front.is_bounded() {
+        return None;
+    }
+    let (shift, slack) = match cfg.clock_offset_ns {
+        Some(o) => (o.saturating_neg(), 1_000_000_000),
+        None => (0, FRONT_WINDOW_SLACK_NS),
+    };
+    let before = cfg.window_ns.max(cfg.match_window_ns).saturating_add(slack);
+    Some(back.shifted(shift).widened(before, slack))
+}
+
+fn front_window_note(w: TimeWindow) -> String {
+    let side = |t: Option<i64>, open: &str| {
+        t.map_or_else(
+            || open.to_owned(),
+            |t| {
+                let mut s = String::new();
+                crate::timefmt::write_rfc3339(&mut s, t, crate::timefmt::Precision::NANO);
+                s
+            },
+        )
+    };
+    format!(
+        "front side read from {} until {} (the back window in front time, opened by the join window and the clock slack)",
+        side(w.since, "the start"),
+        side(w.until, "the end")
+    )
+}
+
 /// Run the join into `sink`: one [`JoinRow`] per back-side request, in the order the
 /// `requests` command gives them, then one per back connection that names its client but
 /// carried no HTTP request, in the order `connections` gives them.
@@ -170,6 +211,15 @@ pub fn run<K: Sink<JoinRow>>(
     let mut failed: Vec<FailedFile> = Vec::new();
     let (back_cfg, learning) = learn_profiles(engine, back, &cfg.requests);
     let mut notes: Vec<String> = vec![learning.note()];
+    let front_windowed;
+    let front = match front_window(back.window(), front.window(), cfg) {
+        Some(w) => {
+            notes.push(front_window_note(w));
+            front_windowed = front.clone().with_window(w);
+            &front_windowed
+        }
+        None => front,
+    };
     let only = if cfg.two_pass {
         let mut clients = HashSet::default();
         let first = stages::read(
@@ -233,8 +283,13 @@ pub fn run<K: Sink<JoinRow>>(
             (o, slack)
         }
         None => {
+            // The clock is estimated on every request, not only those the fields keep.
+            let est_cfg = RequestsConfig {
+                fields: Default::default(),
+                ..back_cfg.clone()
+            };
             let (estimate, read) =
-                clock::estimate_offset(engine, back, &back_cfg, &index, sink, &mut shown)
+                clock::estimate_offset(engine, back, &est_cfg, &index, sink, &mut shown)
                     .map_err(JoinError::Sink)?;
             add_failures(&mut failed, read.failed_files);
             notes.push(clock::offset_note(estimate.as_ref()));
@@ -270,7 +325,8 @@ pub fn run<K: Sink<JoinRow>>(
     // Connections that name their client but carried no request get their own rows. Only
     // a stream that is not HTTP can be one (TLS behind a PROXY header): without any, the
     // back side is not read again.
-    let not_http = requests.reassembly().http.not_http_flows > 0;
+    // A request field filter leaves out every connection without a request.
+    let not_http = requests.reassembly().http.not_http_flows > 0 && back_cfg.fields.is_empty();
     drop(requests);
     if not_http && !rows.shown.stopped {
         let conn_cfg = back::connections_config(&back_cfg);

@@ -161,7 +161,7 @@ impl Builder<'_> {
         let identity = extract_identity_with(Some(&head), proxy_src, &self.policy(&ev.flow));
         let file = self.files.get(file_ord as usize)?;
         // Filter before formatting: `-c --client` on a big capture keeps few rows.
-        if !self.keep(self.client_of(&ev.flow, &identity)) {
+        if !self.cfg.fields.keeps(&head) || !self.keep(self.client_of(&ev.flow, &identity)) {
             counts.rows_filtered += 1;
             return None;
         }

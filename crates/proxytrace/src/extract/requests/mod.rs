@@ -14,6 +14,7 @@
 //! - `row.rs`: the row schema; `text.rs`: its composed columns.
 
 mod build;
+mod fields;
 mod profiles;
 pub(crate) mod reorder;
 mod replay;
@@ -29,6 +30,7 @@ use crate::identity::{source_of, ClientFilter, IdentitySource, ProfileTable};
 use ipnet::IpNet;
 use std::sync::Arc;
 
+pub use fields::{FieldFilter, FieldPattern, FieldPatternError, REGEX_PREFIX};
 pub use profiles::{learn_profiles, ProfileLearning};
 pub use reorder::{LIVE_REORDER_SLACK_NS, MAX_REORDER_ROWS, REORDER_SLACK_NS};
 pub use replay::{HeadLog, MAX_LOG_BYTES};
@@ -70,6 +72,10 @@ pub struct RequestsConfig {
     pub head_log: Option<Arc<HeadLog>>,
     /// Fill [`RequestRow::source_addrs`] (the `proxies` report's agreement check).
     pub source_addresses: bool,
+    /// Keep only requests whose method, host, target and user agent match these
+    /// (`--method`, `--host`, `--target`, `--user-agent`; empty: all). Rows only: the
+    /// identity profiles are learned from every request.
+    pub fields: FieldFilter,
 }
 
 /// A name given to `--identity-header` that cannot carry a client address.
