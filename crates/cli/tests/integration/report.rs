@@ -669,3 +669,27 @@ fn identity_settings_file_applies() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0][2], "x_real_ip");
 }
+
+/// What the run lost is on the page, as the summary on standard error counts it: a
+/// capture cut inside its last record.
+#[test]
+fn losses_of_the_run_are_on_the_page() {
+    let dir = Scratch::new("losses");
+    let cut = dir.path("cut.pcap");
+    let bytes = std::fs::read(sample("back.pcap")).unwrap();
+    std::fs::write(&cut, &bytes[..100_000]).unwrap();
+    let (html, err) = page_in(
+        &dir,
+        "page.html",
+        &["--client", CLIENT, "--back", cut.to_str().unwrap()],
+    );
+    assert!(err.contains("  skipped truncated_record: 1\n"), "{err}");
+    assert!(html.contains("<li>skipped truncated_record: 1</li>"));
+    // A whole capture loses nothing.
+    let (html, _) = page_in(
+        &dir,
+        "whole.html",
+        &["--client", CLIENT, "--back", &sample("back.pcap")],
+    );
+    assert!(!html.contains("Lost or capped"));
+}

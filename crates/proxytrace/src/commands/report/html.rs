@@ -328,6 +328,17 @@ impl ClientView {
             dd(w, "clock offset", &offset)?;
         }
         writeln!(w, "</dl>")?;
+        if !self.losses.is_empty() {
+            writeln!(
+                w,
+                "<p class=\"warn\">Lost or capped in the run (counted, not guessed; the \
+                 rows may miss what these held):</p><ul>"
+            )?;
+            for l in &self.losses {
+                writeln!(w, "<li>{}</li>", Esc(l))?;
+            }
+            writeln!(w, "</ul>")?;
+        }
         if !self.notes.is_empty() {
             writeln!(
                 w,

@@ -37,7 +37,7 @@ use crate::extract::handshakes::SynRow;
 use crate::extract::requests::RequestRow;
 use crate::fingerprint::Database;
 use crate::identity::ClientFilter;
-use crate::pipeline::{self, FailedFile, Inputs, Report};
+use crate::pipeline::{self, CounterKind, FailedFile, Inputs, Report};
 use std::convert::Infallible;
 use std::net::IpAddr;
 use std::ops::ControlFlow;
@@ -160,6 +160,7 @@ pub fn run(
         view.requests_total, view.syns_total, config.max_rows
     ));
     view.notes.clone_from(&report.notes);
+    view.losses = losses(&report);
     view.failed_files = report
         .failed_files
         .iter()
@@ -188,6 +189,39 @@ fn merge(report: &mut Report, prefix: &str, other: Report) {
     }
     report.notes.extend(other.notes);
     report.interrupted |= other.interrupted;
+}
+
+/// What the run lost or capped, one `what: count` line each (as the text summary lists
+/// them): skipped and damaged input, undecodable packets, every loss and cap counter that
+/// is not zero.
+fn losses(r: &Report) -> Vec<String> {
+    let mut out: Vec<String> = r
+        .skipped
+        .iter()
+        .map(|(why, n)| format!("skipped {why}: {n}"))
+        .collect();
+    if r.damaged_bytes > 0 {
+        out.push(format!("damaged bytes: {}", r.damaged_bytes));
+    }
+    if r.compressed_streams_cut > 0 {
+        out.push(format!(
+            "cut compressed streams: {}",
+            r.compressed_streams_cut
+        ));
+    }
+    for (why, n) in r.packets.undecodable_names() {
+        if n > 0 {
+            out.push(format!("undecodable {why}: {n}"));
+        }
+    }
+    for s in &r.sections {
+        for c in &s.counters {
+            if c.value > 0 && c.kind != CounterKind::Volume {
+                out.push(format!("{} {}: {}", s.name, c.name, c.value));
+            }
+        }
+    }
+    out
 }
 
 /// The inputs' names as the rows write them.

@@ -152,6 +152,8 @@ pub struct ClientView {
     pub(super) unlisted_stack_syns: u64,
     pub(super) shared: BTreeMap<String, Shared>,
     pub(super) notes: Vec<String>,
+    /// The run's losses and caps that are not zero, one line each.
+    pub(super) losses: Vec<String>,
     pub(super) failed_files: Vec<(String, String)>,
     pub(super) interrupted: bool,
 }
@@ -185,6 +187,7 @@ impl ClientView {
             unlisted_stack_syns: 0,
             shared: BTreeMap::new(),
             notes: Vec::new(),
+            losses: Vec::new(),
             failed_files: Vec::new(),
             interrupted: false,
         }
