@@ -284,3 +284,19 @@ pub fn field_filter(a: &RequestFilterArgs) -> anyhow::Result<FieldFilter> {
     }
     Ok(f)
 }
+
+/// Request extraction settings from the identity options alone (`report`, whose client
+/// is its own flag): every client kept.
+pub fn identity_config(id: &IdentityArgs) -> anyhow::Result<RequestsConfig> {
+    let mut cfg = RequestsConfig {
+        trusted: id.trusted.clone(),
+        extra_headers: id.headers.iter().map(|h| h.as_bytes().to_vec()).collect(),
+        transparent: id.transparent,
+        ..Default::default()
+    };
+    for h in &id.identity_headers {
+        cfg.add_identity_header(h.as_bytes())
+            .context("--identity-header")?;
+    }
+    Ok(cfg)
+}

@@ -16,7 +16,14 @@ use std::path::Path;
 pub const CONFIG_ENV: &str = "PROXYTRACE_CONFIG_PATH";
 
 /// Commands that take the identity flags.
-const IDENTITY_COMMANDS: &[&str] = &["requests", "flows", "join", "proxies", "connections"];
+const IDENTITY_COMMANDS: &[&str] = &[
+    "requests",
+    "flows",
+    "join",
+    "proxies",
+    "connections",
+    "report",
+];
 /// Flags `connections` does not take (it reads no request header): left out for it, and
 /// the note says so.
 const HEADER_FLAGS: &[&str] = &["--header", "--identity-header"];

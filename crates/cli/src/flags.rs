@@ -57,6 +57,9 @@ pub enum Command {
     /// per proxy/backend pair with the share of every source, the source chosen and why
     /// (with --front: how often each agrees with the real front connection).
     Proxies(ProxiesArgs),
+    /// One client on one self-contained HTML page: its requests, and with --front its
+    /// front connections, SYN fingerprints, NAT hints and the join, on a time axis.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -342,4 +345,53 @@ pub struct ProxiesArgs {
     /// With --front: p0f.fp-format database [default: the built-in one].
     #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The client to report on.
+    #[arg(long, required = true, value_name = "IP")]
+    pub client: std::net::IpAddr,
+    /// BACK capture files (proxy -> backends): files, directories, or - for stdin (back
+    /// side only, or with --clock-offset).
+    #[arg(long, required = true, num_args = 1.., value_name = "FILE", value_parser = non_empty)]
+    pub back: Vec<String>,
+    /// FRONT capture files (clients -> proxy): adds the join, the client's SYNs and the
+    /// addresses sharing its address or fingerprint.
+    #[arg(long, num_args = 1.., value_name = "FILE", value_parser = non_empty)]
+    pub front: Vec<String>,
+    /// Read files with ordinary reads instead of memory-mapping them.
+    #[arg(long)]
+    pub no_mmap: bool,
+    /// Follow symlinks to directories inside input directories (each directory is still
+    /// read once).
+    #[arg(long)]
+    pub follow: bool,
+    /// How clients are read from requests.
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    /// With --front: back time = front time + OFFSET [default: estimated].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub clock_offset: Option<i64>,
+    /// With --front: how far back the client IP's latest SYN may be.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30min")]
+    pub window: i64,
+    /// With --front: how far back a front request may be for request_match.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub match_window: i64,
+    /// With --front: p0f.fp-format database [default: the built-in one].
+    #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
+    pub db: Option<PathBuf>,
+    /// Requests (and front connections) drawn at most; the page says how many it left out.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_rows: u64,
+    /// Write the page to FILE (through a temporary file renamed at the end; never one of
+    /// the inputs) [default: standard output, when it is not a terminal].
+    #[arg(short = 'o', long = "output", value_name = "FILE", value_parser = non_empty_path)]
+    pub output: Option<PathBuf>,
+    /// No progress bar and no end-of-run summary on standard error.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
 }

@@ -81,6 +81,52 @@ pub fn rfc3339(ts_ns: i64, precision: Precision) -> String {
     s
 }
 
+/// (year, month, day) to days since 1970-01-01, proleptic Gregorian (Howard Hinnant's
+/// `days_from_civil`, the inverse of [`civil_from_days`]).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Nanoseconds since the epoch of a timestamp as [`write_rfc3339`] writes it for years
+/// 0 to 9999 (`YYYY-MM-DDTHH:MM:SS[.f...]Z`, 0 to 9 fraction digits); `None` for any
+/// other text. Rows carry their times as text; this reads them back (`report` plots them).
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<u32> {
+        let digits = b.get(from..from + len)?;
+        digits.iter().try_fold(0u32, |v, &c| {
+            c.is_ascii_digit().then(|| v * 10 + u32::from(c - b'0'))
+        })
+    };
+    let sep = |at: usize, c: u8| b.get(at) == Some(&c);
+    if !(sep(4, b'-') && sep(7, b'-') && sep(10, b'T') && sep(13, b':') && sep(16, b':')) {
+        return None;
+    }
+    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let nanos = match b.get(19..)? {
+        [b'Z'] => 0,
+        [b'.', frac @ .., b'Z'] if (1..=9).contains(&frac.len()) => {
+            let v = num(20, frac.len())?;
+            v * 10u32.pow(9 - frac.len() as u32)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(i64::from(y), mo, d);
+    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + sec);
+    secs.checked_mul(1_000_000_000)?
+        .checked_add(i64::from(nanos))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,7 +165,42 @@ mod tests {
         );
     }
 
+    #[test]
+    fn parses_what_it_writes() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339("2023-11-14T22:13:20.123456789Z"),
+            Some(1_700_000_000_123_456_789)
+        );
+        assert_eq!(
+            parse_rfc3339("2000-02-29T00:00:00.000001Z"),
+            Some(951_782_400_000_001_000)
+        );
+        assert_eq!(parse_rfc3339("1969-12-31T23:59:59.999999999Z"), Some(-1));
+        for bad in [
+            "",
+            "2023-11-14 22:13:20Z",
+            "2023-11-14T22:13:20",
+            "2023-11-14T22:13:20.Z",
+            "2023-11-14T22:13:20.1234567890Z",
+            "2023-13-14T22:13:20Z",
+            "2023-11-14T24:13:20Z",
+            "2023-11-14T22:13:20+01:00",
+            "+023-11-14T22:13:20Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad:?}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn parse_inverts_write(ts in -9_000_000_000_000_000_000i64..9_000_000_000_000_000_000i64,
+                               digits in prop::sample::select(vec![0u8, 3, 6, 9])) {
+            let text = rfc3339(ts, Precision(digits));
+            let unit = 10i64.pow(9 - u32::from(digits));
+            prop_assert_eq!(parse_rfc3339(&text), Some(ts.div_euclid(unit) * unit));
+        }
+
         #[test]
         fn agrees_with_jiff(ts in -9_000_000_000_000_000_000i64..9_000_000_000_000_000_000i64,
                             digits in prop::sample::select(vec![0u8, 3, 6, 9])) {

@@ -6,6 +6,7 @@ mod connections;
 mod info;
 mod join;
 mod proxies;
+mod report;
 mod requests;
 mod syns;
 
@@ -35,6 +36,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Syns(a) => syns::run(cli, a),
         Command::Join(a) => join::run(cli, a),
         Command::Proxies(a) => proxies::run(cli, a),
+        Command::Report(a) => report::run(cli, a),
     }
 }
 

@@ -6,5 +6,6 @@ pub mod connections;
 pub mod info;
 pub mod join;
 pub mod proxies;
+pub mod report;
 pub mod requests;
 pub mod syns;
