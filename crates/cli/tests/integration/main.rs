@@ -14,6 +14,7 @@ mod parallel;
 mod requests;
 mod resync;
 mod safety;
+mod schema;
 mod seeded;
 mod summary;
 mod syns;
