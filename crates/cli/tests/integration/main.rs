@@ -1,6 +1,7 @@
 //! Integration tests, in one binary (as ripgrep does) so they link once.
 
 mod capture_robustness;
+mod columns;
 mod connections;
 mod engine;
 mod fuzz_regressions;
@@ -18,4 +19,5 @@ mod schema;
 mod seeded;
 mod summary;
 mod syns;
+mod terminal;
 mod util;
