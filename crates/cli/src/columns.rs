@@ -189,7 +189,7 @@ impl Rows {
     /// the right): what can be read elsewhere or matters least.
     pub fn drop_first(self) -> &'static [&'static str] {
         match self {
-            Rows::Requests => &["flags", "identity_source", "host"],
+            Rows::Requests => &["flags", "identity_source", "host", "method"],
             Rows::Connections => &["flags", "end", "src_port", "tls_sni", "dst_ip"],
             Rows::Syns => &["signature", "match_quality", "dst_ip"],
             Rows::Join => &["target", "method", "front_src_port", "front_src_ip"],

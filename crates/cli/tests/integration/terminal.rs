@@ -215,11 +215,7 @@ fn default_tables_fit_80_and_200_columns() {
         "10.0.0.2",
     ];
     let cases: [(&[&str], &[&str], &[&str]); 3] = [
-        (
-            &["requests", BACK],
-            REQUESTS,
-            &["time", "client_ip", "method"],
-        ),
+        (&["requests", BACK], REQUESTS, &["time", "client_ip"]),
         (&["syns", FRONT], SYNS, &["time", "direction", "src_ip"]),
         (&join, JOIN, &["time", "client_ip"]),
     ];
