@@ -10,6 +10,8 @@ use std::path::PathBuf;
     version,
     about = "Recover the clients hidden behind a reverse proxy from packet captures",
     long_about = None,
+    disable_help_subcommand = true,
+    after_help = crate::help::examples("proxytrace"),
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -27,6 +29,21 @@ pub struct Cli {
     /// Only packets before TIME (same forms as --since).
     #[arg(long, global = true, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true)]
     pub until: Option<proxytrace::capture::TimeSpec>,
+    /// Colour in the table and the end-of-run summary: auto (when that output is a
+    /// terminal and NO_COLOR is unset or empty), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+/// When to colour the table and the summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// When the output is a terminal and `NO_COLOR` is unset or empty (no-color.org).
+    Auto,
+    /// Always, even into a pipe or a file.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// A `--since`/`--until` time.
@@ -38,28 +55,47 @@ fn parse_time(s: &str) -> Result<proxytrace::capture::TimeSpec, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Describe capture files: format, interfaces, times, packets by outcome.
+    #[command(after_help = crate::help::examples("info"), after_long_help = crate::help::long("info"))]
     Info(InfoArgs),
     /// Every HTTP request behind the proxy, with its client identity and 5-tuple.
+    #[command(after_help = crate::help::examples("requests"), after_long_help = crate::help::long("requests"))]
     Requests(RequestsArgs),
     /// The distinct back-side TCP conversations of each client.
+    #[command(after_help = crate::help::examples("flows"), after_long_help = crate::help::long("flows"))]
     Flows(RequestsArgs),
     /// Every back-side TCP connection: 5-tuple, times, packets and bytes each way, how it
     /// ended, the PROXY identity, the first payload's protocol (TLS: SNI and ALPN) and its
     /// number of HTTP requests.
+    #[command(after_help = crate::help::examples("connections"), after_long_help = crate::help::long("connections"))]
     Connections(ConnectionsArgs),
     /// Fingerprint every client SYN and server SYN+ACK of a FRONT capture (p0f-style),
     /// with handshake timing, retransmissions, uptime hints and OS matches.
+    #[command(after_help = crate::help::examples("syns"), after_long_help = crate::help::long("syns"))]
     Syns(SynsArgs),
     /// Pair every BACK-side request with the FRONT-side connection it came in on and the
     /// client's SYN fingerprint.
+    #[command(after_help = crate::help::examples("join"), after_long_help = crate::help::long("join"))]
     Join(JoinArgs),
     /// Which identity sources each proxy writes, learned from the BACK captures: one row
     /// per proxy/backend pair with the share of every source, the source chosen and why
     /// (with --front: how often each agrees with the real front connection).
+    #[command(after_help = crate::help::examples("proxies"), after_long_help = crate::help::long("proxies"))]
     Proxies(ProxiesArgs),
     /// One client on one self-contained HTML page: its requests, and with --front its
     /// front connections, SYN fingerprints, NAT hints and the join, on a time axis.
+    #[command(after_help = crate::help::examples("report"), after_long_help = crate::help::long("report"))]
     Report(ReportArgs),
+    /// Print the help of the program or of COMMAND, or `help columns [COMMAND]`: every
+    /// column a command prints, with its type and meaning.
+    Help(HelpArgs),
+}
+
+/// `proxytrace help [COMMAND | columns [COMMAND]]`.
+#[derive(Debug, Args)]
+pub struct HelpArgs {
+    /// A command, or `columns` and optionally a command.
+    #[arg(value_name = "TOPIC")]
+    pub topic: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -185,6 +221,11 @@ pub struct RowOutputArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub summary: SummaryArgs,
+    /// Only these columns, in this order, in every format (comma-separated or repeated;
+    /// `all`: every column). `proxytrace help columns COMMAND` lists them. A table shows a
+    /// compact set by default.
+    #[arg(short = 'f', long = "columns", value_name = "NAME,...")]
+    pub columns: Vec<String>,
 }
 
 /// How the client of a request is chosen.

@@ -11,13 +11,16 @@
 //! (`PROXYTRACE_CONFIG_PATH`), interrupt.rs turns Ctrl-C into the engine's interrupt.
 
 mod args;
+mod columns;
 mod commands;
 mod config;
 mod flags;
+mod help;
 mod interrupt;
 mod output_file;
 mod progress;
 mod summary;
+mod terminal;
 
 use clap::Parser as _;
 use std::io;
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         }
     };
     let cli = flags::Cli::parse_from(args);
+    summary::set_color(terminal::color_stderr(cli.color));
     if let Err(e) = interrupt::install() {
         eprintln!("proxytrace: cannot handle Ctrl-C (it will end the run at once): {e}");
     }

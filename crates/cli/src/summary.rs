@@ -6,6 +6,15 @@ use crate::flags::StatsFormat;
 use proxytrace::pipeline::{CounterKind, Report};
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::sync::OnceLock;
+
+/// Whether the text summary is coloured (`--color`, decided for standard error once).
+static COLOR: OnceLock<bool> = OnceLock::new();
+
+/// Colour the text summary (or not) from now on; the first call decides.
+pub fn set_color(on: bool) {
+    let _ = COLOR.set(on);
+}
 
 /// Print `report` on standard error in `format`.
 pub fn print(report: &Report, format: StatsFormat) {
@@ -15,10 +24,35 @@ pub fn print(report: &Report, format: StatsFormat) {
             Ok(json) => json + "\n",
             Err(e) => format!("proxytrace: cannot write the summary as JSON: {e}\n"),
         },
+        StatsFormat::Text if COLOR.get().copied().unwrap_or(false) => colorize(&text(report)),
         StatsFormat::Text => text(report),
     };
     // A summary that cannot be written (stderr closed) is not worth failing the run.
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// The text form in colour: the totals bold, an unreadable file red, every other loss,
+/// cap or skip and an interruption yellow (the words are the same: colour only helps).
+pub fn colorize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    for (i, line) in text.lines().enumerate() {
+        let style = if i == 0 {
+            "\x1b[1m"
+        } else if line.starts_with("  unreadable files") {
+            "\x1b[31m"
+        } else if line.starts_with("  ") || line.starts_with("proxytrace: interrupted") {
+            "\x1b[33m"
+        } else {
+            ""
+        };
+        if style.is_empty() {
+            out.push_str(line);
+        } else {
+            let _ = write!(out, "{style}{line}\x1b[0m");
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The text form.

@@ -2,6 +2,7 @@
 
 use super::{finish_listing, flat_or_json, list};
 use crate::args::{self, Reading, Stages};
+use crate::columns::{self, Rows};
 use crate::flags::{Cli, ConnectionsArgs};
 use proxytrace::commands::connections;
 use proxytrace::extract::connections::{ConnectionJson, ConnectionRow, ConnectionsConfig};
@@ -10,6 +11,8 @@ use std::process::ExitCode;
 
 /// Every back-side TCP connection of the BACK captures.
 pub fn run(cli: &Cli, a: &ConnectionsArgs) -> anyhow::Result<ExitCode> {
+    let format = args::row_format(&a.out);
+    let options = columns::options(Rows::Connections, format, &a.out, cli.color)?;
     let config = ConnectionsConfig {
         trusted: a.trusted.clone(),
         transparent: a.transparent,
@@ -23,9 +26,7 @@ pub fn run(cli: &Cli, a: &ConnectionsArgs) -> anyhow::Result<ExitCode> {
     )?;
     let bar = args::bar(&inputs, a.out.quiet);
     let engine = args::engine(cli, bar.as_ref(), Stages::WithSequentialStage)?;
-    let format = args::row_format(&a.out);
     let live = super::live(&[&inputs]);
-    let header = !a.out.no_header;
     let listing = args::listing(&a.out, false);
     let (report, matches) = list(
         &mut out,
@@ -36,8 +37,9 @@ pub fn run(cli: &Cli, a: &ConnectionsArgs) -> anyhow::Result<ExitCode> {
         super::MakePrinter {
             batch: None,
             live,
-            make: &|w, batch| {
-                flat_or_json::<ConnectionRow, ConnectionJson>(format, w, header, batch)
+            options,
+            make: &|w, batch, opts| {
+                flat_or_json::<ConnectionRow, ConnectionJson>(format, w, opts, batch)
             },
         },
         |sink| connections::run(&engine, &inputs, &config, sink),

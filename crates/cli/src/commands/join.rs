@@ -2,6 +2,7 @@
 
 use super::{finish_listing, flat, list};
 use crate::args::{self, Reading, Stages};
+use crate::columns::{self, Rows};
 use crate::flags::{Cli, JoinArgs};
 use crate::progress;
 use proxytrace::commands::join::{self, ClientJoinSummary, JoinConfig, JoinError, JoinRow};
@@ -9,6 +10,13 @@ use std::process::ExitCode;
 
 /// Every BACK request with the FRONT connection and SYN it came in on.
 pub fn run(cli: &Cli, a: &JoinArgs) -> anyhow::Result<ExitCode> {
+    let format = args::row_format(&a.out);
+    let rows = if a.summary {
+        Rows::JoinSummary
+    } else {
+        Rows::Join
+    };
+    let options = columns::options(rows, format, &a.out, cli.color)?;
     let db = args::database(a.db.as_deref())?;
     let config = JoinConfig {
         requests: proxytrace::extract::requests::RequestsConfig {
@@ -32,14 +40,12 @@ pub fn run(cli: &Cli, a: &JoinArgs) -> anyhow::Result<ExitCode> {
     let all: Vec<_> = front.files().iter().chain(back.files()).cloned().collect();
     let bar = (!a.out.quiet).then(|| progress::Bar::new(&all)).flatten();
     let engine = args::engine(cli, bar.as_ref(), Stages::WorkersOnly)?;
-    let format = args::row_format(&a.out);
     let batch = super::batch_formatting(&engine, &[&front, &back]);
-    let header = !a.out.no_header;
     let inputs = join::JoinInputs { front, back };
     // A join that cannot start (stdin read twice, no front capture) is an error of the
     // run, not of the output: kept apart from the sink's write errors.
     let mut refused = None;
-    let (report, matches) = list(
+    let listed = list(
         &mut out,
         &a.out,
         args::listing(&a.out, a.summary),
@@ -48,21 +54,23 @@ pub fn run(cli: &Cli, a: &JoinArgs) -> anyhow::Result<ExitCode> {
         super::MakePrinter {
             batch,
             live: batch.is_none(),
-            make: &|w, batch| flat::<JoinRow>(format, w, header, batch),
+            options,
+            make: &|w, batch, opts| flat::<JoinRow>(format, w, opts, batch),
         },
         |mut sink| match join::run(&engine, &inputs, &config, db.get(), &mut sink) {
             Ok(report) => Ok(report),
             Err(JoinError::Sink(e)) => Err(e),
             Err(e) => {
-                let report = Default::default();
                 refused = Some(e);
-                Ok(report)
+                // Ends the listing before its printer finishes: no CSV header either.
+                Err(std::io::Error::other("the join did not start"))
             }
         },
-    )?;
+    );
     if let Some(e) = refused {
         return Err(e.into());
     }
+    let (report, matches) = listed?;
     let incomplete = inputs.front.incomplete() || inputs.back.incomplete();
     finish_listing(out, &a.out, bar.as_ref(), &report, matches, incomplete)
 }

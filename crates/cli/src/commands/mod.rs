@@ -37,6 +37,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Join(a) => join::run(cli, a),
         Command::Proxies(a) => proxies::run(cli, a),
         Command::Report(a) => report::run(cli, a),
+        Command::Help(a) => crate::help::run(a),
     }
 }
 
@@ -74,24 +75,43 @@ fn batch_formatting<'e>(engine: &'e Engine, inputs: &[&Inputs]) -> Option<&'e En
 fn flat<'w, R: Serialize + Send + 'w>(
     format: printers::Format,
     w: Box<dyn Write + 'w>,
-    header: bool,
+    opts: &printers::Options,
     batch: Option<&'w Engine>,
 ) -> Box<dyn Printer<R> + 'w> {
     match (batch, BatchFormat::of(format)) {
-        (Some(e), Some(f)) => Box::new(BatchPrinter::<R, R>::new(e, f, w, header)),
-        _ => printers::printer::<R>(format, w, header),
+        (Some(e), Some(f)) => Box::new(batched::<R, R>(e, f, w, opts)),
+        _ => printers::printer_with::<R>(format, w, opts),
     }
 }
 
-/// Makes the printer of a listing over the output: `make` gets the output and `batch`,
-/// the engine to format on when the printer may batch rows ([`batch_formatting`]); with
+/// A batch printer as `opts` says (its projection, its header over no row).
+fn batched<'e, 'w, R: Send, J: From<R> + Serialize>(
+    engine: &'e Engine,
+    format: BatchFormat,
+    w: Box<dyn Write + 'w>,
+    opts: &printers::Options,
+) -> BatchPrinter<'e, 'w, R, J> {
+    BatchPrinter::new(engine, format, w, opts.header)
+        .with_projection(opts.projection.clone())
+        .with_empty_header(opts.columns.clone())
+}
+
+/// Makes the printer of a listing over the output: `make` gets the output, `batch`, the
+/// engine to format on when the printer may batch rows ([`batch_formatting`]), and the
+/// printer options (`options`, with the table's notes going to standard error); with
 /// `live`, rows are written out one by one.
 struct MakePrinter<'m, R> {
     batch: Option<&'m Engine>,
     /// An input is a live stream: every row is written out at once.
     live: bool,
-    make: &'m dyn for<'w> Fn(OutputBox<'w>, Option<&'w Engine>) -> PrinterBox<'w, R>,
+    /// The printer options of the rows, or of an aggregate's rows.
+    options: printers::Options,
+    make: &'m MakeFn<'m, R>,
 }
+
+/// What makes a printer: the output, the engine to batch on, the options.
+type MakeFn<'m, R> =
+    dyn for<'w> Fn(OutputBox<'w>, Option<&'w Engine>, &printers::Options) -> PrinterBox<'w, R> + 'm;
 
 /// The output a printer writes to, living for `'w`.
 type OutputBox<'w> = Box<dyn Write + 'w>;
@@ -115,12 +135,19 @@ where
     A: Aggregate<R>,
     A::Out: Serialize,
 {
+    let mut options = make.options;
+    let note_bar = bar.cloned();
+    options.table.note = Some(Arc::new(move |note: &str| {
+        progress::suspend(note_bar.as_ref(), || eprintln!("proxytrace: {note}"));
+    }));
     let (mut report, aggregate) = {
         let printer: Box<dyn Printer<R> + '_> = match listing {
-            Listing::Rows if make.live => {
-                Box::new(printers::RowByRow((make.make)(Box::new(&mut *out), None)))
-            }
-            Listing::Rows => (make.make)(Box::new(&mut *out), make.batch),
+            Listing::Rows if make.live => Box::new(printers::RowByRow((make.make)(
+                Box::new(&mut *out),
+                None,
+                &options,
+            ))),
+            Listing::Rows => (make.make)(Box::new(&mut *out), make.batch, &options),
             _ => Box::new(Discard),
         };
         let shown = ShowErrors { printer, bar };
@@ -138,7 +165,7 @@ where
         report.aggregated = Some(report.rows);
         report.rows = n;
         if !args.count {
-            printers::write_rows(format, out, !args.no_header, rows)?;
+            printers::write_rows_with(format, out, &options, rows)?;
         }
     }
     if args.count {
@@ -223,7 +250,7 @@ impl<R> Printer<R> for Discard {
 fn flat_or_json<'w, R, J>(
     format: printers::Format,
     w: Box<dyn Write + 'w>,
-    header: bool,
+    opts: &printers::Options,
     batch: Option<&'w Engine>,
 ) -> Box<dyn Printer<R> + 'w>
 where
@@ -232,20 +259,20 @@ where
 {
     match (batch, BatchFormat::of(format)) {
         (Some(e), Some(f @ BatchFormat::Jsonl)) => {
-            return Box::new(BatchPrinter::<R, J>::new(e, f, w, header));
+            return Box::new(batched::<R, J>(e, f, w, opts));
         }
         (Some(e), Some(f @ BatchFormat::Csv)) => {
-            return Box::new(BatchPrinter::<R, R>::new(e, f, w, header));
+            return Box::new(batched::<R, R>(e, f, w, opts));
         }
         _ => {}
     }
     match format {
         printers::Format::Json | printers::Format::Jsonl => Box::new(AsJson::<R, J>(
-            printers::printer::<J>(format, w, header),
+            printers::printer_with::<J>(format, w, opts),
             std::marker::PhantomData,
         )),
         printers::Format::Csv | printers::Format::Table => {
-            printers::printer::<R>(format, w, header)
+            printers::printer_with::<R>(format, w, opts)
         }
     }
 }

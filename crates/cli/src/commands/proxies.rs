@@ -2,6 +2,7 @@
 
 use super::{finish_listing, list};
 use crate::args::{self, Reading, Stages};
+use crate::columns::{self, Rows};
 use crate::flags::{Cli, ProxiesArgs};
 use crate::progress;
 use anyhow::bail;
@@ -15,6 +16,8 @@ pub fn run(cli: &Cli, a: &ProxiesArgs) -> anyhow::Result<ExitCode> {
     if !a.out.clients.is_empty() {
         bail!("--client does not apply to proxies: its rows are proxy/backend pairs, not clients");
     }
+    let format = args::row_format(&a.out);
+    let options = columns::options(Rows::Proxies, format, &a.out, cli.color)?;
     let requests = args::requests_config(&a.identity, &a.out)?;
     let back = args::windowed(cli, args::command_inputs(&a.input, Reading::Rows)?)?;
     let front = if a.front.is_empty() {
@@ -36,11 +39,9 @@ pub fn run(cli: &Cli, a: &ProxiesArgs) -> anyhow::Result<ExitCode> {
     let all: Vec<_> = ins.iter().flat_map(|i| i.files().iter().cloned()).collect();
     let bar = (!a.out.quiet).then(|| progress::Bar::new(&all)).flatten();
     let engine = args::engine(cli, bar.as_ref(), Stages::WorkersOnly)?;
-    let format = args::row_format(&a.out);
-    let header = !a.out.no_header;
     let incomplete = ins.iter().any(|i| i.incomplete());
     let mut refused = None;
-    let (report, matches) = list(
+    let listed = list(
         &mut out,
         &a.out,
         args::listing(&a.out, false),
@@ -49,7 +50,8 @@ pub fn run(cli: &Cli, a: &ProxiesArgs) -> anyhow::Result<ExitCode> {
         super::MakePrinter {
             batch: None,
             live: false,
-            make: &|w, _| printers::printer::<ProxyRow>(format, w, header),
+            options,
+            make: &|w, _, opts| printers::printer_with::<ProxyRow>(format, w, opts),
         },
         |mut sink| match front {
             None => proxies::run(&engine, &back, &requests, &mut sink),
@@ -65,14 +67,16 @@ pub fn run(cli: &Cli, a: &ProxiesArgs) -> anyhow::Result<ExitCode> {
                     Err(JoinError::Sink(e)) => Err(e),
                     Err(e) => {
                         refused = Some(e);
-                        Ok(Default::default())
+                        // Ends the listing before its printer finishes: no CSV header.
+                        Err(std::io::Error::other("the join did not start"))
                     }
                 }
             }
         },
-    )?;
+    );
     if let Some(e) = refused {
         return Err(e.into());
     }
+    let (report, matches) = listed?;
     finish_listing(out, &a.out, bar.as_ref(), &report, matches, incomplete)
 }

@@ -2,6 +2,7 @@
 
 use super::{finish_listing, flat_or_json, list};
 use crate::args::{self, Reading, Stages};
+use crate::columns::{self, Rows};
 use crate::flags::{Cli, RequestsArgs};
 use proxytrace::commands::requests::{self, FlowAggregator};
 use proxytrace::extract::requests::{RequestJson, RequestRow, RequestsConfig};
@@ -15,6 +16,9 @@ pub fn run(cli: &Cli, a: &RequestsArgs, flows: bool) -> anyhow::Result<ExitCode>
         fields: args::field_filter(&a.fields)?,
         ..args::requests_config(&a.identity, &a.out)?
     };
+    let format = args::row_format(&a.out);
+    let rows = if flows { Rows::Flows } else { Rows::Requests };
+    let options = columns::options(rows, format, &a.out, cli.color)?;
     let inputs = args::windowed(cli, args::command_inputs(&a.input, Reading::Rows)?)?;
     let mut out = args::output(
         a.out.output.as_deref(),
@@ -22,9 +26,7 @@ pub fn run(cli: &Cli, a: &RequestsArgs, flows: bool) -> anyhow::Result<ExitCode>
     )?;
     let bar = args::bar(&inputs, a.out.quiet);
     let engine = args::engine(cli, bar.as_ref(), Stages::WorkersOnly)?;
-    let format = args::row_format(&a.out);
     let batch = super::batch_formatting(&engine, &[&inputs]);
-    let header = !a.out.no_header;
     let listing = args::listing(&a.out, flows);
     let (report, matches) = list(
         &mut out,
@@ -35,7 +37,8 @@ pub fn run(cli: &Cli, a: &RequestsArgs, flows: bool) -> anyhow::Result<ExitCode>
         super::MakePrinter {
             batch,
             live: batch.is_none(),
-            make: &|w, batch| flat_or_json::<RequestRow, RequestJson>(format, w, header, batch),
+            options,
+            make: &|w, batch, opts| flat_or_json::<RequestRow, RequestJson>(format, w, opts, batch),
         },
         |sink| requests::run(&engine, &inputs, &config, sink),
     )?;

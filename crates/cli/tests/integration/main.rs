@@ -1,6 +1,7 @@
 //! Integration tests, in one binary (as ripgrep does) so they link once.
 
 mod capture_robustness;
+mod columns;
 mod connections;
 mod engine;
 mod fuzz_regressions;
@@ -15,8 +16,10 @@ mod report;
 mod requests;
 mod resync;
 mod safety;
+mod schema;
 mod seeded;
 mod summary;
 mod syns;
+mod terminal;
 mod util;
 mod window;

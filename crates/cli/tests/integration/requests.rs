@@ -544,7 +544,15 @@ mod crafted {
     /// Output of one format, with the capture's path replaced by `F`.
     pub fn output(f: &TempFile, format: &str) -> String {
         let path = f.0.to_str().unwrap();
-        let (code, out, err) = run(&["requests", "--format", format, path]);
+        // Every column of a table, not its compact default set.
+        let all: &[&str] = if format == "table" {
+            &["-f", "all"]
+        } else {
+            &[]
+        };
+        let mut args = vec!["requests", "--format", format, path];
+        args.extend(all);
+        let (code, out, err) = run(&args);
         assert_eq!(code, 0, "{err}");
         out.replace(path, "F")
     }

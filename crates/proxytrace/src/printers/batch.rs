@@ -6,6 +6,7 @@
 //! Rows wait in a batch until it is full or the run ends, so this printer is for inputs
 //! read to their end (files), not for a live pipeline that wants each row at once.
 
+use super::project::Projection;
 use super::{Format, Printer};
 use crate::engine::Engine;
 use crate::pipeline::Sink;
@@ -14,6 +15,7 @@ use serde::Serialize;
 use std::io::{self, Write};
 use std::marker::PhantomData;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 /// Rows formatted together: a few MiB of text, enough to keep every worker busy.
 pub const BATCH_ROWS: usize = 4096;
@@ -29,6 +31,10 @@ pub struct BatchPrinter<'e, 'w, R, J = R> {
     out: Box<dyn Write + 'w>,
     batch: Vec<R>,
     form: PhantomData<fn() -> J>,
+    /// Only these columns, in this order (`None`: the whole row).
+    projection: Option<Arc<Projection>>,
+    /// The CSV header line when no row comes (empty: none).
+    empty_header: Vec<String>,
 }
 
 /// The formats written batch by batch: those whose rows do not depend on each other.
@@ -71,7 +77,22 @@ where
             out,
             batch: Vec::with_capacity(BATCH_ROWS),
             form: PhantomData,
+            projection: None,
+            empty_header: Vec::new(),
         }
+    }
+
+    /// Only `projection`'s columns, in its order (`None`: every column).
+    pub fn with_projection(mut self, projection: Option<Arc<Projection>>) -> Self {
+        self.projection = projection;
+        self
+    }
+
+    /// The CSV header line written when no row comes: these names (the row's columns; a
+    /// projection's own names come first).
+    pub fn with_empty_header(mut self, names: Vec<String>) -> Self {
+        self.empty_header = names;
+        self
     }
 
     fn write_batch(&mut self) -> io::Result<()> {
@@ -81,11 +102,12 @@ where
         let rows = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_ROWS));
         let header = std::mem::replace(&mut self.header, false);
         let format = self.format;
+        let projection = self.projection.as_deref();
         let pieces: Vec<io::Result<Vec<u8>>> = self.engine.install(|| {
             rows.into_par_iter()
                 .chunks(PIECE_ROWS)
                 .enumerate()
-                .map(|(i, piece)| format_piece::<R, J>(format, header && i == 0, piece))
+                .map(|(i, piece)| format_piece::<R, J>(format, header && i == 0, projection, piece))
                 .collect()
         });
         for p in pieces {
@@ -96,7 +118,12 @@ where
 }
 
 /// One piece of a batch as text.
-fn format_piece<R, J>(format: BatchFormat, header: bool, rows: Vec<R>) -> io::Result<Vec<u8>>
+fn format_piece<R, J>(
+    format: BatchFormat,
+    header: bool,
+    projection: Option<&Projection>,
+    rows: Vec<R>,
+) -> io::Result<Vec<u8>>
 where
     J: From<R> + Serialize,
 {
@@ -106,12 +133,21 @@ where
             .has_headers(header)
             .from_writer(&mut buf);
         for r in rows {
-            w.serialize(J::from(r)).map_err(super::csv::csv_err)?;
+            let j = J::from(r);
+            match projection {
+                Some(p) => w.serialize(p.project(&j)),
+                None => w.serialize(&j),
+            }
+            .map_err(super::csv::csv_err)?;
         }
         w.flush()?;
     } else {
         for r in rows {
-            serde_json::to_writer(&mut buf, &J::from(r))?;
+            let j = J::from(r);
+            match projection {
+                Some(p) => serde_json::to_writer(&mut buf, &p.project(&j))?,
+                None => serde_json::to_writer(&mut buf, &j)?,
+            }
             buf.push(b'\n');
         }
     }
@@ -140,6 +176,15 @@ where
 {
     fn finish(&mut self) -> io::Result<()> {
         self.write_batch()?;
+        if self.header && !self.empty_header.is_empty() {
+            // No row came: the header line alone.
+            self.header = false;
+            let names = match &self.projection {
+                Some(p) => p.names(),
+                None => &self.empty_header,
+            };
+            super::csv::header_line(&mut self.out, names)?;
+        }
         self.out.flush()
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -211,6 +256,43 @@ mod tests {
                         "{format:?} n={n} threads={threads}"
                     );
                 }
+            }
+        }
+    }
+
+    /// Projected and empty outputs equal the plain printers' too (the CSV header line
+    /// alone when no row comes).
+    #[test]
+    fn batched_projection_and_empty_header() {
+        let engine = Engine::new(EngineOptions {
+            threads: 2,
+            ..EngineOptions::default()
+        })
+        .unwrap();
+        let names = vec!["n".to_owned(), "text".to_owned(), "flag".to_owned()];
+        let projection = Some(Arc::new(Projection::of(["flag", "n"])));
+        for (n, projection) in [(0, None), (0, projection.clone()), (300, projection)] {
+            for format in [Format::Csv, Format::Jsonl] {
+                let mut out = Vec::new();
+                {
+                    let bf = BatchFormat::of(format).unwrap();
+                    let mut p: BatchPrinter<'_, '_, Row> =
+                        BatchPrinter::new(&engine, bf, Box::new(&mut out), true)
+                            .with_projection(projection.clone())
+                            .with_empty_header(names.clone());
+                    for r in rows(n) {
+                        let _ = p.row(r).unwrap();
+                    }
+                    p.finish().unwrap();
+                }
+                let opts = crate::printers::Options {
+                    columns: names.clone(),
+                    projection: projection.clone(),
+                    ..crate::printers::Options::new(true)
+                };
+                let mut want = Vec::new();
+                crate::printers::write_rows_with(format, &mut want, &opts, rows(n)).unwrap();
+                assert!(out == want, "{format:?} n={n}");
             }
         }
     }

@@ -1,22 +1,27 @@
 //! Printers: the sinks that write rows as CSV ([`csv`]), JSON Lines ([`jsonl`]), one JSON
 //! array ([`json`]) or an aligned table for a terminal ([`table`]); [`batch`] formats CSV
-//! and JSON Lines on every core, for inputs read to their end.
+//! and JSON Lines on every core, for inputs read to their end; [`project`] selects and
+//! orders columns (`--columns`) for every format.
 //!
 //! Commands produce flat, serializable rows; a [`Printer`] writes them in the chosen
 //! format. Column order is the rows' field order, which is the stable schema documented
-//! in the README. Printers live in the library (not the binary) so rows can be formatted
-//! where they are produced.
+//! in the README, unless [`Options::projection`] chooses others. Printers live in the
+//! library (not the binary) so rows can be formatted where they are produced.
 
 pub mod batch;
 pub mod csv;
 pub mod json;
 pub mod jsonl;
+pub mod project;
 pub mod table;
 
 use crate::pipeline::Sink;
+use project::Projection;
 use serde::Serialize;
 use std::io::{self, Write};
 use std::ops::ControlFlow;
+use std::sync::Arc;
+use table::TableOptions;
 
 crate::named_enum! {
     /// An output format.
@@ -93,11 +98,61 @@ pub fn printer<'w, R: Serialize + 'w>(
     out: Box<dyn Write + 'w>,
     header: bool,
 ) -> Box<dyn Printer<R> + 'w> {
+    printer_with(format, out, &Options::new(header))
+}
+
+/// What a printer needs besides its format and output.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// The CSV header line.
+    pub header: bool,
+    /// The rows' column names in order (`vocab::schema::Columns`): the CSV header of an
+    /// output without rows when there is no projection.
+    pub columns: Vec<String>,
+    /// The columns to write, in order (`--columns`); `None`: every field of the row.
+    pub projection: Option<Arc<Projection>>,
+    /// The table's layout.
+    pub table: TableOptions,
+}
+
+impl Options {
+    /// Every column, the CSV header as `header` says, a table without width limit.
+    pub fn new(header: bool) -> Options {
+        Options {
+            header,
+            ..Options::default()
+        }
+    }
+
+    /// The CSV header's names: the projection's, else the row's columns.
+    pub fn header_names(&self) -> &[String] {
+        match &self.projection {
+            Some(p) => p.names(),
+            None => &self.columns,
+        }
+    }
+}
+
+/// A printer for `format` over `out` as `opts` says.
+pub fn printer_with<'w, R: Serialize + 'w>(
+    format: Format,
+    out: Box<dyn Write + 'w>,
+    opts: &Options,
+) -> Box<dyn Printer<R> + 'w> {
+    let projection = opts.projection.clone();
     match format {
-        Format::Csv => Box::new(csv::CsvPrinter::new(out, header)),
-        Format::Jsonl => Box::new(jsonl::JsonlPrinter::new(out)),
-        Format::Json => Box::new(json::JsonPrinter::new(out)),
-        Format::Table => Box::new(table::TablePrinter::new(out)),
+        Format::Csv => Box::new(
+            csv::CsvPrinter::new(out, opts.header)
+                .with_projection(projection)
+                .with_empty_header(opts.header_names().to_vec()),
+        ),
+        Format::Jsonl => Box::new(jsonl::JsonlPrinter::new(out).with_projection(projection)),
+        Format::Json => Box::new(json::JsonPrinter::new(out).with_projection(projection)),
+        Format::Table => Box::new(table::TablePrinter::with_options(
+            out,
+            projection,
+            opts.table.clone(),
+        )),
     }
 }
 
@@ -108,7 +163,17 @@ pub fn write_rows<R: Serialize>(
     header: bool,
     rows: Vec<R>,
 ) -> io::Result<()> {
-    let mut p = printer::<R>(format, Box::new(out), header);
+    write_rows_with(format, out, &Options::new(header), rows)
+}
+
+/// [`write_rows`] as `opts` says.
+pub fn write_rows_with<R: Serialize>(
+    format: Format,
+    out: &mut dyn Write,
+    opts: &Options,
+    rows: Vec<R>,
+) -> io::Result<()> {
+    let mut p = printer_with::<R>(format, Box::new(out), opts);
     for r in rows {
         if p.row(r)?.is_break() {
             break;
@@ -156,6 +221,60 @@ mod tests {
         );
         assert_eq!(render(Format::Json, vec![]), "[]\n");
         assert_eq!(render(Format::Table, rows()), "a   b\n1   x,y\n22  \n");
+    }
+
+    /// No row: CSV still writes its header line (the projection's names, else the row's
+    /// columns), unless left out; the other formats are unchanged.
+    #[test]
+    fn an_empty_csv_has_its_header_line() {
+        let render = |opts: &Options, format| {
+            let mut out = Vec::new();
+            write_rows_with::<Row>(format, &mut out, opts, vec![]).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let opts = Options {
+            columns: vec!["a".into(), "b".into()],
+            ..Options::new(true)
+        };
+        assert_eq!(render(&opts, Format::Csv), "a,b\n");
+        let projected = Options {
+            projection: Some(Arc::new(Projection::of(["b", "a"]))),
+            ..opts.clone()
+        };
+        assert_eq!(render(&projected, Format::Csv), "b,a\n");
+        let no_header = Options {
+            header: false,
+            ..opts.clone()
+        };
+        assert_eq!(render(&no_header, Format::Csv), "");
+        assert_eq!(render(&opts, Format::Jsonl), "");
+        assert_eq!(render(&opts, Format::Json), "[]\n");
+        assert_eq!(render(&opts, Format::Table), "");
+        // With rows, the header comes once, from the rows.
+        let mut out = Vec::new();
+        write_rows_with(Format::Csv, &mut out, &projected, rows()).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "b,a\n\"x,y\",1\n,22\n");
+    }
+
+    /// `--columns` in every format: the bytes checked by hand.
+    #[test]
+    fn projected_formats() {
+        let opts = Options {
+            projection: Some(Arc::new(Projection::of(["b"]))),
+            ..Options::new(true)
+        };
+        let render = |format| {
+            let mut out = Vec::new();
+            write_rows_with(format, &mut out, &opts, rows()).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(render(Format::Csv), "b\n\"x,y\"\n\"\"\n");
+        assert_eq!(render(Format::Jsonl), "{\"b\":\"x,y\"}\n{\"b\":null}\n");
+        assert_eq!(
+            render(Format::Json),
+            "[\n{\"b\":\"x,y\"},\n{\"b\":null}\n]\n"
+        );
+        assert_eq!(render(Format::Table), "b\nx,y\n\n");
     }
 
     #[test]
