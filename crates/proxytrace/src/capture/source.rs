@@ -111,6 +111,9 @@ pub struct Capture {
     pub parser: Parser,
     /// Size on disk; for compressed inputs the compressed size; None for stdin.
     pub file_len: Option<u64>,
+    /// The file header before the first record as the file stores it (pcap: the 24-byte
+    /// global header; pcapng: empty, its section header is a block of the walk).
+    header: Vec<u8>,
     data: Data,
 }
 
@@ -223,12 +226,14 @@ fn unknown(path: PathBuf, head: &[u8]) -> CaptureError {
 fn from_map(path: PathBuf, map: Mmap) -> Result<Capture, CaptureError> {
     let format = detect(&map).ok_or_else(|| unknown(path.clone(), &map))?;
     let parser = parser_for(&path, format, &map)?;
+    let header = map.get(..parser.data_start()).unwrap_or_default().to_vec();
     Ok(Capture {
         path,
         format,
         compression: Compression::None,
         parser,
         file_len: Some(map.len() as u64),
+        header,
         data: Data::Mapped(map),
     })
 }
@@ -309,12 +314,14 @@ fn from_stream(
         };
     }
     let parser = parser_for(&path, format, &head)?;
+    let header = head.get(..parser.data_start()).unwrap_or_default().to_vec();
     Ok(Capture {
         path,
         format,
         compression,
         parser,
         file_len,
+        header,
         data: Data::Stream {
             reader,
             prefix: head,
@@ -324,6 +331,12 @@ fn from_stream(
 }
 
 impl Capture {
+    /// The file header before the first record, byte for byte (pcap: the 24-byte global
+    /// header; pcapng: empty, its section header block is walked as a block).
+    pub fn file_header(&self) -> &[u8] {
+        &self.header
+    }
+
     /// Whether the capture is mapped or streamed.
     pub fn kind(&self) -> SourceKind {
         match self.data {

@@ -1,7 +1,7 @@
 //! Mapped captures: split, resync, hand off, verify, redo.
 
 use super::{empty_out, send_result, ChunkInfo, Engine, FileRun, Job, Sent};
-use crate::capture::{walk_buffer, Capture, Parser, Resync, WalkEnd, WalkStats};
+use crate::capture::{walk_buffer, Capture, Parser, Record, Resync, Visit, WalkEnd, WalkStats};
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,9 +47,9 @@ fn walk_from<J: Job>(
         &mut records,
         None,
         &mut stats,
-        &mut |r| {
-            job.record(&mut chunk, r);
-            ControlFlow::Continue(())
+        &mut JobVisit {
+            job,
+            chunk: &mut chunk,
         },
     );
     let out = job.finish(chunk, &stats);
@@ -59,6 +59,22 @@ fn walk_from<J: Job>(
         stats,
         records,
         out,
+    }
+}
+
+/// Hands a chunk's records and blocks to its job.
+struct JobVisit<'j, J: Job> {
+    job: &'j J,
+    chunk: &'j mut J::Chunk,
+}
+
+impl<J: Job> Visit for JobVisit<'_, J> {
+    fn record(&mut self, rec: &Record<'_>) -> ControlFlow<()> {
+        self.job.record(self.chunk, rec);
+        ControlFlow::Continue(())
+    }
+    fn block(&mut self, offset: u64, raw: &[u8]) {
+        self.job.block(self.chunk, offset, raw);
     }
 }
 
@@ -102,7 +118,7 @@ fn state_after_first_record(parser: &Parser, buf: &[u8], start: usize) -> Parser
         &mut index,
         None,
         &mut stats,
-        &mut |_| ControlFlow::Break(()),
+        &mut |_: &Record<'_>| ControlFlow::Break(()),
     );
     p
 }
