@@ -2,6 +2,7 @@
 //! and sink, runs the library command, prints the summary and returns the exit status.
 //! The listing policy and the exit statuses are shared here.
 
+mod carve;
 mod connections;
 mod info;
 mod join;
@@ -35,6 +36,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Syns(a) => syns::run(cli, a),
         Command::Join(a) => join::run(cli, a),
         Command::Proxies(a) => proxies::run(cli, a),
+        Command::Carve(a) => carve::run(cli, a),
     }
 }
 
