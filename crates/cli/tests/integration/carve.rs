@@ -634,3 +634,45 @@ fn generated_captures_agree_with_tshark_frame_by_frame() {
         }
     }
 }
+
+/// A capture is binary: with standard output a terminal (a pseudo-terminal here) and
+/// no -o, carve refuses before reading anything.
+#[test]
+fn a_capture_is_never_written_to_a_terminal() {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two descriptors into the two ints; the name, termios and
+    // winsize pointers may be null.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0);
+    // SAFETY: both descriptors were just opened by openpty and are owned here only.
+    let (master, tty) = unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_proxytrace"))
+        .args(["carve", "--tuple", "10.0.0.2:32768-10.0.1.9:8080"])
+        .arg(testdata("sample/back.pcap"))
+        .current_dir(repo_root())
+        .stdout(Stdio::from(tty))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    drop(master);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("refusing to write a capture to a terminal"),
+        "{err}"
+    );
+}
