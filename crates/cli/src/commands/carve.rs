@@ -132,6 +132,7 @@ fn select(
         sel.add(*x, *y)?;
     }
     if let Some(csv) = &a.from_csv {
+        let before = sel.len();
         let got = if csv == "-" {
             sel.add_csv(io::stdin().lock())
         } else {
@@ -140,8 +141,10 @@ fn select(
         }
         .with_context(|| format!("--from-csv {csv}"))?;
         let mut note = format!(
-            "--from-csv {csv}: {} rows named {} connections",
-            got.rows, got.tuples
+            "--from-csv {csv}: {} rows named {} connections, {} of them new to the selection",
+            got.rows,
+            got.tuples,
+            sel.len() - before
         );
         if got.rows_without_front > 0 {
             note += &format!(" ({} rows had no front connection)", got.rows_without_front);
