@@ -88,6 +88,12 @@ pub enum Command {
     /// Print the help of the program or of COMMAND, or `help columns [COMMAND]`: every
     /// column a command prints, with its type and meaning.
     Help(HelpArgs),
+    /// Write every packet of the selected TCP connections into a new capture of the
+    /// input's format (pcap or pcapng, records copied byte for byte): the back-side
+    /// connections of --client's requests (with --front, also their front connections as
+    /// `join` pairs them), --tuple connections, or those of a requests/join CSV.
+    #[command(after_help = crate::help::examples("carve"), after_long_help = crate::help::long("carve"))]
+    Carve(CarveArgs),
 }
 
 /// `proxytrace help [COMMAND | columns [COMMAND]]`.
@@ -433,6 +439,51 @@ pub struct ReportArgs {
     /// No progress bar and no end-of-run summary on standard error.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+}
+
+/// A connection `SRC_IP:PORT-DST_IP:PORT`.
+fn parse_conn(s: &str) -> Result<(std::net::SocketAddr, std::net::SocketAddr), String> {
+    proxytrace::commands::carve::parse_tuple(s).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("selection").required(true).multiple(true).args(["clients", "tuples", "from_csv"])))]
+pub struct CarveArgs {
+    /// Captures to carve (pcap, pcapng, optionally .gz/.zst, written uncompressed),
+    /// directories, or - for stdin (not with --client).
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write to FILE (all inputs into one capture: all pcapng, or pcap with the same
+    /// header), or into the existing directory DIR one capture per input, named after it
+    /// (.gz/.zst dropped) [default: standard output, unless it is a terminal].
+    #[arg(short = 'o', long = "output", value_name = "FILE|DIR", value_parser = non_empty_path)]
+    pub output: Option<PathBuf>,
+    /// The back-side connections carrying a request of this client (address or network;
+    /// repeatable), the client chosen as `requests` chooses it.
+    #[arg(long = "client", value_name = "IP|CIDR", value_parser = parse_net)]
+    pub clients: Vec<ipnet::IpNet>,
+    /// A connection, in either direction (repeatable), e.g. 10.0.0.2:32768-10.0.1.9:8080
+    /// or [2001:db8::1]:443-[2001:db8::2]:51000.
+    #[arg(long = "tuple", value_name = "SRC_IP:PORT-DST_IP:PORT", value_parser = parse_conn)]
+    pub tuples: Vec<(std::net::SocketAddr, std::net::SocketAddr)>,
+    /// The connections of a CSV with a header (- for standard input): its
+    /// src_ip,src_port,dst_ip,dst_port columns (`requests`, `connections`, `join`) and
+    /// its front_src_ip,front_src_port,front_dst_ip,front_dst_port columns (`join`).
+    #[arg(long = "from-csv", value_name = "FILE|-", value_parser = non_empty)]
+    pub from_csv: Option<String>,
+    /// With --client: a FRONT capture (repeatable). The client's front connections that
+    /// `join` pairs with its requests are carved from it too (not every connection from
+    /// the client's address: a NAT shares it), and the back connections are join's.
+    #[arg(long, value_name = "FILE", value_parser = non_empty, requires = "clients")]
+    pub front: Vec<String>,
+    /// With --front: back time = front time + OFFSET [default: estimated].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true, requires = "front")]
+    pub clock_offset: Option<i64>,
+    /// How clients are read from requests (with --client).
+    #[command(flatten)]
+    pub identity: IdentityArgs,
     #[command(flatten)]
     pub summary: SummaryArgs,
 }

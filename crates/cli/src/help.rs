@@ -56,6 +56,12 @@ pub fn examples(command: &str) -> String {
             "proxytrace proxies back.pcap",
             "proxytrace proxies --front front.pcap --format table back.pcap",
         ],
+        "carve" => &[
+            "proxytrace carve --client 198.51.100.7 back.pcap -o client.pcap",
+            "proxytrace carve --client 198.51.100.7 --front front.pcap back.pcap -o carved/",
+            "proxytrace requests --client 198.51.100.0/24 back.pcap | proxytrace carve --from-csv - back.pcap -o net.pcap",
+            "proxytrace carve --tuple 10.0.0.2:32768-10.0.1.9:8080 back.pcap | tshark -r - -Y http",
+        ],
         "report" => &[
             "proxytrace report --client 198.51.100.7 --front front.pcap --back back.pcap -o client.html",
             "proxytrace report --client 198.51.100.7 --back back/ --since +10m -o client.html",

@@ -2,6 +2,7 @@
 //! and sink, runs the library command, prints the summary and returns the exit status.
 //! The listing policy and the exit statuses are shared here.
 
+mod carve;
 mod connections;
 mod info;
 mod join;
@@ -38,6 +39,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Proxies(a) => proxies::run(cli, a),
         Command::Report(a) => report::run(cli, a),
         Command::Help(a) => crate::help::run(a),
+        Command::Carve(a) => carve::run(cli, a),
     }
 }
 

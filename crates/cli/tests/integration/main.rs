@@ -1,6 +1,7 @@
 //! Integration tests, in one binary (as ripgrep does) so they link once.
 
 mod capture_robustness;
+mod carve;
 mod columns;
 mod connections;
 mod engine;

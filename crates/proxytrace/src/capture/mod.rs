@@ -29,7 +29,7 @@ pub use source::{
     from_reader, open, Capture, Input, OpenOptions, Pages, SourceKind, StreamWindow, Waiting,
 };
 pub(crate) use walk::prefetch;
-pub use walk::{walk_buffer, Damage, Parser, WalkEnd, WalkStats};
+pub use walk::{walk_buffer, Damage, Parser, Visit, WalkEnd, WalkStats};
 pub use window::{TimeSpec, TimeSpecError, TimeWindow, WindowClock, STOP_MARGIN_NS};
 
 #[cfg(test)]

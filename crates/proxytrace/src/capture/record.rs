@@ -28,6 +28,10 @@ pub struct Record<'a> {
     pub orig_len: u32,
     /// The captured bytes.
     pub data: &'a [u8],
+    /// The whole record as the file stores it, `data` inside it: the pcap record header
+    /// and data, or the pcapng packet block with its options and trailing length (what
+    /// `carve` copies byte for byte).
+    pub raw: &'a [u8],
     /// Where `data` starts in the bytes the walk reads from: the file offset for a
     /// whole-file walk; under the parallel engine, the position in the chunk's source
     /// bytes, so a job can keep offsets instead of copies.

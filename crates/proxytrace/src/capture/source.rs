@@ -114,6 +114,9 @@ pub struct Capture {
     pub file_len: Option<u64>,
     /// The time window its walks keep (`--since`/`--until`); unbounded when opened.
     pub window: TimeWindow,
+    /// The file header before the first record as the file stores it (pcap: the 24-byte
+    /// global header; pcapng: empty, its section header is a block of the walk).
+    header: Vec<u8>,
     data: Data,
 }
 
@@ -226,6 +229,7 @@ fn unknown(path: PathBuf, head: &[u8]) -> CaptureError {
 fn from_map(path: PathBuf, map: Mmap) -> Result<Capture, CaptureError> {
     let format = detect(&map).ok_or_else(|| unknown(path.clone(), &map))?;
     let parser = parser_for(&path, format, &map)?;
+    let header = map.get(..parser.data_start()).unwrap_or_default().to_vec();
     Ok(Capture {
         path,
         format,
@@ -233,6 +237,7 @@ fn from_map(path: PathBuf, map: Mmap) -> Result<Capture, CaptureError> {
         parser,
         file_len: Some(map.len() as u64),
         window: TimeWindow::default(),
+        header,
         data: Data::Mapped(map),
     })
 }
@@ -313,6 +318,7 @@ fn from_stream(
         };
     }
     let parser = parser_for(&path, format, &head)?;
+    let header = head.get(..parser.data_start()).unwrap_or_default().to_vec();
     Ok(Capture {
         path,
         format,
@@ -320,6 +326,7 @@ fn from_stream(
         parser,
         file_len,
         window: TimeWindow::default(),
+        header,
         data: Data::Stream {
             reader,
             prefix: head,
@@ -329,6 +336,12 @@ fn from_stream(
 }
 
 impl Capture {
+    /// The file header before the first record, byte for byte (pcap: the 24-byte global
+    /// header; pcapng: empty, its section header block is walked as a block).
+    pub fn file_header(&self) -> &[u8] {
+        &self.header
+    }
+
     /// Whether the capture is mapped or streamed.
     pub fn kind(&self) -> SourceKind {
         match self.data {

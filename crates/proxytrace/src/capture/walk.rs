@@ -235,9 +235,31 @@ pub enum WalkEnd {
     PastUntil(usize),
 }
 
+/// What a walk hands its caller: every packet record, and every non-packet block for a
+/// caller that copies a capture whole (`carve`). A closure over records is a visitor that
+/// ignores blocks, so most callers pass one.
+pub trait Visit {
+    /// One packet record; `Break` stops the walk.
+    fn record(&mut self, rec: &Record<'_>) -> std::ops::ControlFlow<()>;
+    /// One non-packet pcapng block the walk read and used (section header, interface
+    /// description, statistics, name resolution, custom, ...), also one used despite a bad
+    /// field; `offset` is its file offset, `raw` its bytes. Damaged regions and skipped
+    /// records are not blocks. The default ignores it.
+    fn block(&mut self, offset: u64, raw: &[u8]) {
+        let _ = (offset, raw);
+    }
+}
+
+impl<F: FnMut(&Record<'_>) -> std::ops::ControlFlow<()>> Visit for F {
+    fn record(&mut self, rec: &Record<'_>) -> std::ops::ControlFlow<()> {
+        self(rec)
+    }
+}
+
 /// Walk records in `buf[pos..]`. `base` is the file offset of `buf[0]`. Stops at the first
 /// record boundary at or after `stop_at` (the engine's chunk end), at the end of the data,
-/// when more bytes are needed, or when `on_record` breaks.
+/// when more bytes are needed, or when `on_record` breaks. Non-packet blocks go to
+/// [`Visit::block`].
 ///
 /// `resyncing` resumes a resynchronisation begun before a refill: the file offset where
 /// the damaged region began.
@@ -260,7 +282,7 @@ pub fn walk_buffer<F>(
     on_record: &mut F,
 ) -> (WalkEnd, Option<(u64, SkipReason)>)
 where
-    F: FnMut(&Record<'_>) -> std::ops::ControlFlow<()>,
+    F: Visit + ?Sized,
 {
     // Next cache line to prefetch. Every line up to PREFETCH_AHEAD is fetched once, not
     // one line per record: record headers land on any line, and a single prefetch per
@@ -298,11 +320,13 @@ where
             Step::DamagedBlock(reason, next) => {
                 stats.blocks += 1;
                 stats.note_damaged_field(base + pos as u64, (next - pos) as u64, reason);
+                on_record.block(base + pos as u64, buf.get(pos..next).unwrap_or_default());
                 pos = next;
                 continue;
             }
             Step::Block(next) => {
                 stats.blocks += 1;
+                on_record.block(base + pos as u64, buf.get(pos..next).unwrap_or_default());
                 pos = next;
                 continue;
             }
@@ -361,11 +385,12 @@ where
             caplen: raw.caplen,
             orig_len: raw.orig_len,
             data: raw.data,
+            raw: buf.get(pos..next).unwrap_or_default(),
             // Pointer difference within `buf`: the parser sliced `data` out of it.
             data_offset: base + (raw.data.as_ptr() as usize - buf.as_ptr() as usize) as u64,
         };
         pos = next;
-        if on_record(&rec).is_break() {
+        if on_record.record(&rec).is_break() {
             return (WalkEnd::Stopped, None);
         }
     }

@@ -2,6 +2,7 @@
 //! it composes the layers below into rows and pushes them into the caller's sink. Only the
 //! binary imports from here.
 
+pub mod carve;
 pub mod connections;
 pub mod info;
 pub mod join;

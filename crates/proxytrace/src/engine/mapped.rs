@@ -1,7 +1,9 @@
 //! Mapped captures: split, resync, hand off, verify, redo.
 
 use super::{empty_out, send_result, ChunkInfo, Engine, FileRun, Job, Sent};
-use crate::capture::{walk_buffer, Capture, Parser, Resync, WalkEnd, WalkStats, WindowClock};
+use crate::capture::{
+    walk_buffer, Capture, Parser, Record, Resync, Visit, WalkEnd, WalkStats, WindowClock,
+};
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,9 +53,9 @@ fn walk_from<J: Job>(
         None,
         &mut stats,
         &mut clock,
-        &mut |r| {
-            job.record(&mut chunk, r);
-            ControlFlow::Continue(())
+        &mut JobVisit {
+            job,
+            chunk: &mut chunk,
         },
     );
     let out = job.finish(chunk, &stats);
@@ -64,6 +66,22 @@ fn walk_from<J: Job>(
         records,
         out,
         clock,
+    }
+}
+
+/// Hands a chunk's records and blocks to its job.
+struct JobVisit<'j, J: Job> {
+    job: &'j J,
+    chunk: &'j mut J::Chunk,
+}
+
+impl<J: Job> Visit for JobVisit<'_, J> {
+    fn record(&mut self, rec: &Record<'_>) -> ControlFlow<()> {
+        self.job.record(self.chunk, rec);
+        ControlFlow::Continue(())
+    }
+    fn block(&mut self, offset: u64, raw: &[u8]) {
+        self.job.block(self.chunk, offset, raw);
     }
 }
 
@@ -109,7 +127,7 @@ fn state_after_first_record(parser: &Parser, buf: &[u8], start: usize) -> Parser
         &mut stats,
         // Unbounded: the state after the file's first record, whatever its time.
         &mut WindowClock::default(),
-        &mut |_| ControlFlow::Break(()),
+        &mut |_: &Record<'_>| ControlFlow::Break(()),
     );
     p
 }

@@ -52,6 +52,12 @@ pub trait Job: Sync {
     fn start(&self) -> Self::Chunk;
     /// Take one record of the chunk (chunk-local index, file-wide offset and time).
     fn record(&self, chunk: &mut Self::Chunk, rec: &Record<'_>);
+    /// Take one non-packet pcapng block of the chunk, in file order among the records
+    /// (see [`Visit::block`](crate::capture::Visit::block)); `offset` is file-wide. The
+    /// default ignores it.
+    fn block(&self, chunk: &mut Self::Chunk, offset: u64, raw: &[u8]) {
+        let _ = (chunk, offset, raw);
+    }
     /// `stats` are the chunk's walk counters (records, skips and damage in the chunk).
     fn finish(&self, chunk: Self::Chunk, stats: &WalkStats) -> Self::Out;
     /// Turn chunk-local record indexes in `out` into file-wide ones.

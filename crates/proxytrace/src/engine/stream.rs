@@ -10,15 +10,16 @@
 use super::feed::{Fill, Source};
 use super::{send_result, ChunkInfo, Engine, FileRun, Job, Sent, BATCH_LATENCY};
 use crate::capture::{
-    walk_buffer, Capture, CaptureError, Record, SkipReason, StreamWindow, WalkEnd, WalkStats,
-    WindowClock,
+    walk_buffer, Capture, CaptureError, Record, SkipReason, StreamWindow, Visit, WalkEnd,
+    WalkStats, WindowClock,
 };
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::mpsc;
 use std::time::Instant;
 
-/// A record of a batch; its bytes are `Batch::data[at..at + len]`.
+/// A record of a batch: the whole record is `Batch::data[at..at + len]`, its captured
+/// bytes `data_len` bytes from `at + data_at`.
 struct Meta {
     index: u64,
     offset: u64,
@@ -29,13 +30,22 @@ struct Meta {
     orig_len: u32,
     at: usize,
     len: usize,
+    data_at: usize,
+    data_len: usize,
+}
+
+/// What a batch holds, in file order: records, and the non-packet blocks between them
+/// (`Batch::data[at..at + len]`, file offset `offset`).
+enum Item {
+    Record(Meta),
+    Block { offset: u64, at: usize, len: usize },
 }
 
 struct Batch {
     offset: u64,
     end: u64,
     data: Vec<u8>,
-    meta: Vec<Meta>,
+    meta: Vec<Item>,
     stats: WalkStats,
     records: u64,
     /// When its first record was walked: it goes by [`BATCH_LATENCY`] after that.
@@ -72,9 +82,23 @@ struct Done<O> {
 
 fn work<J: Job>(job: &J, b: Batch) -> Done<J::Out> {
     let mut c = job.start();
-    for m in &b.meta {
-        // Always in range: `at` and `len` were recorded when the bytes were appended.
-        let data = b.data.get(m.at..m.at + m.len).unwrap_or_default();
+    for item in &b.meta {
+        let m = match item {
+            Item::Record(m) => m,
+            Item::Block { offset, at, len } => {
+                job.block(
+                    &mut c,
+                    *offset,
+                    b.data.get(*at..at + len).unwrap_or_default(),
+                );
+                continue;
+            }
+        };
+        // Always in range: the positions were recorded when the bytes were appended.
+        let raw = b.data.get(m.at..m.at + m.len).unwrap_or_default();
+        let data = raw
+            .get(m.data_at..m.data_at + m.data_len)
+            .unwrap_or_default();
         job.record(
             &mut c,
             &Record {
@@ -86,7 +110,8 @@ fn work<J: Job>(job: &J, b: Batch) -> Done<J::Out> {
                 caplen: m.caplen,
                 orig_len: m.orig_len,
                 data,
-                data_offset: m.at as u64,
+                raw,
+                data_offset: (m.at + m.data_at) as u64,
             },
         );
     }
@@ -99,6 +124,49 @@ fn work<J: Job>(job: &J, b: Batch) -> Done<J::Out> {
         end: b.end,
         records: b.records,
         idle: b.idle,
+    }
+}
+
+/// Copies each record walked (whole, header and options included, so a job may copy it
+/// byte for byte) and each non-packet block into the batch being filled.
+struct Batcher<'b> {
+    data: &'b mut Vec<u8>,
+    meta: &'b mut Vec<Item>,
+    first_at: &'b mut Option<Instant>,
+}
+
+impl Visit for Batcher<'_> {
+    fn record(&mut self, r: &Record<'_>) -> ControlFlow<()> {
+        if self.first_at.is_none() {
+            *self.first_at = Some(Instant::now());
+        }
+        // `data_offset` and `offset` are both file offsets of the walk: their difference
+        // is where the captured bytes start inside the record.
+        let data_at = usize::try_from(r.data_offset.saturating_sub(r.offset)).unwrap_or(0);
+        self.meta.push(Item::Record(Meta {
+            index: r.index,
+            offset: r.offset,
+            ts_ns: r.ts_ns,
+            interface: r.interface,
+            link_type: r.link_type,
+            caplen: r.caplen,
+            orig_len: r.orig_len,
+            at: self.data.len(),
+            len: r.raw.len(),
+            data_at,
+            data_len: r.data.len(),
+        }));
+        self.data.extend_from_slice(r.raw);
+        ControlFlow::Continue(())
+    }
+
+    fn block(&mut self, offset: u64, raw: &[u8]) {
+        self.meta.push(Item::Block {
+            offset,
+            at: self.data.len(),
+            len: raw.len(),
+        });
+        self.data.extend_from_slice(raw);
     }
 }
 
@@ -218,23 +286,10 @@ where
                 resync,
                 &mut cur.stats,
                 &mut clock,
-                &mut |r| {
-                    if first_at.is_none() {
-                        *first_at = Some(Instant::now());
-                    }
-                    meta.push(Meta {
-                        index: r.index,
-                        offset: r.offset,
-                        ts_ns: r.ts_ns,
-                        interface: r.interface,
-                        link_type: r.link_type,
-                        caplen: r.caplen,
-                        orig_len: r.orig_len,
-                        at: data.len(),
-                        len: r.data.len(),
-                    });
-                    data.extend_from_slice(r.data);
-                    ControlFlow::Continue(())
+                &mut Batcher {
+                    data,
+                    meta,
+                    first_at,
                 },
             );
             resync = rs;
