@@ -12,6 +12,7 @@ mod join_certainty;
 mod live;
 mod parallel;
 mod requests;
+mod responses;
 mod resync;
 mod safety;
 mod seeded;
