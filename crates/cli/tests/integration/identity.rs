@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// One back-side request: the proxy 10.0.0.2 -> backend 10.0.1.9:8080, its own connection.
-struct Req {
+pub(crate) struct Req {
     headers: String,
     /// The client the proxy saw (the truth), if it forwarded a client's request.
     client: Option<IpAddr>,
@@ -17,7 +17,7 @@ struct Req {
 
 /// HAProxy `set-header X-Client-IP %[src]`: every forwarded request carries it; every
 /// fifth client forges XFF, X-Real-IP and Forwarded; three health checks carry nothing.
-fn xclientip_requests(n: u32) -> Vec<Req> {
+pub(crate) fn xclientip_requests(n: u32) -> Vec<Req> {
     let mut v = Vec::new();
     for i in 0..n {
         let client = IpAddr::V4(Ipv4Addr::new(81, 2, (i / 200) as u8, (i % 200) as u8 + 1));
@@ -42,7 +42,7 @@ fn xclientip_requests(n: u32) -> Vec<Req> {
     v
 }
 
-fn capture(reqs: &[Req]) -> TempFile {
+pub(crate) fn capture(reqs: &[Req]) -> TempFile {
     let mut bytes = Vec::new();
     {
         let mut w = PcapWriter::new(&mut bytes, PcapConfig::default()).unwrap();

@@ -15,6 +15,7 @@ mod requests;
 mod responses;
 mod resync;
 mod safety;
+mod schema;
 mod seeded;
 mod summary;
 mod syns;

@@ -10,3 +10,4 @@ pub mod counters;
 pub mod escape;
 pub mod flags;
 pub mod names;
+pub mod schema;

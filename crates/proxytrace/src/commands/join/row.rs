@@ -106,8 +106,11 @@ pub(super) const SYN_COLUMNS: &[&str] = &[
     "syn_match_distance",
 ];
 
+/// What the `syns` columns' names start with in a joined row.
+const SYN_NAMES_PREFIX: &str = "syn_";
+
 const SYN_NAMES: Names = Names::Prefixed {
-    prefix: "syn_",
+    prefix: SYN_NAMES_PREFIX,
     table: SYN_COLUMNS,
 };
 
@@ -158,5 +161,55 @@ impl JoinRow {
                 back_protocol: FirstProtocol::Http1,
             },
         }
+    }
+}
+
+impl crate::vocab::schema::Columns for FrontColumns {
+    fn columns() -> Vec<crate::vocab::schema::Column> {
+        use crate::vocab::schema::{Column, ColumnType::*};
+        vec![
+            Column::opt(
+                "front_src_ip",
+                Ip,
+                "Front connection: client address (empty without a SYN).",
+            ),
+            Column::opt("front_src_port", UInt16, "Front connection: client port."),
+            Column::opt("front_dst_ip", Ip, "Front connection: proxy address."),
+            Column::opt("front_dst_port", UInt16, "Front connection: proxy port."),
+            Column::opt(
+                "front_syn_time",
+                Timestamp,
+                "The SYN's time (front clock), at its capture's precision.",
+            ),
+        ]
+    }
+}
+
+impl crate::vocab::schema::Columns for JoinColumns {
+    fn columns() -> Vec<crate::vocab::schema::Column> {
+        use crate::vocab::schema::{Column, ColumnType::*};
+        vec![
+            Column::req("join_method", Text, "The rule that decided."),
+            Column::req("join_confidence", Text, "How sure it is."),
+            Column::req("join_candidates", UInt32, "Distinct fingerprints that could match (1 for a certain match, 0 for none)."),
+            Column::opt("join_delta_ns", Int64, "Back request time (clock-corrected) - front SYN time."),
+            Column::req("back_protocol", Text, "What the back connection carried: `http1` for a request; `tls`, `ssh`, `other` or `none` for a back connection that names its client (PROXY, `--transparent`) but carried no HTTP request (TLS passthrough): its request columns are empty."),
+        ]
+    }
+}
+
+/// Composed as the row serializes: the request, the front connection, the SYN's columns
+/// prefixed (each can be empty: no SYN joined), the join's own.
+impl crate::vocab::schema::Columns for JoinRow {
+    fn columns() -> Vec<crate::vocab::schema::Column> {
+        let mut v = RequestRow::columns();
+        v.extend(FrontColumns::columns());
+        v.extend(
+            SynRow::columns()
+                .iter()
+                .map(|c| c.prefixed_optional(SYN_NAMES_PREFIX)),
+        );
+        v.extend(JoinColumns::columns());
+        v
     }
 }

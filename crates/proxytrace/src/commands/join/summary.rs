@@ -117,3 +117,19 @@ impl Aggregate<JoinRow> for ClientJoinSummary {
             .collect()
     }
 }
+
+impl crate::vocab::schema::Columns for ClientJoinRow {
+    fn columns() -> Vec<crate::vocab::schema::Column> {
+        use crate::vocab::schema::{Column, ColumnType::*};
+        vec![
+            Column::req("client_ip", Ip, "The client, as the back side named it."),
+            Column::req("requests", UInt64, "Its back-side HTTP requests (a back connection without a request, e.g. TLS passthrough, counts in the flows and connections, not here)."),
+            Column::req("back_flows", UInt64, "Distinct back-side 5-tuples that carried its requests."),
+            Column::req("front_connections", UInt64, "Distinct front connections its requests were joined to."),
+            Column::req("fingerprints", UInt64, "Distinct p0f signatures of those connections' SYNs."),
+            Column::req("oses", TextList { sep: ";" }, "Distinct OS matches (`name flavor`, `???` none), sorted, `;`-separated."),
+            Column::req("first_seen", Timestamp, "Time of its first request (back clock)."),
+            Column::req("last_seen", Timestamp, "Time of its last request (back clock)."),
+        ]
+    }
+}

@@ -109,3 +109,32 @@ impl ProxyRow {
         }
     }
 }
+
+impl crate::vocab::schema::Columns for ProxyRow {
+    fn columns() -> Vec<crate::vocab::schema::Column> {
+        use crate::vocab::schema::{Column, ColumnType::*};
+        vec![
+            Column::req("proxy_ip", Ip, "The proxy (back-side source address)."),
+            Column::req("backend_ip", Ip, "The backend address."),
+            Column::req("backend_port", UInt16, "The backend port."),
+            Column::req("requests", UInt64, "Requests counted for the shares."),
+            Column::req("health_check_like", UInt64, "Requests with no identity header and no User-Agent (health checks), not counted."),
+            Column::req("connections", UInt64, "Connections whose start was captured."),
+            Column::req("proxy_protocol_share", Float64, "Share of those connections that began with a PROXY preamble (percent, one decimal)."),
+            Column::req("forwarded_share", Float64, "Share of requests with `Forwarded` (percent, one decimal)."),
+            Column::req("x_forwarded_for_share", Float64, "Share of requests with `X-Forwarded-For` (percent, one decimal)."),
+            Column::req("x_real_ip_share", Float64, "Share of requests with `X-Real-IP` (percent, one decimal)."),
+            Column::req("x_client_ip_share", Float64, "Share of requests with `X-Client-IP` (percent, one decimal)."),
+            Column::req("true_client_ip_share", Float64, "Share of requests with `True-Client-IP` (percent, one decimal)."),
+            Column::req("cf_connecting_ip_share", Float64, "Share of requests with `CF-Connecting-IP` (percent, one decimal)."),
+            Column::req("custom_shares", TextList { sep: "|" }, "Shares of the `--header` sources, `custom_N=share` joined with `|`."),
+            Column::req("written", TextList { sep: "|" }, "The sources the proxy writes, joined with `|` (empty: no profile)."),
+            Column::req("chosen", Text, "The source rows of this pair take the client from (empty: the default order)."),
+            Column::req("reason", Text, "Why: written, too_few_requests, no_source_on_every_request."),
+            Column::req("explanation", Text, "The same in words, with the shares that decided."),
+            Column::opt("front_public", Bool, "Most clients the chosen source names are public addresses (empty: not known)."),
+            Column::opt("front_certain", UInt64, "With `--front`: requests of this pair joined `certain` (the front connection known)."),
+            Column::req("front_agreement", TextList { sep: "|" }, "With `--front`: per source carried on those requests, `source=agree/carried` (its address equals the front connection's client), joined with `|`."),
+        ]
+    }
+}

@@ -109,3 +109,33 @@ impl Aggregate<RequestRow> for FlowAggregator {
         v.into_iter().map(|(_, r)| r).collect()
     }
 }
+
+impl crate::vocab::schema::Columns for FlowRow {
+    fn columns() -> Vec<crate::vocab::schema::Column> {
+        use crate::vocab::schema::{Column, ColumnType::*};
+        vec![
+            Column::opt(
+                "client_ip",
+                Ip,
+                "The client the requests name (empty: none named).",
+            ),
+            Column::req("src_ip", Ip, "Back-side source address."),
+            Column::req("src_port", UInt16, "Back-side source port."),
+            Column::req("dst_ip", Ip, "Back-side destination address."),
+            Column::req("dst_port", UInt16, "Back-side destination port."),
+            Column::req("first_time", Timestamp, "Time of the first request."),
+            Column::req("last_time", Timestamp, "Time of the last request."),
+            Column::req(
+                "requests",
+                UInt64,
+                "Requests of this client on this conversation.",
+            ),
+            Column::req(
+                "identity_sources",
+                TextList { sep: "|" },
+                "Identity sources seen on this conversation for this client, joined with `|`.",
+            ),
+            Column::req("file", Text, "The capture of the first request."),
+        ]
+    }
+}

@@ -121,3 +121,20 @@ impl Aggregate<SynRow> for ClientSummary {
             .collect()
     }
 }
+
+impl crate::vocab::schema::Columns for ClientSummaryRow {
+    fn columns() -> Vec<crate::vocab::schema::Column> {
+        use crate::vocab::schema::{Column, ColumnType::*};
+        vec![
+            Column::req("client_ip", Ip, "The client address."),
+            Column::req("syns", UInt64, "SYN rows (retransmissions not counted)."),
+            Column::req("signatures", UInt64, "Distinct p0f signatures."),
+            Column::req("ttls", TextList { sep: ";" }, "Distinct TTLs, ascending, `;`-separated."),
+            Column::req("mss_values", TextList { sep: ";" }, "Distinct MSS values, ascending, `;`-separated (`-` for none)."),
+            Column::req("oses", TextList { sep: ";" }, "Distinct OS matches (`name flavor`, `???` for none), sorted, `;`-separated."),
+            Column::req("first_seen", Timestamp, "Time of the first SYN."),
+            Column::req("last_seen", Timestamp, "Time of the last SYN."),
+            Column::req("nat_hint", Bool, "More than one stack behind the address (NAT, shared proxy): signatures that differ other than by TCP Fast Open, which one host uses on some connections only."),
+        ]
+    }
+}

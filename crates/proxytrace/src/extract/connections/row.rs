@@ -155,3 +155,35 @@ impl From<ConnectionRow> for ConnectionJson {
         }
     }
 }
+
+impl crate::vocab::schema::Columns for ConnectionRow {
+    fn columns() -> Vec<crate::vocab::schema::Column> {
+        use crate::vocab::schema::{Column, ColumnType::*};
+        vec![
+            Column::req("time", Timestamp, "The connection's first packet (RFC 3339 UTC, at the capture's precision)."),
+            Column::req("last_time", Timestamp, "Its last packet seen while it was tracked."),
+            Column::req("file", Text, "The capture of the first packet (`-` for standard input)."),
+            Column::req("packet", UInt64, "1-based packet number of the first packet."),
+            Column::req("src_ip", Ip, "Client side (the SYN's sender; without a handshake, the first payload's sender)."),
+            Column::req("src_port", UInt16, "Client-side port."),
+            Column::req("dst_ip", Ip, "Server side (the backend)."),
+            Column::req("dst_port", UInt16, "Server-side port."),
+            Column::req("client_packets", UInt64, "Packets client -> server (pure ACKs included) while the connection was tracked: up to the end of the client's stream (its FIN reached in order), a RST, the idle timeout, an eviction or the end of input. Packets after that (the server's last FIN/ACK and the final ACK, usually one each way) are not counted."),
+            Column::req("client_bytes", UInt64, "Payload bytes client -> server, as captured (retransmissions included), while tracked."),
+            Column::req("server_packets", UInt64, "Packets server -> client while tracked (the SYN+ACK included)."),
+            Column::req("server_bytes", UInt64, "Payload bytes server -> client, as captured, while tracked."),
+            Column::req("end", Text, "fin, rst or open."),
+            Column::opt("proxy_version", UInt8, "PROXY protocol version (1 or 2) when the client's bytes began with a preamble."),
+            Column::opt("proxy_src", SocketAddr, "Source address of the PROXY header."),
+            Column::opt("proxy_dst", SocketAddr, "Destination address of the PROXY header."),
+            Column::opt("client_ip", Ip, "The client: the PROXY source, or the back-side source with `--transparent`."),
+            Column::opt("client_port", UInt16, "The client's port, when the PROXY header names one."),
+            Column::req("identity_source", Text, "proxy_protocol or transparent (empty when no source named a client)."),
+            Column::req("protocol", Text, "What the client's first payload after any preamble is."),
+            Column::req("tls_sni", Text, "The ClientHello's server_name, escaped."),
+            Column::req("tls_alpn", TextList { sep: "," }, "The ClientHello's ALPN names, escaped (a `,` inside a name as `\\x2c`), joined with `,`."),
+            Column::req("http_requests", UInt32, "HTTP/1 request heads found on the connection (`requests` gives their rows)."),
+            Column::req("flags", TextList { sep: "|" }, "What was uncertain (ConnFlags names), joined with `|`."),
+        ]
+    }
+}

@@ -178,3 +178,54 @@ impl SynRow {
         }
     }
 }
+
+impl crate::vocab::schema::Columns for SynRow {
+    fn columns() -> Vec<crate::vocab::schema::Column> {
+        use crate::vocab::schema::{Column, ColumnType::*};
+        vec![
+            Column::req("time", Timestamp, "Packet time, RFC 3339 UTC, capture precision (pcap: file resolution; pcapng: 9 digits)."),
+            Column::req("file", Text, "Capture file the packet is in (`-` for stdin)."),
+            Column::req("packet", UInt64, "1-based record number in that file (as Wireshark numbers frames)."),
+            Column::req("src_ip", Ip, "IP source of the packet."),
+            Column::req("src_port", UInt16, "TCP source port."),
+            Column::req("dst_ip", Ip, "IP destination."),
+            Column::req("dst_port", UInt16, "TCP destination port."),
+            Column::req("direction", Text, "`syn` (client SYN) or `syn+ack` (server SYN+ACK)."),
+            Column::req("ip_version", UInt8, "4 or 6."),
+            Column::req("ttl", UInt8, "Observed TTL / hop limit."),
+            Column::req("initial_ttl", UInt8, "Initial TTL guess: next of 32, 64, 128, 255."),
+            Column::opt("distance", UInt8, "Hops guessed from the TTL; empty beyond 35 (p0f `+?`)."),
+            Column::req("ip_options_len", UInt8, "IPv4 option bytes (0 for IPv6)."),
+            Column::opt("mss", UInt16, "MSS option; empty when absent (p0f prints 0)."),
+            Column::req("window", UInt16, "Raw TCP window."),
+            Column::req("window_form", Text, "Window as p0f prints it: `mss*K`, `mtu*K` or the number."),
+            Column::opt("window_scale", UInt8, "Window-scale shift; empty when absent."),
+            Column::req("olayout", TextList { sep: "," }, "Options in p0f names (`mss,sok,ts,nop,ws`)."),
+            Column::req("option_kinds", TextList { sep: "," }, "Option kinds as numbers (`2,4,8,1,3`)."),
+            Column::req("quirks", TextList { sep: "," }, "P0f quirks (`df,id+`)."),
+            Column::req("pclass", Text, "Payload class: `0` none, `+` payload."),
+            Column::req("signature", Text, "P0f raw_sig `ver:ittl:olen:mss:wsize,scale:olayout:quirks:pclass`."),
+            Column::req("df", Bool, "IPv4 don't-fragment flag."),
+            Column::opt("ip_id", UInt32, "IPv4 identification (IPv6: fragment id if any)."),
+            Column::req("ip_ecn", UInt8, "The two ECN bits of TOS / traffic class (0-3)."),
+            Column::req("tcp_ecn", TextList { sep: "," }, "TCP ECN flags set, of `ece,cwr,ns`."),
+            Column::opt("ts_val", UInt32, "TCP timestamp own value (TSval)."),
+            Column::opt("ts_ecr", UInt32, "TCP timestamp echoed value (TSecr)."),
+            Column::req("payload_len", UInt32, "Payload bytes the IP length announces (TCP Fast Open data)."),
+            Column::opt("link_mtu", UInt32, "MTU implied by the MSS (MSS+40 IPv4, MSS+60 IPv6)."),
+            Column::opt("link", Text, "Link name for that MTU (p0f `[mtu]`: `Ethernet or modem`, `DSL`...)."),
+            Column::opt("syn_to_synack_ns", Int64, "Ns from the connection's last SYN before the first SYN+ACK to that SYN+ACK (server side)."),
+            Column::opt("synack_to_ack_ns", Int64, "Ns from the last SYN+ACK to the client's handshake ACK (client round trip)."),
+            Column::req("retransmits", UInt32, "Repeats of this packet (same ports and sequence number) counted instead of emitted: SYNs on a `syn` row, SYN+ACKs on a `syn+ack` row."),
+            Column::opt("p0f_ignores", Text, "Why p0f would not report it: `silly_flags` (SYN+FIN/RST), `fragment`, `ipv6_extensions`, `truncated`."),
+            Column::opt("uptime_hint_s", UInt64, "Host uptime estimate from two timestamped SYNs of this host; a hint (offsets are often random)."),
+            Column::opt("ts_clock_hz", UInt32, "TCP timestamp clock frequency of that estimate."),
+            Column::opt("os_label", Text, "Matched database label (`s:unix:Linux:3.11 and newer`)."),
+            Column::opt("os_class", Text, "`unix`, `win`... (empty for a userland tool `!`)."),
+            Column::opt("os_name", Text, "`Linux`, `Windows`...."),
+            Column::opt("os_flavor", Text, "`3.11 and newer`...."),
+            Column::req("match_quality", Text, "`exact`, `fuzzy`, `generic` or `none`."),
+            Column::opt("match_distance", UInt8, "Signature initial TTL - observed TTL (p0f `dist`)."),
+        ]
+    }
+}

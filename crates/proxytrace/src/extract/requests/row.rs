@@ -123,3 +123,39 @@ impl From<RequestRow> for RequestJson {
         }
     }
 }
+
+impl crate::vocab::schema::Columns for RequestRow {
+    fn columns() -> Vec<crate::vocab::schema::Column> {
+        use crate::vocab::schema::{Column, ColumnType::*};
+        vec![
+            Column::req("time", Timestamp, "First byte of the request head: RFC 3339 UTC, at the capture's precision."),
+            Column::req("file", Text, "The capture the request head starts in (`-` for standard input)."),
+            Column::req("packet", UInt64, "1-based packet number (as Wireshark numbers frames) holding the first byte."),
+            Column::req("src_ip", Ip, "Back-side source address (the proxy, or the client with `--transparent`)."),
+            Column::req("src_port", UInt16, "Back-side source port."),
+            Column::req("dst_ip", Ip, "Back-side destination address (the backend)."),
+            Column::req("dst_port", UInt16, "Back-side destination port."),
+            Column::req("method", Text, "Request method, escaped."),
+            Column::req("host", Text, "Host header, escaped."),
+            Column::req("target", Text, "Request target, escaped."),
+            Column::req("http_version", Text, "`HTTP/1.0` or `HTTP/1.1`."),
+            Column::req("user_agent", Text, "User-Agent header, escaped."),
+            Column::opt("client_ip", Ip, "The client the identity sources name."),
+            Column::opt("client_port", UInt16, "The client's port, when its source names one."),
+            Column::req("identity_source", Text, "Which source named the client: proxy_protocol, forwarded, x_forwarded_for, x_real_ip, x_client_ip, true_client_ip, cf_connecting_ip, custom_N, transparent (written empty when no source named one)."),
+            Column::req("identity_basis", Text, "How the client was chosen: configured (the user named the source), profile (learned: the source this proxy writes on this backend), default_order."),
+            Column::req("chain", Text, "The chosen source's whole chain, entries as written, joined with \", \"."),
+            Column::req("xff", Text, "Every X-Forwarded-For value, in order, joined with \", \"."),
+            Column::req("x_real_ip", Text, "Every X-Real-IP value, joined with \", \"."),
+            Column::req("forwarded", Text, "Every Forwarded value, joined with \", \"."),
+            Column::opt("proxy_version", UInt8, "PROXY protocol version (1 or 2) when the connection began with a preamble."),
+            Column::opt("proxy_src", SocketAddr, "Source address of the PROXY header."),
+            Column::opt("proxy_dst", SocketAddr, "Destination address of the PROXY header."),
+            Column::req("spoof_suspect", Bool, "Something about the identity looks forged."),
+            Column::req("spoof_reasons", TextList { sep: "|" }, "Why, joined with `|`."),
+            Column::req("p0f", TextList { sep: "|" }, "p0f SPOE agent headers, `name=value` joined with `|`."),
+            Column::req("request_on_connection", UInt32, "1-based position of this request on its connection."),
+            Column::req("flags", TextList { sep: "|" }, "Reassembly and parsing flags, joined with `|`."),
+        ]
+    }
+}
