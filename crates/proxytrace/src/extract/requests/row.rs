@@ -156,6 +156,14 @@ impl crate::vocab::schema::Columns for RequestRow {
             Column::req("p0f", TextList { sep: "|" }, "p0f SPOE agent headers, `name=value` joined with `|`."),
             Column::req("request_on_connection", UInt32, "1-based position of this request on its connection."),
             Column::req("flags", TextList { sep: "|" }, "Reassembly and parsing flags, joined with `|`."),
+            Column::opt("status", UInt16, "Status code of the response on the same connection (interim 1xx ones skipped); empty when no response head was seen."),
+            Column::opt("response_head_bytes", UInt32, "Bytes of the response head, status line through the blank line."),
+            Column::opt("response_body_bytes", UInt64, "Response body bytes seen (a chunked body's data, without its chunk framing)."),
+            Column::opt("response_body_framing", Text, "How the response body is delimited: content_length, chunked, close, none (HEAD, 1xx, 204, 304, a tunnel's 2xx or 101), unknown (invalid length: not followed)."),
+            Column::req("content_type", Text, "The response's Content-Type, escaped."),
+            Column::opt("response_time_us", Int64, "Microseconds from the request's first byte to the response's first byte (both capture timestamps; negative if the capture's clock stepped back)."),
+            Column::opt("closed_after", Bool, "The connection closed after this response: it said `Connection: close` (or is HTTP/1.0 without keep-alive), its body ran to the close, or the server's FIN or a RST came with its last bytes (a later close is not waited for)."),
+            Column::opt("response_missing", Text, "Why there is no complete response: capture_end, timeout, closed, reset, client_closed, gap, unparsed, cap, evicted, replaced, tunnel; empty when it is complete."),
         ]
     }
 }
