@@ -29,6 +29,16 @@ const PATIENCE: Duration = Duration::from_secs(10);
 /// The packets of `n` back-side requests from the proxy 10.0.0.2 to 10.0.1.9:8080, one
 /// connection each, a second apart from `t0`, each forwarding client 81.2.0.(i+1).
 pub(crate) fn requests_pcap(n: u32, t0: i64, header: bool) -> Vec<u8> {
+    pcap_of_requests(n, t0, header, false)
+}
+
+/// [`requests_pcap`] with each request answered (`204 No Content`, 1 ms later), so each
+/// row leaves with its response instead of waiting for one.
+fn answered_requests_pcap(n: u32, t0: i64) -> Vec<u8> {
+    pcap_of_requests(n, t0, true, true)
+}
+
+fn pcap_of_requests(n: u32, t0: i64, header: bool, answered: bool) -> Vec<u8> {
     let mut bytes = Vec::new();
     let mut w = PcapWriter::new(&mut bytes, PcapConfig::default()).unwrap();
     let mut frame = Vec::new();
@@ -61,6 +71,21 @@ pub(crate) fn requests_pcap(n: u32, t0: i64, header: bool) -> Vec<u8> {
             }
             .build(&mut frame);
             w.packet(t + k as i64 * 1_000_000, &frame).unwrap();
+        }
+        if answered {
+            frame.clear();
+            TcpPacket {
+                src: base.dst,
+                dst: base.src,
+                src_port: base.dst_port,
+                dst_port: base.src_port,
+                flags: TcpFlags::ACK | TcpFlags::PSH,
+                seq: 7000,
+                payload: b"HTTP/1.1 204 No Content\r\n\r\n",
+                ..base
+            }
+            .build(&mut frame);
+            w.packet(t + 2_000_000, &frame).unwrap();
         }
     }
     w.finish().unwrap();
@@ -435,8 +460,9 @@ fn a_join_interrupted_before_its_front_side_is_read_is_not_an_error() {
 /// exactly those of a run over the first capture alone.
 #[test]
 fn an_interrupted_pipeline_reads_no_further_file_and_releases_held_rows() {
-    let first = TempFile::with_bytes(".pcap", &requests_pcap(40, T0, true));
-    let second = TempFile::with_bytes(".pcap", &requests_pcap(40, T0 + 3_600_000_000_000, true));
+    // Answered: a row leaves with its response, not at the end of input.
+    let first = TempFile::with_bytes(".pcap", &answered_requests_pcap(40, T0));
+    let second = TempFile::with_bytes(".pcap", &answered_requests_pcap(40, T0 + 3_600_000_000_000));
     let gather = |files: &[&TempFile]| {
         let names: Vec<String> = files
             .iter()

@@ -15,6 +15,7 @@ mod live;
 mod parallel;
 mod report;
 mod requests;
+mod responses;
 mod resync;
 mod safety;
 mod schema;

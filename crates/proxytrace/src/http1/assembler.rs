@@ -57,6 +57,8 @@
 
 use super::conversation::{plausible_stream_start, Bound, Conversation, Ctx};
 use super::event::HeadEvent;
+use super::exchange::PairCtx;
+use super::response::ResponseMissing;
 use super::scan::find_resync;
 use super::stats::{Http1Stats, ReassemblyStats};
 use crate::decode::FiveTuple;
@@ -64,7 +66,9 @@ use crate::tcp::assembler::OooLimits;
 use crate::tcp::segment::SegmentMeta;
 use crate::tcp::seq::Seq;
 use crate::tcp::stream::StreamCtx;
-use crate::tcp::tracker::{Connection, FirstPayload, Open, Protocol, Tracker, TrackerLimits};
+use crate::tcp::tracker::{
+    Connection, EndReason, FirstPayload, Open, Protocol, Tracker, TrackerLimits,
+};
 
 /// Limits. Defaults suit a 100 GB capture on one machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +88,14 @@ pub struct ReassemblyConfig {
     pub max_total_bytes: usize,
     /// A flow without packets for this long (by capture time) is closed.
     pub idle_timeout_ns: i64,
+    /// A head waits at most this long (by capture time, from its first byte) for its
+    /// complete response; then its row leaves with what was seen (`timeout`). Checked
+    /// every quarter of it, so a head may wait up to 1.25 times as long.
+    pub response_timeout_ns: i64,
+    /// Pair each head with its response (`http1::exchange`): a head leaves once its
+    /// response is complete or cannot come. Off: heads leave as soon as they are
+    /// complete, with an empty response. `requests` turns it on.
+    pub pair_responses: bool,
 }
 
 impl Default for ReassemblyConfig {
@@ -95,6 +107,8 @@ impl Default for ReassemblyConfig {
             max_flows: 1 << 20,
             max_total_bytes: 256 << 20,
             idle_timeout_ns: 300 * 1_000_000_000,
+            response_timeout_ns: 30 * 1_000_000_000,
+            pair_responses: false,
         }
     }
 }
@@ -121,6 +135,11 @@ impl ReassemblyConfig {
                 max_segments: self.max_ooo_segments,
                 max_bytes: self.max_ooo_bytes,
             },
+            tick_ns: if self.pair_responses {
+                (self.response_timeout_ns / 4).max(1)
+            } else {
+                0
+            },
         }
     }
 }
@@ -128,17 +147,60 @@ impl ReassemblyConfig {
 /// HTTP/1 as the protocol over the TCP tracker, for the duration of one call.
 struct Http1<'a> {
     max_head_bytes: usize,
+    ooo: OooLimits,
+    response_timeout_ns: i64,
+    pair: bool,
+    /// [`Protocol::tick`] lets every waiting head go with this reason (a live input
+    /// paused) instead of only the timed-out ones.
+    let_go: Option<ResponseMissing>,
     stats: &'a mut Http1Stats,
     out: &'a mut dyn FnMut(HeadEvent),
+    /// Heads the conversation completed during one call, before they wait for their
+    /// responses.
+    fresh: &'a mut Vec<HeadEvent>,
 }
 
 impl Http1<'_> {
-    fn ctx(&mut self, flow: FiveTuple) -> Ctx<'_> {
-        Ctx {
+    /// Runs `f` over the conversation with a context whose heads are collected, then
+    /// makes them wait for their responses.
+    fn with_conv(
+        &mut self,
+        flow: FiveTuple,
+        conv: &mut Conversation,
+        f: impl FnOnce(&mut Conversation, &mut Ctx<'_>),
+    ) {
+        let fresh = &mut *self.fresh;
+        let mut collect = |ev: HeadEvent| fresh.push(ev);
+        let mut ctx = Ctx {
             flow,
             max_head_bytes: self.max_head_bytes,
             stats: &mut *self.stats,
+            out: &mut collect,
+        };
+        f(conv, &mut ctx);
+        if !self.pair {
+            for ev in self.fresh.drain(..) {
+                (self.out)(ev);
+            }
+            return;
+        }
+        let mut pair = PairCtx {
+            stats: &mut *self.stats,
             out: &mut *self.out,
+            max_head_bytes: self.max_head_bytes,
+            ooo: self.ooo,
+        };
+        for ev in self.fresh.drain(..) {
+            conv.exchanges.request(ev, &mut pair);
+        }
+    }
+
+    fn pair_ctx(&mut self) -> PairCtx<'_> {
+        PairCtx {
+            stats: &mut *self.stats,
+            out: &mut *self.out,
+            max_head_bytes: self.max_head_bytes,
+            ooo: self.ooo,
         }
     }
 }
@@ -179,18 +241,17 @@ impl Protocol for Http1<'_> {
         seg: &SegmentMeta<'_>,
         tcp: &mut StreamCtx<'_>,
     ) {
-        let mut ctx = self.ctx(flow);
-        let mut app = Bound {
-            conv: &mut conn.app,
-            ctx: &mut ctx,
-        };
-        conn.stream
-            .receive(Seq(seg.seq), seg.payload, seg.pos(), &mut app, tcp);
+        let stream = &mut conn.stream;
+        self.with_conv(flow, &mut conn.app, |conv, ctx| {
+            let mut app = Bound { conv, ctx };
+            stream.receive(Seq(seg.seq), seg.payload, seg.pos(), &mut app, tcp);
+        });
     }
 
     fn wants_reverse(seg: &SegmentMeta<'_>) -> bool {
-        // Only response starts matter; most server segments are body bytes.
-        seg.payload.starts_with(b"HTTP/1.")
+        // Every server byte: responses are paired with their requests (http1::exchange).
+        let _ = seg;
+        true
     }
 
     fn reverse(
@@ -199,12 +260,41 @@ impl Protocol for Http1<'_> {
         conn: &mut Connection<Conversation>,
         seg: &SegmentMeta<'_>,
     ) {
-        if !Self::wants_reverse(seg) {
+        if seg.payload.starts_with(b"HTTP/1.") {
+            // A response start may decide heads found by searching (http1::resync).
+            let at = conn.stream.at().offset;
+            self.with_conv(flow, &mut conn.app, |conv, ctx| {
+                conv.on_response(seg.payload, at, ctx);
+            });
+        }
+        if !self.pair || (conn.app.is_dead() && conn.app.exchanges.is_idle()) {
+            // Not HTTP (or a tunnel already answered): nothing to pair.
             return;
         }
-        let at = conn.stream.at().offset;
-        let mut ctx = self.ctx(flow);
-        conn.app.on_response(seg.payload, at, &mut ctx);
+        let mut pair = self.pair_ctx();
+        conn.app.exchanges.server(seg, &mut pair);
+    }
+
+    fn ending(&mut self, conn: &mut Connection<Conversation>, why: EndReason) {
+        let why = match why {
+            EndReason::Fin => ResponseMissing::ClientClosed,
+            EndReason::Rst => ResponseMissing::Reset,
+            EndReason::Timeout => ResponseMissing::Timeout,
+            EndReason::EvictFlows | EndReason::EvictBytes => ResponseMissing::Evicted,
+            EndReason::Finish => ResponseMissing::CaptureEnd,
+            EndReason::Replaced => ResponseMissing::Replaced,
+        };
+        let mut pair = self.pair_ctx();
+        conn.app.exchanges.end(why, &mut pair);
+    }
+
+    fn tick(&mut self, conn: &mut Connection<Conversation>, now_ns: i64) {
+        let (timeout, let_go) = (self.response_timeout_ns, self.let_go);
+        let mut pair = self.pair_ctx();
+        match let_go {
+            Some(why) => conn.app.exchanges.let_go_all(why, &mut pair),
+            None => conn.app.exchanges.expire(now_ns, timeout, &mut pair),
+        }
     }
 
     fn close(
@@ -213,13 +303,15 @@ impl Protocol for Http1<'_> {
         conn: &mut Connection<Conversation>,
         tcp: &mut StreamCtx<'_>,
     ) {
-        let mut ctx = self.ctx(flow);
-        let mut app = Bound {
-            conv: &mut conn.app,
-            ctx: &mut ctx,
-        };
-        conn.stream.close(&mut app, tcp);
-        conn.app.finish(&mut ctx);
+        let stream = &mut conn.stream;
+        self.with_conv(flow, &mut conn.app, |conv, ctx| {
+            let mut app = Bound {
+                conv: &mut *conv,
+                ctx: &mut *ctx,
+            };
+            stream.close(&mut app, tcp);
+            conv.finish(ctx);
+        });
     }
 
     fn heap_bytes(conv: &Conversation) -> usize {
@@ -243,6 +335,7 @@ pub struct HeadAssembler {
     cfg: ReassemblyConfig,
     tracker: Tracker<Conversation>,
     stats: ReassemblyStats,
+    fresh: Vec<HeadEvent>,
 }
 
 impl Default for HeadAssembler {
@@ -258,6 +351,7 @@ impl HeadAssembler {
             tracker: Tracker::new(cfg.tracker_limits()),
             cfg,
             stats: ReassemblyStats::default(),
+            fresh: Vec::new(),
         }
     }
 
@@ -314,19 +408,34 @@ impl HeadAssembler {
     fn http1<'a>(
         cfg: &ReassemblyConfig,
         stats: &'a mut Http1Stats,
+        fresh: &'a mut Vec<HeadEvent>,
         out: &'a mut dyn FnMut(HeadEvent),
     ) -> Http1<'a> {
         Http1 {
             max_head_bytes: cfg.max_head_bytes,
+            ooo: cfg.tracker_limits().ooo,
+            response_timeout_ns: cfg.response_timeout_ns,
+            pair: cfg.pair_responses,
+            let_go: None,
             stats,
             out,
+            fresh,
         }
     }
 
-    /// Feeds one segment; events completed by it are passed to `out`.
+    /// Feeds one segment; events completed by it are passed to `out`. An event leaves
+    /// once its response is complete or cannot come (`http1::exchange`).
     pub fn push(&mut self, seg: SegmentMeta<'_>, out: &mut impl FnMut(HeadEvent)) {
-        let mut proto = Self::http1(&self.cfg, &mut self.stats.http, out);
+        let mut proto = Self::http1(&self.cfg, &mut self.stats.http, &mut self.fresh, out);
         self.tracker.push(seg, &mut proto, &mut self.stats.tcp);
+    }
+
+    /// Lets every head waiting for its response go now, with `why` (a live input
+    /// paused: its rows are shown rather than held).
+    pub fn let_go_waiting(&mut self, why: ResponseMissing, out: &mut impl FnMut(HeadEvent)) {
+        let mut proto = Self::http1(&self.cfg, &mut self.stats.http, &mut self.fresh, out);
+        proto.let_go = Some(why);
+        self.tracker.tick_all(&mut proto);
     }
 
     /// Feeds one segment seen by a flow shard, with `now_ns`, the latest timestamp of
@@ -340,7 +449,7 @@ impl HeadAssembler {
     /// End of input: closes every flow in creation order, flushing unfinished heads as
     /// partial events.
     pub fn finish(&mut self, out: &mut impl FnMut(HeadEvent)) {
-        let mut proto = Self::http1(&self.cfg, &mut self.stats.http, out);
+        let mut proto = Self::http1(&self.cfg, &mut self.stats.http, &mut self.fresh, out);
         self.tracker.finish(&mut proto, &mut self.stats.tcp);
     }
 }

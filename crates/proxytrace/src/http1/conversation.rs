@@ -7,6 +7,7 @@
 //! [`tcp::stream::Stream`](crate::tcp::stream::Stream) through `Bound`, in order.
 
 use super::event::{HeadEvent, HeadFlags};
+use super::exchange::Exchanges;
 use super::framing::{framing, Chunk, ChunkNext, Framing, CHUNK_SIZE_START};
 use super::preamble::{check_preamble, PreambleCheck, PP2_SIG};
 use super::resync::{release, Candidate, Candidates};
@@ -119,6 +120,8 @@ pub struct Conversation {
     head_seg_start: bool,
     /// Where the client stream was when the server last started a final response.
     response_at: Option<u64>,
+    /// The heads emitted, waiting for their responses (`http1::exchange`).
+    pub(crate) exchanges: Exchanges,
 }
 
 /// A conversation bound to its context: what its byte stream delivers to.
@@ -188,6 +191,7 @@ impl Conversation {
             first_seg_inside: false,
             head_seg_start: false,
             response_at: None,
+            exchanges: Exchanges::default(),
         }
     }
 
@@ -207,6 +211,7 @@ impl Conversation {
                 .map_or(0, |p| heap_block(p.capacity()))
             + self.candidates.held()
             + self.stashed.held()
+            + self.exchanges.held()
     }
 
     /// Stream bytes buffered (head so far, preamble).
@@ -219,13 +224,17 @@ impl Conversation {
     }
 
     /// First-byte time of the earliest head not emitted yet (held candidates, the head
-    /// being buffered), if any.
+    /// being buffered, heads waiting for their responses), if any.
     pub(crate) fn pending_head_ts(&self) -> Option<i64> {
         let buffered = (!self.buf.is_empty()).then_some(self.head_ts);
-        match (self.candidates.oldest_ts(), buffered) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.candidates.oldest_ts(),
+            buffered,
+            self.exchanges.oldest_ts(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The stream is not followed any more.
@@ -235,7 +244,10 @@ impl Conversation {
 
     /// Not followed, and no rewind can revive it: the state can go.
     pub(crate) fn can_forget(&self) -> bool {
-        self.is_dead() && self.boundary.is_none() && self.candidates.is_empty()
+        self.is_dead()
+            && self.boundary.is_none()
+            && self.candidates.is_empty()
+            && self.exchanges.is_idle()
     }
 
     fn mark_head_start(&mut self, at: StreamAt, pos: SegPos) {
@@ -268,6 +280,7 @@ impl Conversation {
             proxy_preamble: self.preamble.clone(),
             ordinal: self.ordinal,
             flags,
+            response: Default::default(),
         };
         if !self.unsynced && self.candidates.is_empty() {
             (ctx.out)(ev);

@@ -1,6 +1,7 @@
 //! What the HTTP/1 assembler emits: one [`HeadEvent`] per request head, with its
 //! [`HeadFlags`].
 
+use super::response::Response;
 use crate::decode::FiveTuple;
 
 /// Per-event flags. Connection-level ones (`midstream_start`, `preamble_invalid`) are set
@@ -86,6 +87,17 @@ pub struct HeadEvent {
     pub ordinal: u32,
     /// What happened to the stream around this head.
     pub flags: HeadFlags,
+    /// Its response on the same connection, as far as the server's side showed it.
+    pub response: Response,
+}
+
+impl HeadEvent {
+    /// Heap bytes of the preamble copy (allocated capacity).
+    pub(crate) fn preamble_capacity(&self) -> usize {
+        self.proxy_preamble
+            .as_ref()
+            .map_or(0, |p| crate::tcp::flow_table::heap_block(p.capacity()))
+    }
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ pub(crate) fn framing(head: &[u8]) -> Framing {
 }
 
 /// `b` without leading and trailing spaces and tabs (optional whitespace).
-fn trim_ows(b: &[u8]) -> &[u8] {
+pub(crate) fn trim_ows(b: &[u8]) -> &[u8] {
     let s = b
         .iter()
         .position(|&c| c != b' ' && c != b'\t')
@@ -104,7 +104,7 @@ fn trim_ows(b: &[u8]) -> &[u8] {
 }
 
 /// A Content-Length value: decimal digits only, no overflow.
-fn parse_decimal(b: &[u8]) -> Option<u64> {
+pub(crate) fn parse_decimal(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 19 {
         return None;
     }

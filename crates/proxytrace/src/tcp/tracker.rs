@@ -21,6 +21,9 @@ pub struct TrackerLimits {
     pub idle_timeout_ns: i64,
     /// Per-stream out-of-order caps.
     pub ooo: OooLimits,
+    /// Every this long (by capture time) each live connection is shown to
+    /// [`Protocol::tick`]; 0: never.
+    pub tick_ns: i64,
 }
 
 /// One tracked client stream: its bytes and the protocol's state over them.
@@ -94,6 +97,16 @@ pub trait Protocol {
         let _ = seg;
         true
     }
+    /// The connection is about to end ([`Protocol::close`] follows), for this reason.
+    /// Default: ignored.
+    fn ending(&mut self, conn: &mut Connection<Self::Conn>, why: EndReason) {
+        let _ = (conn, why);
+    }
+    /// The run's clock reached `now_ns` (every [`TrackerLimits::tick_ns`], for each live
+    /// connection in creation order): time-outs of the protocol's own. Default: ignored.
+    fn tick(&mut self, conn: &mut Connection<Self::Conn>, now_ns: i64) {
+        let _ = (conn, now_ns);
+    }
     /// The connection ends: salvage and flush what it holds.
     fn close(
         &mut self,
@@ -110,14 +123,21 @@ pub trait Protocol {
 }
 
 /// Why a flow is closed.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EndReason {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// The client's stream delivered everything up to its FIN.
     Fin,
+    /// A RST from the client.
     Rst,
+    /// No client packet for the idle timeout.
     Timeout,
+    /// Evicted over the flow cap.
     EvictFlows,
+    /// Evicted over the byte cap.
     EvictBytes,
+    /// End of input.
     Finish,
+    /// A new connection on the same addresses and ports.
     Replaced,
 }
 
@@ -133,6 +153,7 @@ pub struct Tracker<C> {
     /// Latest packet timestamp seen.
     pub(crate) now_ns: i64,
     next_sweep_ns: Option<i64>,
+    next_tick_ns: Option<i64>,
 }
 
 impl<C> Tracker<C> {
@@ -143,6 +164,7 @@ impl<C> Tracker<C> {
             table: FlowTable::default(),
             now_ns: i64::MIN,
             next_sweep_ns: None,
+            next_tick_ns: None,
         }
     }
 
@@ -207,6 +229,7 @@ impl<C> Tracker<C> {
             self.now_ns = seg.ts_ns;
         }
         self.maybe_sweep(proto, stats);
+        self.maybe_tick(proto);
 
         let flags = seg.flags;
         let key = seg.flow;
@@ -338,6 +361,7 @@ impl<C> Tracker<C> {
         if let Slot::Live(conn) = &mut f.slot {
             let before = Self::held_by::<P>(conn);
             syn_seq = conn.stream.syn_seq();
+            proto.ending(conn, why);
             let mut ctx = StreamCtx {
                 stats: &mut *stats,
                 limits: &self.limits.ooo,
@@ -383,6 +407,36 @@ impl<C> Tracker<C> {
             }
         }
         self.table.compact();
+    }
+
+    /// Shows every live connection to [`Protocol::tick`], every
+    /// [`TrackerLimits::tick_ns`] of capture time.
+    fn maybe_tick<P: Protocol<Conn = C>>(&mut self, proto: &mut P) {
+        if self.limits.tick_ns <= 0 {
+            return;
+        }
+        match self.next_tick_ns {
+            Some(t) if self.now_ns < t => return,
+            _ => {}
+        }
+        let first = self.next_tick_ns.is_none();
+        self.next_tick_ns = Some(self.now_ns.saturating_add(self.limits.tick_ns));
+        if !first {
+            self.tick_all(proto);
+        }
+    }
+
+    /// Shows every live connection to [`Protocol::tick`] now (creation order).
+    pub(crate) fn tick_all<P: Protocol<Conn = C>>(&mut self, proto: &mut P) {
+        let now = self.now_ns;
+        for k in self.table.all() {
+            if let Some(Slot::Live(conn)) = self.table.get_mut(&k).map(|f| &mut f.slot) {
+                let before = Self::held_by::<P>(conn);
+                proto.tick(conn, now);
+                let after = Self::held_by::<P>(conn);
+                self.table.recharge(before, after);
+            }
+        }
     }
 
     /// Closes idle flows, at most every half timeout (by capture time).

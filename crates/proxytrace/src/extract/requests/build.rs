@@ -266,6 +266,7 @@ impl Builder<'_> {
             }
             flags.push_str(&anomalies);
         }
+        let r = &ev.response;
         RequestRow {
             time,
             file: file.name.clone(),
@@ -295,6 +296,18 @@ impl Builder<'_> {
             p0f: p0f_text(id),
             request_on_connection: ev.ordinal,
             flags,
+            status: r.status,
+            response_head_bytes: r.head_bytes,
+            response_body_bytes: r.body_bytes,
+            response_body_framing: r.framing,
+            content_type: r
+                .content_type
+                .as_deref()
+                .map(escape_bytes)
+                .unwrap_or_default(),
+            response_time_us: r.first_byte_ts.map(|t| t.saturating_sub(ev.ts_ns) / 1_000),
+            closed_after: r.status.map(|_| r.closed_after),
+            response_missing: r.missing,
             ts_ns: ev.ts_ns,
             source_addrs: if self.cfg.source_addresses {
                 source_addrs(id)

@@ -79,6 +79,7 @@ impl LogWriter {
             return;
         }
         self.bytes += ev.head.capacity() + ev.proxy_preamble.as_ref().map_or(0, Vec::capacity);
+        self.bytes += ev.response.content_type.as_ref().map_or(0, Vec::capacity);
         self.bytes += HEAD_OVERHEAD;
         if self.bytes > self.max_bytes {
             self.log = None;
@@ -220,6 +221,7 @@ mod tests {
             proxy_preamble: None,
             ordinal: 1,
             flags: Default::default(),
+            response: Default::default(),
         };
         let mut w = LogWriter::with_bound(10_000);
         w.head(ev(1000));

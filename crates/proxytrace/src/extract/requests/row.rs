@@ -1,6 +1,7 @@
 //! The `requests` row schema: [`RequestRow`] (flat, the CSV and table columns) and
 //! [`RequestJson`] (the JSON forms, with the parsed PROXY header).
 
+use crate::http1::{BodyFraming, ResponseMissing};
 use crate::identity::{IdentityBasis, IdentitySource};
 use crate::proxy_protocol::ProxyHeader;
 use serde::Serialize;
@@ -69,6 +70,29 @@ pub struct RequestRow {
     pub request_on_connection: u32,
     /// Reassembly and parsing flags, joined with `|`.
     pub flags: String,
+    /// Status code of the response on the same connection (interim 1xx ones skipped);
+    /// empty when no response head was seen.
+    pub status: Option<u16>,
+    /// Bytes of the response head, status line through the blank line.
+    pub response_head_bytes: Option<u32>,
+    /// Response body bytes seen (a chunked body's data, without its chunk framing).
+    pub response_body_bytes: Option<u64>,
+    /// How the response body is delimited: content_length, chunked, close, none (HEAD,
+    /// 1xx, 204, 304, a tunnel's 2xx or 101), unknown (invalid length: not followed).
+    pub response_body_framing: Option<BodyFraming>,
+    /// The response's Content-Type, escaped.
+    pub content_type: String,
+    /// Microseconds from the request's first byte to the response's first byte (both
+    /// capture timestamps; negative if the capture's clock stepped back).
+    pub response_time_us: Option<i64>,
+    /// The connection closed after this response: it said `Connection: close` (or is
+    /// HTTP/1.0 without keep-alive), its body ran to the close, or the server's FIN or a
+    /// RST came with its last bytes (a later close is not waited for).
+    pub closed_after: Option<bool>,
+    /// Why there is no complete response: capture_end, timeout, closed, reset,
+    /// client_closed, gap, unparsed, cap, evicted, replaced, tunnel; empty
+    /// when it is complete.
+    pub response_missing: Option<ResponseMissing>,
     /// `time` as nanoseconds since the epoch (ordering, aggregates; not a column).
     #[serde(skip)]
     pub ts_ns: i64,
@@ -132,6 +156,14 @@ impl crate::vocab::schema::Columns for RequestRow {
             Column::req("p0f", TextList { sep: "|" }, "p0f SPOE agent headers, `name=value` joined with `|`."),
             Column::req("request_on_connection", UInt32, "1-based position of this request on its connection."),
             Column::req("flags", TextList { sep: "|" }, "Reassembly and parsing flags, joined with `|`."),
+            Column::opt("status", UInt16, "Status code of the response on the same connection (interim 1xx ones skipped); empty when no response head was seen."),
+            Column::opt("response_head_bytes", UInt32, "Bytes of the response head, status line through the blank line."),
+            Column::opt("response_body_bytes", UInt64, "Response body bytes seen (a chunked body's data, without its chunk framing)."),
+            Column::opt("response_body_framing", Text, "How the response body is delimited: content_length, chunked, close, none (HEAD, 1xx, 204, 304, a tunnel's 2xx or 101), unknown (invalid length: not followed)."),
+            Column::req("content_type", Text, "The response's Content-Type, escaped."),
+            Column::opt("response_time_us", Int64, "Microseconds from the request's first byte to the response's first byte (both capture timestamps; negative if the capture's clock stepped back)."),
+            Column::opt("closed_after", Bool, "The connection closed after this response: it said `Connection: close` (or is HTTP/1.0 without keep-alive), its body ran to the close, or the server's FIN or a RST came with its last bytes (a later close is not waited for)."),
+            Column::opt("response_missing", Text, "Why there is no complete response: capture_end, timeout, closed, reset, client_closed, gap, unparsed, cap, evicted, replaced, tunnel; empty when it is complete."),
         ]
     }
 }

@@ -8,7 +8,7 @@ use super::segments::Seg;
 use super::stage::tag_index;
 use super::RequestRow;
 use crate::capture::prefetch;
-use crate::http1::{HeadAssembler, HeadEvent, ReassemblyConfig, SegmentMeta};
+use crate::http1::{HeadAssembler, HeadEvent, ReassemblyConfig, ResponseMissing, SegmentMeta};
 
 /// How many segments ahead a shard prefetches payload bytes.
 const PREFETCH_SEGMENTS: usize = 8;
@@ -69,7 +69,10 @@ pub(crate) struct ChunkWork<'s> {
 impl Shard {
     pub(crate) fn new(cfg: &ReassemblyConfig, shards: usize) -> Shard {
         Shard {
-            assembler: HeadAssembler::new(cfg.shard_share(shards)),
+            assembler: HeadAssembler::new(ReassemblyConfig {
+                pair_responses: true,
+                ..cfg.shard_share(shards)
+            }),
             counts: BuildCounts::default(),
             out: Vec::new(),
             oldest_pending: None,
@@ -127,6 +130,20 @@ impl Shard {
         for (rank, ev) in events.into_iter().enumerate() {
             self.take((u64::MAX, base + rank as u64), ev, mode, builder);
         }
+    }
+
+    /// A live input paused: every head waiting for its response leaves now (`shard`
+    /// ranks them after the chunk's heads, shard by shard).
+    pub(crate) fn let_go_waiting(&mut self, shard: usize, mode: ShardMode, builder: &Builder<'_>) {
+        let mut events = std::mem::take(&mut self.events);
+        self.assembler
+            .let_go_waiting(ResponseMissing::CaptureEnd, &mut |ev| events.push(ev));
+        let base = (shard as u64) << 32;
+        for (rank, ev) in events.drain(..).enumerate() {
+            self.take((u64::MAX - 1, base + rank as u64), ev, mode, builder);
+        }
+        self.events = events;
+        self.oldest_pending = self.assembler.oldest_pending_ts();
     }
 
     fn take(&mut self, made: Made, ev: HeadEvent, mode: ShardMode, builder: &Builder<'_>) {

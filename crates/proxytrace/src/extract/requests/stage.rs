@@ -394,6 +394,22 @@ impl<'c> RequestStage<'c> {
         }
     }
 
+    /// A live input paused: the heads waiting for their responses leave the shards now
+    /// (`capture_end`: the input so far ended first), so their rows show while the pipe stays open.
+    fn let_go_waiting(&mut self) {
+        let mode = self.shard_mode();
+        let builder = Builder {
+            cfg: self.cfg,
+            extra: &self.extra,
+            profiles: self.profiles.as_deref(),
+            files: &self.files,
+        };
+        for (k, s) in self.shards.iter_mut().enumerate() {
+            s.let_go_waiting(k, mode, &builder);
+        }
+        self.collect();
+    }
+
     /// Decide the profiles from the held heads and build their rows.
     fn end_warm_up(&mut self) {
         let Profiling::WarmUp { held, .. } = std::mem::replace(&mut self.profiling, Profiling::Use)
@@ -518,7 +534,9 @@ impl<'c> RequestStage<'c> {
             if live && info.idle {
                 // The input paused and its reader is waiting: decide a warm-up now, and
                 // let every row go that no pending head can precede (only a packet that
-                // steps back in time could still come before them).
+                // steps back in time could still come before them); heads waiting for
+                // their responses go too.
+                self.let_go_waiting();
                 self.end_warm_up();
                 stopped = self.release_quiet(emit);
             } else if due {
@@ -752,6 +770,21 @@ mod tests {
                     src: IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)),
                     flags: TcpFlags::ACK | TcpFlags::PSH,
                     payload: b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+                    ..TcpPacket::default()
+                }
+                .build(&mut frame);
+                w.packet(1_000_000_000 + i64::from(i) * 10_000, &frame)
+                    .unwrap();
+                // Its response: the row leaves the reassembly (for the reorder buffer).
+                frame.clear();
+                let d = TcpPacket::default();
+                TcpPacket {
+                    src: d.dst,
+                    dst: IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)),
+                    src_port: d.dst_port,
+                    dst_port: d.src_port,
+                    flags: TcpFlags::ACK | TcpFlags::PSH,
+                    payload: b"HTTP/1.1 204 No Content\r\n\r\n",
                     ..TcpPacket::default()
                 }
                 .build(&mut frame);

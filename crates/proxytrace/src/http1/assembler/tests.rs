@@ -1034,6 +1034,8 @@ proptest! {
             max_flows,
             max_total_bytes: max_total,
             idle_timeout_ns: timeout,
+            response_timeout_ns: timeout / 3,
+            pair_responses: timeout % 2 == 0,
         };
         let mut asm = HeadAssembler::new(cfg);
         let mut events = Vec::new();
