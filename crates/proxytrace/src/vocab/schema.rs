@@ -33,6 +33,11 @@ pub enum ColumnType {
     Int64,
     /// A floating-point number.
     Float64,
+    /// A list of unsigned integers (an item can be null), written as a bracketed list in
+    /// CSV and JSON text (`[2,4,8]`, `[null,1460]`, `[]`: JSON array syntax, which
+    /// DuckDB casts with `::UBIGINT[]`), never one bare number; typed formats write a
+    /// list.
+    UIntList,
     /// A list of text items. CSV and JSON write it as one text, the items joined with
     /// `sep` (empty for no item); typed formats write a list.
     TextList {
@@ -56,6 +61,7 @@ impl ColumnType {
             ColumnType::UInt64 => "uint64",
             ColumnType::Int64 => "int64",
             ColumnType::Float64 => "float64",
+            ColumnType::UIntList => "list<uint64>",
             ColumnType::TextList { sep } => return Cow::Owned(format!("list<text> ({sep:?})")),
         })
     }
@@ -74,6 +80,9 @@ impl ColumnType {
             (ColumnType::UInt64, Value::Number(n)) => n.as_u64().is_some(),
             (ColumnType::Int64, Value::Number(n)) => n.as_i64().is_some(),
             (ColumnType::Text | ColumnType::TextList { .. }, Value::String(_)) => true,
+            (ColumnType::UIntList, Value::String(s)) => {
+                serde_json::from_str::<Vec<Option<u64>>>(s).is_ok() && s.starts_with('[')
+            }
             (ColumnType::Ip, Value::String(s)) => s.parse::<IpAddr>().is_ok(),
             (ColumnType::SocketAddr, Value::String(s)) => s.parse::<SocketAddr>().is_ok(),
             (ColumnType::Timestamp, Value::String(s)) => is_rfc3339_utc(s),
@@ -217,6 +226,8 @@ mod tests {
             (Int64, json!(-1)),
             (Float64, json!(50.0)),
             (TextList { sep: "|" }, json!("a|b")),
+            (UIntList, json!("[]")),
+            (UIntList, json!("[null,1460]")),
         ];
         for (ty, v) in ok {
             assert_eq!(ty.check_json(&v), Ok(()), "{ty:?} {v}");
@@ -232,6 +243,8 @@ mod tests {
             (UInt16, json!(-1)),
             (UInt64, json!(1.5)),
             (Float64, json!("1")),
+            (UIntList, json!("1")),
+            (UIntList, json!("[-1]")),
         ];
         for (ty, v) in bad {
             assert!(ty.check_json(&v).is_err(), "{ty:?} {v}");
