@@ -7,4 +7,5 @@ pub mod info;
 pub mod join;
 pub mod proxies;
 pub mod requests;
+pub mod schemas;
 pub mod syns;
