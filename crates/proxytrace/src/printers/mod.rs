@@ -11,6 +11,8 @@ pub mod batch;
 pub mod csv;
 pub mod json;
 pub mod jsonl;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod table;
 
 use crate::pipeline::Sink;
