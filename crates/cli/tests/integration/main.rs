@@ -2,6 +2,7 @@
 
 mod capture_robustness;
 mod connections;
+mod duckdb;
 mod engine;
 mod fuzz_regressions;
 mod hostile_decode;

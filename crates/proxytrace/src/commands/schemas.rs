@@ -1,5 +1,5 @@
 //! The published row schema of every row command (docs/schema.md and
-//! docs/schema/<command>.schema.json are rendered from it and tested against it).
+//! `docs/schema/<command>.schema.json` are rendered from it and tested against it).
 
 use crate::commands::join::{ClientJoinRow, JoinRow};
 use crate::commands::proxies::ProxyRow;
