@@ -4,6 +4,7 @@ mod capture_robustness;
 mod carve;
 mod columns;
 mod connections;
+mod duckdb;
 mod engine;
 mod fuzz_regressions;
 mod hostile_decode;

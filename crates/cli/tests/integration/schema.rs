@@ -192,3 +192,157 @@ fn every_row_command_writes_its_column_list() {
         );
     }
 }
+
+/// A validator for the subset of JSON Schema (draft 2020-12) the published schemas use:
+/// `type` (one or a list), `required`, `properties`, `additionalProperties: false`,
+/// integer `minimum`/`maximum`, `format: date-time`, and the one `pattern` of the list
+/// columns. Anything else in a schema is an error, so the subset cannot grow unchecked.
+fn validate(schema: &serde_json::Value, row: &serde_json::Value) -> Result<(), String> {
+    use serde_json::Value;
+    let obj = row.as_object().ok_or("row is not an object")?;
+    let props = schema["properties"].as_object().ok_or("no properties")?;
+    for k in schema["required"].as_array().ok_or("no required")? {
+        let k = k.as_str().ok_or("required: not a string")?;
+        if !obj.contains_key(k) {
+            return Err(format!("missing required key {k}"));
+        }
+    }
+    if schema["additionalProperties"] != Value::Bool(false) {
+        return Err("schema allows additional properties".into());
+    }
+    for (k, v) in obj {
+        let p = props
+            .get(k)
+            .ok_or_else(|| format!("key {k} not in the schema"))?;
+        for key in p.as_object().ok_or("property not an object")?.keys() {
+            let known = [
+                "type",
+                "minimum",
+                "maximum",
+                "format",
+                "pattern",
+                "description",
+                "x-proxytrace-type",
+            ];
+            if !known.contains(&key.as_str()) {
+                return Err(format!("{k}: keyword {key} outside the validator's subset"));
+            }
+        }
+        let types: Vec<&str> = match &p["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => return Err(format!("{k}: no type")),
+        };
+        let ty = match v {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        // An integer is a number too.
+        let fits = types.contains(&ty) || (ty == "integer" && types.contains(&"number"));
+        if !fits {
+            return Err(format!("{k}: {v} is not of type {types:?}"));
+        }
+        if let Value::Number(n) = v {
+            let as_i128 = |x: &Value| {
+                x.as_u64()
+                    .map(i128::from)
+                    .or_else(|| x.as_i64().map(i128::from))
+            };
+            if let (Some(x), Some(min)) = (as_i128(v), as_i128(&p["minimum"])) {
+                if x < min {
+                    return Err(format!("{k}: {n} < {min}"));
+                }
+            }
+            if let (Some(x), Some(max)) = (as_i128(v), as_i128(&p["maximum"])) {
+                if x > max {
+                    return Err(format!("{k}: {n} > {max}"));
+                }
+            }
+        }
+        if let Value::String(s) = v {
+            if p["format"] == "date-time" && s.parse::<jiff::Timestamp>().is_err() {
+                return Err(format!("{k}: {s:?} is not a date-time"));
+            }
+            match p["pattern"].as_str() {
+                None => {}
+                Some(r"^\[(|(null|[0-9]+)(,(null|[0-9]+))*)\]$") => {
+                    let inner = s
+                        .strip_prefix('[')
+                        .and_then(|s| s.strip_suffix(']'))
+                        .ok_or_else(|| format!("{k}: {s:?} not bracketed"))?;
+                    let item_ok = |i: &str| {
+                        i == "null" || (!i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+                    };
+                    if !inner.is_empty() && !inner.split(',').all(item_ok) {
+                        return Err(format!("{k}: {s:?} does not match the list pattern"));
+                    }
+                }
+                Some(other) => return Err(format!("{k}: pattern {other} outside the subset")),
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_validator_rejects_what_the_schema_forbids() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            crate::util::repo_root().join("docs/schema/syns-summary.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let good = serde_json::json!({"client_ip":"1.2.3.4","syns":1,"signatures":1,"ttls":"[61]",
+        "mss_values":"[null,1460]","oses":"???","first_seen":"2026-01-01T00:00:00Z",
+        "last_seen":"2026-01-01T00:00:00.5Z","nat_hint":false});
+    assert_eq!(validate(&schema, &good), Ok(()));
+    let bad = |k: &str, v: serde_json::Value| {
+        let mut row = good.clone();
+        match v {
+            serde_json::Value::Null if k == "missing" => {
+                row.as_object_mut().unwrap().remove("syns");
+            }
+            v => {
+                row[k] = v;
+            }
+        }
+        assert!(validate(&schema, &row).is_err(), "{k}");
+    };
+    bad("syns", serde_json::json!(-1));
+    bad("syns", serde_json::json!("1"));
+    bad("client_ip", serde_json::Value::Null);
+    bad("ttls", serde_json::json!("61"));
+    bad("ttls", serde_json::json!("[61;64]"));
+    bad("first_seen", serde_json::json!("yesterday"));
+    bad("nat_hint", serde_json::json!(1));
+    bad("extra", serde_json::json!(1));
+    bad("missing", serde_json::Value::Null);
+}
+
+#[test]
+fn every_command_writes_rows_its_published_json_schema_accepts() {
+    let inputs = inputs("schema-validate");
+    let docs = crate::util::repo_root().join("docs/schema");
+    for s in proxytrace::commands::schemas::command_schemas() {
+        let path = docs.join(format!("{}.schema.json", s.stem));
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut rows = 0;
+        for args in invocations(s.command, &inputs) {
+            for line in run_format(&args, "jsonl").lines() {
+                let row: serde_json::Value = serde_json::from_str(line).unwrap();
+                if let Err(e) = validate(&schema, &row) {
+                    panic!("{args:?} against {}: {e}\n{line}", path.display());
+                }
+                rows += 1;
+            }
+        }
+        assert!(rows > 0, "{}: no rows", s.command);
+    }
+}

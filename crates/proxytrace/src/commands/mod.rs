@@ -9,4 +9,5 @@ pub mod join;
 pub mod proxies;
 pub mod report;
 pub mod requests;
+pub mod schemas;
 pub mod syns;

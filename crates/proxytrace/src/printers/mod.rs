@@ -12,6 +12,8 @@ pub mod batch;
 pub mod csv;
 pub mod json;
 pub mod jsonl;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod project;
 pub mod table;
 

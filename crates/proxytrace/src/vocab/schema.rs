@@ -33,6 +33,11 @@ pub enum ColumnType {
     Int64,
     /// A floating-point number.
     Float64,
+    /// A list of unsigned integers (an item can be null), written as a bracketed list in
+    /// CSV and JSON text (`[2,4,8]`, `[null,1460]`, `[]`: JSON array syntax, which
+    /// DuckDB casts with `::UBIGINT[]`), never one bare number; typed formats write a
+    /// list.
+    UIntList,
     /// A list of text items. CSV and JSON write it as one text, the items joined with
     /// `sep` (empty for no item); typed formats write a list.
     TextList {
@@ -56,6 +61,7 @@ impl ColumnType {
             ColumnType::UInt64 => "uint64",
             ColumnType::Int64 => "int64",
             ColumnType::Float64 => "float64",
+            ColumnType::UIntList => "list<uint64>",
             ColumnType::TextList { sep } => return Cow::Owned(format!("list<text> ({sep:?})")),
         })
     }
@@ -74,6 +80,9 @@ impl ColumnType {
             (ColumnType::UInt64, Value::Number(n)) => n.as_u64().is_some(),
             (ColumnType::Int64, Value::Number(n)) => n.as_i64().is_some(),
             (ColumnType::Text | ColumnType::TextList { .. }, Value::String(_)) => true,
+            (ColumnType::UIntList, Value::String(s)) => {
+                serde_json::from_str::<Vec<Option<u64>>>(s).is_ok() && s.starts_with('[')
+            }
             (ColumnType::Ip, Value::String(s)) => s.parse::<IpAddr>().is_ok(),
             (ColumnType::SocketAddr, Value::String(s)) => s.parse::<SocketAddr>().is_ok(),
             (ColumnType::Timestamp, Value::String(s)) => is_rfc3339_utc(s),
@@ -195,6 +204,151 @@ pub fn column_names<R: Columns>() -> Vec<String> {
         .collect()
 }
 
+/// A key a command's JSON form adds after its columns (an object or null, e.g. the parsed
+/// PROXY header): not a column of the flat formats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonExtra {
+    /// The key.
+    pub name: &'static str,
+    /// What it holds.
+    pub doc: &'static str,
+}
+
+/// One command's published row schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandSchema {
+    /// The command as typed (`syns --summary`).
+    pub command: &'static str,
+    /// The file name stem of its JSON Schema (`syns-summary`).
+    pub stem: &'static str,
+    /// What one row is.
+    pub about: &'static str,
+    /// Its columns, in order.
+    pub columns: Vec<Column>,
+    /// Keys only its JSON forms have, after the columns.
+    pub json_extra: Vec<JsonExtra>,
+}
+
+/// The meaning of each type, for the published schema's preamble.
+const TYPE_NOTES: &[(&str, &str)] = &[
+    ("text", "text (escaped as the column says); names from a fixed vocabulary are text too"),
+    ("timestamp", "RFC 3339 UTC text at the capture's precision (`2026-01-01T00:00:00.000000000Z`); a timestamp with time zone in Parquet"),
+    ("ip", "an IPv4 or IPv6 address, as text"),
+    ("socket_addr", "an address and port, as text (`10.0.0.1:80`, `[2001:db8::1]:80`)"),
+    ("bool", "`true` or `false`"),
+    ("uint8 ... uint64, int64", "integers of that width"),
+    ("float64", "a floating-point number"),
+    ("list<uint64>", "a list of integers (an item can be null), written as a JSON array in a text (`[2,4,8]`, `[null,1460]`); DuckDB casts it with `::UBIGINT[]`; a list in Parquet"),
+    ("list<text> (\"SEP\")", "a list of names, written as one text with the items joined by SEP (empty: no item); a list in Parquet"),
+];
+
+/// Escape a cell of a Markdown table.
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// docs/schema.md: one table per command (column, type, nullable, meaning).
+pub fn render_markdown(schemas: &[CommandSchema]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    out.push_str("# Row schemas\n\n");
+    out.push_str(
+        "Generated from the row types (`proxytrace::vocab::schema::Columns`) by\n\
+         `UPDATE_SCHEMA=1 cargo test -p proxytrace --lib published_schemas`; a test fails when\n\
+         this file or `docs/schema/*.schema.json` differ from the code. Do not edit by hand.\n\n\
+         Columns are listed in output order: the CSV header, the JSON keys. A nullable\n\
+         column is empty in CSV and `null` in JSON (and Parquet) when a row has no value;\n\
+         every JSON key is always present. Each command's JSON Lines row is described by a\n\
+         JSON Schema (draft 2020-12) in `docs/schema/<command>.schema.json`.\n\n\
+         | type | values |\n|---|---|\n",
+    );
+    for (t, n) in TYPE_NOTES {
+        let _ = writeln!(out, "| `{}` | {} |", md_cell(t), md_cell(n));
+    }
+    for s in schemas {
+        let _ = write!(
+            out,
+            "\n## `{}`\n\n{}\n\n| column | type | nullable | meaning |\n|---|---|---|---|\n",
+            s.command, s.about
+        );
+        for c in &s.columns {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {} |",
+                c.name,
+                md_cell(&c.ty.name()),
+                if c.nullable { "yes" } else { "no" },
+                md_cell(c.doc)
+            );
+        }
+        for x in &s.json_extra {
+            let _ = writeln!(
+                out,
+                "\nJSON forms only: `{}` (object or null): {}",
+                x.name, x.doc
+            );
+        }
+    }
+    out
+}
+
+/// The JSON Schema (draft 2020-12) of one column's values in the JSON Lines form.
+fn json_schema_of(c: &Column) -> serde_json::Value {
+    use serde_json::json;
+    let (ty, mut extra) = match c.ty {
+        ColumnType::Bool => ("boolean", json!({})),
+        ColumnType::Float64 => ("number", json!({})),
+        ColumnType::UInt8 => ("integer", json!({"minimum": 0, "maximum": u8::MAX})),
+        ColumnType::UInt16 => ("integer", json!({"minimum": 0, "maximum": u16::MAX})),
+        ColumnType::UInt32 => ("integer", json!({"minimum": 0, "maximum": u32::MAX})),
+        ColumnType::UInt64 => ("integer", json!({"minimum": 0, "maximum": u64::MAX})),
+        ColumnType::Int64 => ("integer", json!({"minimum": i64::MIN, "maximum": i64::MAX})),
+        ColumnType::Timestamp => ("string", json!({"format": "date-time"})),
+        ColumnType::UIntList => (
+            "string",
+            json!({"pattern": "^\\[(|(null|[0-9]+)(,(null|[0-9]+))*)\\]$"}),
+        ),
+        _ => ("string", json!({})),
+    };
+    let mut v = json!({
+        "type": if c.nullable { json!([ty, "null"]) } else { json!(ty) },
+    });
+    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object_mut()) {
+        o.append(e);
+        o.insert("x-proxytrace-type".into(), json!(c.ty.name()));
+        o.insert("description".into(), json!(c.doc));
+    }
+    v
+}
+
+/// The JSON Schema (draft 2020-12) of one command's JSON Lines row, pretty-printed.
+pub fn render_json_schema(s: &CommandSchema) -> String {
+    use serde_json::{json, Map, Value};
+    let mut props = Map::new();
+    for c in &s.columns {
+        props.insert(c.name.to_string(), json_schema_of(c));
+    }
+    for x in &s.json_extra {
+        props.insert(
+            x.name.to_string(),
+            json!({"type": ["object", "null"], "description": x.doc}),
+        );
+    }
+    let required: Vec<Value> = props.keys().map(|k| json!(k)).collect();
+    let v = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": format!("proxytrace {} row", s.command),
+        "description": s.about,
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": false,
+    });
+    let mut text = serde_json::to_string_pretty(&v).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +371,8 @@ mod tests {
             (Int64, json!(-1)),
             (Float64, json!(50.0)),
             (TextList { sep: "|" }, json!("a|b")),
+            (UIntList, json!("[]")),
+            (UIntList, json!("[null,1460]")),
         ];
         for (ty, v) in ok {
             assert_eq!(ty.check_json(&v), Ok(()), "{ty:?} {v}");
@@ -232,6 +388,8 @@ mod tests {
             (UInt16, json!(-1)),
             (UInt64, json!(1.5)),
             (Float64, json!("1")),
+            (UIntList, json!("1")),
+            (UIntList, json!("[-1]")),
         ];
         for (ty, v) in bad {
             assert!(ty.check_json(&v).is_err(), "{ty:?} {v}");

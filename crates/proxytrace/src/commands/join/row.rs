@@ -81,7 +81,7 @@ pub(super) const SYN_COLUMNS: &[&str] = &[
     "syn_olayout",
     "syn_option_kinds",
     "syn_quirks",
-    "syn_pclass",
+    "syn_payload",
     "syn_signature",
     "syn_df",
     "syn_ip_id",

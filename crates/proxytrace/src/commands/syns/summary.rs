@@ -17,9 +17,9 @@ pub struct ClientSummaryRow {
     pub syns: u64,
     /// Distinct p0f signatures.
     pub signatures: usize,
-    /// Distinct TTLs, ascending, `;`-separated.
+    /// Distinct TTLs, ascending, a bracketed list (`[59,123]`).
     pub ttls: String,
-    /// Distinct MSS values, ascending, `;`-separated (`-` for none).
+    /// Distinct MSS values, ascending, a bracketed list (`null` for none: `[null,1460]`).
     pub mss_values: String,
     /// Distinct OS matches (`name flavor`, `???` for none), sorted, `;`-separated.
     pub oses: String,
@@ -97,6 +97,10 @@ impl Aggregate<SynRow> for ClientSummary {
     /// Rows in order of each client's first SYN.
     fn rows(self) -> Vec<ClientSummaryRow> {
         let join = |it: &mut dyn Iterator<Item = String>| it.collect::<Vec<_>>().join(";");
+        // Numbers as a bracketed list: never one bare number, which a reader guessing
+        // types would take for an integer column and then fail on the first list.
+        let list =
+            |it: &mut dyn Iterator<Item = String>| format!("[{}]", join(it).replace(';', ","));
         self.order
             .iter()
             .filter_map(|ip| {
@@ -105,12 +109,12 @@ impl Aggregate<SynRow> for ClientSummary {
                     client_ip: *ip,
                     syns: a.syns,
                     signatures: a.signatures.len(),
-                    ttls: join(&mut a.ttls.iter().map(u8::to_string)),
-                    mss_values: join(
+                    ttls: list(&mut a.ttls.iter().map(u8::to_string)),
+                    mss_values: list(
                         &mut a
                             .mss
                             .iter()
-                            .map(|m| m.map_or_else(|| "-".to_string(), |m| m.to_string())),
+                            .map(|m| m.map_or_else(|| "null".to_string(), |m| m.to_string())),
                     ),
                     oses: join(&mut a.oses.iter().cloned()),
                     first_seen: a.first.clone(),
@@ -129,8 +133,8 @@ impl crate::vocab::schema::Columns for ClientSummaryRow {
             Column::req("client_ip", Ip, "The client address."),
             Column::req("syns", UInt64, "SYN rows (retransmissions not counted)."),
             Column::req("signatures", UInt64, "Distinct p0f signatures."),
-            Column::req("ttls", TextList { sep: ";" }, "Distinct TTLs, ascending, `;`-separated."),
-            Column::req("mss_values", TextList { sep: ";" }, "Distinct MSS values, ascending, `;`-separated (`-` for none)."),
+            Column::req("ttls", UIntList, "Distinct TTLs, ascending, a bracketed list (`[59,123]`)."),
+            Column::req("mss_values", UIntList, "Distinct MSS values, ascending, a bracketed list (`null` for none: `[null,1460]`)."),
             Column::req("oses", TextList { sep: ";" }, "Distinct OS matches (`name flavor`, `???` for none), sorted, `;`-separated."),
             Column::req("first_seen", Timestamp, "Time of the first SYN."),
             Column::req("last_seen", Timestamp, "Time of the last SYN."),

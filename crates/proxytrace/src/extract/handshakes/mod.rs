@@ -34,12 +34,12 @@
 //! | ip_options_len | integer | IPv4 option bytes (0 for IPv6) |
 //! | mss | integer? | MSS option; empty when absent (p0f prints 0) |
 //! | window | integer | raw TCP window |
-//! | window_form | string | window as p0f prints it: `mss*K`, `mtu*K` or the number |
+//! | window_form | string? | `mss*K` or `mtu*K` when p0f writes the window so; empty when it writes the number (`window`) |
 //! | window_scale | integer? | window-scale shift; empty when absent |
 //! | olayout | string | options in p0f names (`mss,sok,ts,nop,ws`) |
-//! | option_kinds | string | option kinds as numbers (`2,4,8,1,3`) |
+//! | option_kinds | string | option kinds as numbers, a bracketed list (`[2,4,8,1,3]`) |
 //! | quirks | string | p0f quirks (`df,id+`) |
-//! | pclass | string | payload class: `0` none, `+` payload |
+//! | payload | bool | the packet carries payload (p0f payload class `+`) |
 //! | signature | string | p0f raw_sig `ver:ittl:olen:mss:wsize,scale:olayout:quirks:pclass` |
 //! | df | bool | IPv4 don't-fragment flag |
 //! | ip_id | integer? | IPv4 identification (IPv6: fragment id if any) |
@@ -71,8 +71,8 @@
 //! | client_ip | string | client address |
 //! | syns | integer | SYN rows (connections attempted) |
 //! | signatures | integer | distinct p0f signatures |
-//! | ttls | string | distinct observed TTLs, ascending, `;`-separated |
-//! | mss_values | string | distinct MSS values, ascending, `;`-separated (`-`: no MSS option) |
+//! | ttls | string | distinct observed TTLs, ascending, a bracketed list (`[59,123]`) |
+//! | mss_values | string | distinct MSS values, ascending, a bracketed list (`null`: no MSS option) |
 //! | oses | string | distinct OS matches (`name flavor`, `???` none), sorted, `;`-separated |
 //! | first_seen | string | time of the first SYN (RFC 3339) |
 //! | last_seen | string | time of the last SYN |

@@ -3,7 +3,7 @@
 
 use super::{FileMeta, SynEntry};
 use crate::decode::TcpFlags;
-use crate::fingerprint::{Database, MatchQuality, P0fIgnores};
+use crate::fingerprint::{Database, MatchQuality, P0fIgnores, WindowForm};
 use crate::timefmt::write_rfc3339;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -48,18 +48,21 @@ pub struct SynRow {
     pub mss: Option<u16>,
     /// Raw TCP window.
     pub window: u16,
-    /// Window as p0f prints it: `mss*K`, `mtu*K` or the number.
-    pub window_form: String,
+    /// `mss*K` or `mtu*K` when p0f writes the window as a multiple of the MSS or MTU;
+    /// empty when it writes the number itself (that is `window`), so the column never
+    /// looks numeric to a reader guessing types.
+    pub window_form: Option<String>,
     /// Window-scale shift; empty when absent.
     pub window_scale: Option<u8>,
     /// Options in p0f names (`mss,sok,ts,nop,ws`).
     pub olayout: String,
-    /// Option kinds as numbers (`2,4,8,1,3`).
+    /// Option kinds as numbers, a bracketed list (`[2,4,8,1,3]`, `[]` for none): never
+    /// one bare number, which a reader guessing types would take for an integer column.
     pub option_kinds: String,
     /// P0f quirks (`df,id+`).
     pub quirks: String,
-    /// Payload class: `0` none, `+` payload.
-    pub pclass: &'static str,
+    /// The packet carries payload (p0f payload class `+`; `0` is false).
+    pub payload: bool,
     /// P0f raw_sig `ver:ittl:olen:mss:wsize,scale:olayout:quirks:pclass`.
     pub signature: String,
     /// IPv4 don't-fragment flag.
@@ -147,12 +150,15 @@ impl SynRow {
             ip_options_len: o.ip_options_len,
             mss: o.mss,
             window: o.window,
-            window_form: o.window_form().to_string(),
+            window_form: match o.window_form() {
+                WindowForm::Raw(_) => None,
+                form => Some(form.to_string()),
+            },
             window_scale: o.window_scale,
             olayout: o.options.to_string(),
-            option_kinds: o.options.numeric().to_string(),
+            option_kinds: format!("[{}]", o.options.numeric()),
             quirks: o.quirks.to_string(),
-            pclass: if o.has_payload() { "+" } else { "0" },
+            payload: o.has_payload(),
             signature: o.to_string(),
             df: o.df,
             ip_id: o.ip_id,
@@ -198,12 +204,12 @@ impl crate::vocab::schema::Columns for SynRow {
             Column::req("ip_options_len", UInt8, "IPv4 option bytes (0 for IPv6)."),
             Column::opt("mss", UInt16, "MSS option; empty when absent (p0f prints 0)."),
             Column::req("window", UInt16, "Raw TCP window."),
-            Column::req("window_form", Text, "Window as p0f prints it: `mss*K`, `mtu*K` or the number."),
+            Column::opt("window_form", Text, "`mss*K` or `mtu*K` when p0f writes the window as a multiple of the MSS or MTU; empty when it writes the number itself (that is `window`), so the column never looks numeric to a reader guessing types."),
             Column::opt("window_scale", UInt8, "Window-scale shift; empty when absent."),
             Column::req("olayout", TextList { sep: "," }, "Options in p0f names (`mss,sok,ts,nop,ws`)."),
-            Column::req("option_kinds", TextList { sep: "," }, "Option kinds as numbers (`2,4,8,1,3`)."),
+            Column::req("option_kinds", UIntList, "Option kinds as numbers, a bracketed list (`[2,4,8,1,3]`, `[]` for none): never one bare number, which a reader guessing types would take for an integer column."),
             Column::req("quirks", TextList { sep: "," }, "P0f quirks (`df,id+`)."),
-            Column::req("pclass", Text, "Payload class: `0` none, `+` payload."),
+            Column::req("payload", Bool, "The packet carries payload (p0f payload class `+`; `0` is false)."),
             Column::req("signature", Text, "P0f raw_sig `ver:ittl:olen:mss:wsize,scale:olayout:quirks:pclass`."),
             Column::req("df", Bool, "IPv4 don't-fragment flag."),
             Column::opt("ip_id", UInt32, "IPv4 identification (IPv6: fragment id if any)."),
