@@ -11,6 +11,7 @@ mod join;
 mod join_certainty;
 mod live;
 mod parallel;
+mod progress;
 mod requests;
 mod resync;
 mod safety;
