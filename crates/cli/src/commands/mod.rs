@@ -35,6 +35,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Syns(a) => syns::run(cli, a),
         Command::Join(a) => join::run(cli, a),
         Command::Proxies(a) => proxies::run(cli, a),
+        Command::Generate(a) => crate::generate::run(a),
     }
 }
 

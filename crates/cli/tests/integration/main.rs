@@ -4,6 +4,7 @@ mod capture_robustness;
 mod connections;
 mod engine;
 mod fuzz_regressions;
+mod generate;
 mod hostile_decode;
 mod identity;
 mod info_golden;
