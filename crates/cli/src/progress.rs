@@ -126,7 +126,8 @@ impl Progress for Bar {
 
 impl Bar {
     /// A bar over the inputs' total size (a spinner when one is a stream), or `None` when
-    /// standard error is not a terminal or we run in CI. It appears after [`DELAY`].
+    /// standard error is not a terminal or we run in CI. It appears after [`DELAY`]
+    /// (indicatif draws nothing when `TERM` is unset or `dumb`).
     pub fn new(inputs: &[Input]) -> Option<Arc<Bar>> {
         if !io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
             return None;

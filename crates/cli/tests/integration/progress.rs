@@ -240,6 +240,17 @@ fn cloexec(fd: i32) {
 /// Run the binary with `wiring` on a new pseudo-terminal of 120 x 40, `delay_ms` as the
 /// bar's delay (None: the default), `stdin` fed to it (then closed).
 fn on_pty(args: &[&str], wiring: Wiring, delay_ms: Option<u64>, stdin: &[u8]) -> PtyRun {
+    on_term(args, wiring, delay_ms, stdin, "xterm-256color")
+}
+
+/// [`on_pty`] with `TERM=term`.
+fn on_term(
+    args: &[&str],
+    wiring: Wiring,
+    delay_ms: Option<u64>,
+    stdin: &[u8],
+    term: &str,
+) -> PtyRun {
     let (mut master, mut slave) = (0, 0);
     let ws = libc::winsize {
         ws_row: 40,
@@ -267,6 +278,7 @@ fn on_pty(args: &[&str], wiring: Wiring, delay_ms: Option<u64>, stdin: &[u8]) ->
     cmd.args(args)
         .current_dir(repo_root())
         .env_remove("CI")
+        .env("TERM", term)
         .env_remove(proxytrace_cli_delay_env())
         .stdin(Stdio::piped());
     if let Some(ms) = delay_ms {
@@ -563,4 +575,24 @@ fn a_short_run_draws_nothing() {
     let run = on_pty(&["requests", "-c", &sample], Wiring::Both, None, b"");
     assert_eq!(run.status, 0);
     assert!(!run.tty.contains('\x1b'), "{:?}", run.tty);
+}
+
+/// A terminal that cannot move its cursor (`TERM=dumb`: an editor's shell buffer) gets no
+/// bar: its escape sequences would show as text. (indicatif sees to it; this guards it.)
+#[test]
+fn a_dumb_terminal_gets_no_bar() {
+    let back = pair().back.display().to_string();
+    let run = on_term(
+        &["requests", "-c", &back],
+        Wiring::Both,
+        Some(0),
+        b"",
+        "dumb",
+    );
+    assert_eq!(run.status, 0);
+    assert!(
+        !run.tty.contains('\x1b') && !bar_text(&run.tty),
+        "{:?}",
+        run.tty
+    );
 }
