@@ -55,17 +55,32 @@ impl Recorder {
     }
 }
 
-/// A generated pair, made once for the tests of this file (about 4 MB a side).
+/// A generated pair, made once for the tests of this file (about 4 MB a side) and kept
+/// for later runs under a fixed name (the generator is deterministic): made beside it and
+/// renamed into place, so concurrent runs never see half a pair.
 fn pair() -> &'static ScenarioFiles {
     static PAIR: OnceLock<ScenarioFiles> = OnceLock::new();
     PAIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("proxytrace-progress-{}", std::process::id()));
         let cfg = ScenarioConfig {
             seed: 5,
             back_bytes: 4 << 20,
             ..ScenarioConfig::default()
         };
-        generate_to_dir(&cfg, &dir).unwrap().1
+        let dir = std::env::temp_dir().join("proxytrace-progress-pair-seed5-4M");
+        if !dir.join("truth.jsonl").is_file() {
+            let tmp =
+                std::env::temp_dir().join(format!("proxytrace-progress-{}", std::process::id()));
+            generate_to_dir(&cfg, &tmp).unwrap();
+            if std::fs::rename(&tmp, &dir).is_err() {
+                // Another run put its (identical) pair in place first.
+                let _ = std::fs::remove_dir_all(&tmp);
+            }
+        }
+        ScenarioFiles {
+            front: dir.join("front.pcap"),
+            back: dir.join("back.pcap"),
+            truth: dir.join("truth.jsonl"),
+        }
     })
 }
 
@@ -75,12 +90,14 @@ fn back_gz() -> &'static PathBuf {
     GZ.get_or_init(|| {
         let back = &pair().back;
         let gz = back.with_extension("pcap.gz");
+        let tmp = back.with_extension(format!("{}.gz.tmp", std::process::id()));
         let mut enc = flate2::write::GzEncoder::new(
-            std::fs::File::create(&gz).unwrap(),
+            std::fs::File::create(&tmp).unwrap(),
             flate2::Compression::fast(),
         );
         enc.write_all(&std::fs::read(back).unwrap()).unwrap();
         enc.finish().unwrap();
+        std::fs::rename(&tmp, &gz).unwrap();
         gz
     })
 }
@@ -488,7 +505,7 @@ fn a_run_over_several_files_ends_with_the_bar_cleared() {
         b"",
     );
     assert_eq!(run.status, 0, "{}", run.tty);
-    drawn(&run.tty, &["sample/back.pcap", "proxytrace-progress-"]);
+    drawn(&run.tty, &["sample/back.pcap", "pair-seed5-4M/back.pcap"]);
     let screen = cleared(&run);
     assert!(screen[0].starts_with("proxytrace: 2 files"), "{screen:?}");
 }
