@@ -7,7 +7,8 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "proxytrace",
-    version,
+    version = crate::version::short(),
+    long_version = crate::version::long(),
     about = "Recover the clients hidden behind a reverse proxy from packet captures",
     long_about = None,
     disable_help_subcommand = true,
@@ -94,6 +95,9 @@ pub enum Command {
     /// `join` pairs them), --tuple connections, or those of a requests/join CSV.
     #[command(after_help = crate::help::examples("carve"), after_long_help = crate::help::long("carve"))]
     Carve(CarveArgs),
+    /// Write the man page (man) or a shell's completion script (bash, zsh, fish,
+    /// powershell) to standard output, or into a directory with -o.
+    Generate(GenerateArgs),
 }
 
 /// `proxytrace help [COMMAND | columns [COMMAND]]`.
@@ -486,4 +490,30 @@ pub struct CarveArgs {
     pub identity: IdentityArgs,
     #[command(flatten)]
     pub summary: SummaryArgs,
+}
+
+/// What `generate` writes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Generated {
+    /// The man page (roff): to standard output the tool's page, which lists the commands;
+    /// with -o, also one page per command (proxytrace-requests.1, ...).
+    Man,
+    /// Completions for bash.
+    Bash,
+    /// Completions for zsh.
+    Zsh,
+    /// Completions for fish.
+    Fish,
+    /// Completions for PowerShell.
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to write.
+    #[arg(value_enum)]
+    pub what: Generated,
+    /// Write into DIR (created if missing) instead of standard output.
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR", value_parser = non_empty_path)]
+    pub output_dir: Option<PathBuf>,
 }

@@ -8,19 +8,22 @@
 //! library's configs (engine, inputs, database, output, listing), commands/ runs one
 //! command each, summary.rs prints the run report, progress.rs draws the bar, and
 //! output_file.rs puts `-o FILE` in place, config.rs reads the identity settings file
-//! (`PROXYTRACE_CONFIG_PATH`), interrupt.rs turns Ctrl-C into the engine's interrupt.
+//! (`PROXYTRACE_CONFIG_PATH`), interrupt.rs turns Ctrl-C into the engine's interrupt,
+//! generate.rs writes the man page and shell completions, version.rs `--version`.
 
 mod args;
 mod columns;
 mod commands;
 mod config;
 mod flags;
+mod generate;
 mod help;
 mod interrupt;
 mod output_file;
 mod progress;
 mod summary;
 mod terminal;
+mod version;
 
 use clap::Parser as _;
 use std::io;

@@ -22,7 +22,8 @@ struct WriteError {
 
 enum Sink {
     File(File),
-    Stdout(io::StdoutLock<'static>),
+    /// Around the progress bar when it shares the terminal.
+    Stdout(crate::progress::Gated<io::StdoutLock<'static>>),
 }
 
 /// The bottom writer: every error it returns names the output.
@@ -84,7 +85,7 @@ impl Output {
             w: io::BufWriter::with_capacity(
                 BUF,
                 Named {
-                    sink: Sink::Stdout(io::stdout().lock()),
+                    sink: Sink::Stdout(crate::progress::Gated::new(io::stdout().lock())),
                     target: "stdout".into(),
                 },
             ),

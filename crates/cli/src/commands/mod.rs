@@ -40,6 +40,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Report(a) => report::run(cli, a),
         Command::Help(a) => crate::help::run(a),
         Command::Carve(a) => carve::run(cli, a),
+        Command::Generate(a) => crate::generate::run(a),
     }
 }
 

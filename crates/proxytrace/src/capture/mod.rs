@@ -26,7 +26,8 @@ pub use legacy::LegacyParser;
 pub use ng::{Interface, NgParser};
 pub use record::{RawRecord, Record, Resync, SkipReason, Step, MAX_RECORD_LEN};
 pub use source::{
-    from_reader, open, Capture, Input, OpenOptions, Pages, SourceKind, StreamWindow, Waiting,
+    from_reader, open, Capture, Input, OpenOptions, Pages, ReadCounter, SourceKind, StreamWindow,
+    Waiting,
 };
 pub(crate) use walk::prefetch;
 pub use walk::{walk_buffer, Damage, Parser, Visit, WalkEnd, WalkStats};

@@ -13,6 +13,8 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Where a capture comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +120,36 @@ pub struct Capture {
     /// global header; pcapng: empty, its section header is a block of the walk).
     header: Vec<u8>,
     data: Data,
+    /// Bytes read from the file or pipe itself (streams only).
+    read: Option<ReadCounter>,
+}
+
+/// The bytes a stream has read from its file or pipe, below any decompression: a
+/// compressed file's compressed bytes, which is what its size on disk measures (a progress
+/// display's position). It counts what was read, ahead of what was walked by at most the
+/// read buffers (about 1 MiB, and the decompressor's buffer).
+#[derive(Debug, Clone, Default)]
+pub struct ReadCounter(Arc<AtomicU64>);
+
+impl ReadCounter {
+    /// Bytes read so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts the bytes read through it into a [`ReadCounter`].
+struct Counted<R> {
+    inner: R,
+    read: ReadCounter,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.0.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// Streaming reads: large enough that a pcapng block of a few MiB needs few refills.
@@ -239,6 +271,7 @@ fn from_map(path: PathBuf, map: Mmap) -> Result<Capture, CaptureError> {
         window: TimeWindow::default(),
         header,
         data: Data::Mapped(map),
+        read: None,
     })
 }
 
@@ -281,6 +314,12 @@ fn from_stream(
     file_len: Option<u64>,
     mut waiting: Waiting,
 ) -> Result<Capture, CaptureError> {
+    let read = ReadCounter::default();
+    // Counted below any decompressor: a compressed file advances by its own bytes.
+    reader = Box::new(Counted {
+        inner: reader,
+        read: read.clone(),
+    });
     let mut head = read_prefix(&mut reader, 28, &path)?;
     if head.is_empty() {
         return Err(CaptureError::Empty { path });
@@ -332,6 +371,7 @@ fn from_stream(
             prefix: head,
             waiting,
         },
+        read: Some(read),
     })
 }
 
@@ -340,6 +380,12 @@ impl Capture {
     /// header; pcapng: empty, its section header block is walked as a block).
     pub fn file_header(&self) -> &[u8] {
         &self.header
+    }
+
+    /// A stream's count of the bytes read from its file or pipe (a compressed file's
+    /// compressed bytes); `None` for a mapped file, whose chunks' offsets say as much.
+    pub fn read_counter(&self) -> Option<ReadCounter> {
+        self.read.clone()
     }
 
     /// Whether the capture is mapped or streamed.

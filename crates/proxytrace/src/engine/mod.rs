@@ -24,9 +24,11 @@
 
 mod feed;
 mod mapped;
+mod progress;
 mod shards;
 mod stream;
 
+pub use progress::{Phase, Progress};
 pub use shards::{shard_of, SHARDS};
 
 use crate::capture::{Capture, CaptureError, Input, OpenOptions, Record, SourceKind, WalkStats};
@@ -103,12 +105,6 @@ impl std::fmt::Debug for ChunkInfo<'_> {
             .field("source_len", &self.source.len())
             .finish()
     }
-}
-
-/// Progress reports, in bytes of the file, from the calling thread after each chunk.
-pub trait Progress: Send + Sync {
-    /// `bytes` more of the input were read.
-    fn advance(&self, bytes: u64);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,7 +220,8 @@ impl Engine {
         Ok(SHARED.get_or_init(|| e))
     }
 
-    /// Report progress to `p` after each delivered chunk.
+    /// Report progress to `p`: the phases commands announce ([`Engine::phase`]), each
+    /// file opened ([`Engine::open`]) and the bytes consumed after each delivered chunk.
     pub fn with_progress(mut self, p: Arc<dyn Progress>) -> Engine {
         self.progress = Some(p);
         self
@@ -250,11 +247,20 @@ impl Engine {
     /// flag, an input whose opening waits for a writer (standard input, a FIFO, a device)
     /// is opened on a thread of its own, so that Ctrl-C does not wait for its first
     /// bytes: `Ok(None)` when the flag was set first.
+    ///
+    /// The progress display hears of the file before it is opened (a FIFO may wait long).
     pub fn open(&self, input: &Input, opts: OpenOptions) -> Result<Option<Capture>, CaptureError> {
-        let may_wait = match input {
-            Input::Stdin => true,
-            Input::Path(p) => !std::fs::metadata(p).is_ok_and(|m| m.is_file()),
+        let size = match input {
+            Input::Stdin => None,
+            Input::Path(p) => std::fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len()),
         };
+        if let Some(p) = &self.progress {
+            p.file(&input.display(), size);
+        }
+        let may_wait = size.is_none();
         match &self.interrupt {
             Some(flag) if may_wait => feed::open_watched(input, opts, flag),
             _ if self.interrupted() => Ok(None),
@@ -284,9 +290,21 @@ impl Engine {
         2 * self.threads().max(1)
     }
 
-    fn advance(&self, bytes: u64) {
+    /// Tell the progress display that `bytes` more of the input were consumed (the
+    /// engine does so after each delivered chunk; a stage that makes a file's rows
+    /// without walking it, from the first read's log, does it for the whole file).
+    pub(crate) fn advance(&self, bytes: u64) {
         if let Some(p) = &self.progress {
             p.advance(bytes);
+        }
+    }
+
+    /// Tell the progress display that a new read of the inputs begins ([`Phase`]), over
+    /// `total` bytes on disk (`None`: a stream of unknown length is among them; see
+    /// [`Inputs::total_bytes`](crate::pipeline::Inputs::total_bytes)).
+    pub fn phase(&self, phase: Phase, total: Option<u64>) {
+        if let Some(p) = &self.progress {
+            p.phase(phase, total);
         }
     }
 

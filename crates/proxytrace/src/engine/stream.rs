@@ -181,6 +181,15 @@ where
     C: FnMut(J::Out, &ChunkInfo<'_>) -> ControlFlow<()>,
 {
     let waiting = cap.waiting();
+    // Progress goes by the bytes read from the file or pipe itself: a compressed file's
+    // compressed bytes, which its size on disk (the display's total) measures.
+    let counter = cap.read_counter().unwrap_or_default();
+    let mut reported = 0u64;
+    let mut report_read = || {
+        let now = counter.get();
+        eng.advance(now.saturating_sub(reported));
+        reported = reported.max(now);
+    };
     let Some((reader, prefix)) = cap.take_stream() else {
         return Ok(FileRun::default());
     };
@@ -239,7 +248,7 @@ where
                     run.stats.merge(&d.stats);
                     run.chunks += 1;
                     *delivered += 1;
-                    eng.advance(d.end - d.offset);
+                    report_read();
                     if consumer(out, &info).is_break() {
                         run.stopped = true;
                         return ControlFlow::Break(());
@@ -381,6 +390,7 @@ where
             }
         }
     });
+    report_read();
     cap.parser = parser;
     if let Some(e) = error {
         return Err(e);

@@ -219,6 +219,20 @@ impl Inputs {
         &self.named
     }
 
+    /// The captures' size on disk (compressed sizes for compressed files), for a
+    /// progress display's total; `None` when one is standard input, a FIFO or a device
+    /// (its length is unknown). A file that cannot be read counts as 0 bytes.
+    pub fn total_bytes(&self) -> Option<u64> {
+        self.files.iter().try_fold(0u64, |sum, input| match input {
+            Input::Stdin => None,
+            Input::Path(p) => match std::fs::metadata(p) {
+                Ok(m) if m.is_file() => Some(sum.saturating_add(m.len())),
+                Ok(_) => None,
+                Err(_) => Some(sum),
+            },
+        })
+    }
+
     /// Whether standard input is among the inputs (it can be read only once).
     pub fn has_stdin(&self) -> bool {
         self.files.contains(&Input::Stdin)

@@ -14,5 +14,6 @@ pub fn run<S: Sink<ConnectionRow> + ?Sized>(
     config: &ConnectionsConfig,
     sink: &mut S,
 ) -> Result<Report, S::Error> {
+    engine.phase(crate::engine::Phase::Rows, inputs.total_bytes());
     pipeline::run(engine, inputs, &mut ConnectionStage::new(config), sink)
 }

@@ -172,6 +172,7 @@ pub fn run<S: Sink<FileInfo> + ?Sized>(
     inputs: &Inputs,
     sink: &mut S,
 ) -> Result<Report, S::Error> {
+    engine.phase(crate::engine::Phase::Reading, inputs.total_bytes());
     pipeline::run(engine, inputs, &mut InfoStage::default(), sink)
 }
 

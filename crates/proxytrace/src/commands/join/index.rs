@@ -6,7 +6,7 @@ use super::JoinRow;
 use crate::collections::hashing::{HashMap, HashSet};
 use crate::collections::interner::Interner;
 use crate::decode::FiveTuple;
-use crate::engine::Engine;
+use crate::engine::{Engine, Phase};
 use crate::extract::handshakes::{FileMeta, Segment, SynEntry, SynRow};
 use crate::extract::requests::{RequestRow, RequestsConfig};
 use crate::fingerprint::{Database, SynKind, SynObservation, Uptime};
@@ -408,6 +408,7 @@ impl<'db> FrontIndex<'db> {
         let wanted = |ip: IpAddr| only.is_none_or(|s| s.contains(&canon(ip)));
         let mut builder = IndexBuilder::new(db);
         let mut syn_stage = SynStage::new(db);
+        engine.phase(Phase::FrontIndex, front.total_bytes());
         let mut report = stages::read(
             engine,
             front,
@@ -440,6 +441,7 @@ impl<'db> FrontIndex<'db> {
         front_cfg.fields = Default::default();
         front_cfg.head_log = None;
         let mut raw_reqs: Vec<(u64, IpAddr, u16, i64)> = Vec::new();
+        engine.phase(Phase::FrontRequests, front.total_bytes());
         let heads = stages::read(
             engine,
             front,

@@ -74,7 +74,7 @@ pub use summary::{ClientJoinRow, ClientJoinSummary};
 use crate::capture::CaptureError;
 use crate::capture::TimeWindow;
 use crate::collections::hashing::HashSet;
-use crate::engine::Engine;
+use crate::engine::{Engine, Phase};
 use crate::extract::connections::{ConnectionRow, ConnectionStage};
 use crate::extract::requests::{learn_profiles, RequestRow, RequestsConfig};
 use crate::fingerprint::Database;
@@ -222,6 +222,7 @@ pub fn run<K: Sink<JoinRow>>(
     };
     let only = if cfg.two_pass {
         let mut clients = HashSet::default();
+        engine.phase(Phase::ClientAddresses, back.total_bytes());
         let first = stages::read(
             engine,
             back,
@@ -283,6 +284,7 @@ pub fn run<K: Sink<JoinRow>>(
             (o, slack)
         }
         None => {
+            engine.phase(Phase::OffsetEstimate, back.total_bytes());
             // The clock is estimated on every request, not only those the fields keep.
             let est_cfg = RequestsConfig {
                 fields: Default::default(),
@@ -319,6 +321,7 @@ pub fn run<K: Sink<JoinRow>>(
         connection_rows: 0,
     };
     let mut requests = RequestStage::new(&back_cfg);
+    engine.phase(Phase::BackPass, back.total_bytes());
     let mut report =
         pipeline::run(engine, back, &mut requests, &mut rows).map_err(JoinError::Sink)?;
     add_failures(&mut failed, std::mem::take(&mut report.failed_files));
@@ -330,6 +333,7 @@ pub fn run<K: Sink<JoinRow>>(
     drop(requests);
     if not_http && !rows.shown.stopped {
         let conn_cfg = back::connections_config(&back_cfg);
+        engine.phase(Phase::BackConnections, back.total_bytes());
         let conns = pipeline::run(
             engine,
             back,

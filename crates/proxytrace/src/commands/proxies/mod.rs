@@ -109,6 +109,7 @@ fn learn<S: Sink<ProxyRow> + ?Sized>(
     let mut stage = RequestStage::learner(config);
     // The learner builds no row; file errors go to the caller's sink.
     let mut errors = ErrorsOnly(sink);
+    engine.phase(crate::engine::Phase::LearningProfiles, inputs.total_bytes());
     let mut report = pipeline::run(engine, inputs, &mut stage, &mut errors)?;
     let table = stage.into_profiles();
     if table.pairs_over_cap > 0 {

@@ -3,7 +3,7 @@
 
 pub mod flows;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, Phase};
 use crate::extract::requests::{learn_profiles, RequestRow, RequestStage, RequestsConfig};
 use crate::pipeline::{self, Inputs, Report, Sink};
 
@@ -20,6 +20,7 @@ pub fn run<S: Sink<RequestRow> + ?Sized>(
     sink: &mut S,
 ) -> Result<Report, S::Error> {
     let (config, learning) = learn_profiles(engine, inputs, config);
+    engine.phase(Phase::Rows, inputs.total_bytes());
     let mut report = pipeline::run(engine, inputs, &mut RequestStage::new(&config), sink)?;
     report.notes.push(learning.note());
     Ok(report)

@@ -28,5 +28,6 @@ pub fn run<S: Sink<SynRow> + ?Sized>(
     sink: &mut S,
 ) -> Result<Report, S::Error> {
     let mut stage = SynStage::new(config.db, config.clients.clone());
+    engine.phase(crate::engine::Phase::Rows, inputs.total_bytes());
     pipeline::run(engine, inputs, &mut stage, sink)
 }

@@ -13,7 +13,7 @@
 //! from them, and builds their rows afterwards.
 
 use super::{RequestRow, RequestStage, RequestsConfig};
-use crate::engine::Engine;
+use crate::engine::{Engine, Phase};
 use crate::identity::ProfileTable;
 use crate::pipeline::{self, Inputs};
 use std::sync::Arc;
@@ -116,6 +116,7 @@ pub fn learn_profiles(
         return (out, ProfileLearning::WarmUp);
     }
     let started = Instant::now();
+    engine.phase(Phase::LearningProfiles, inputs.total_bytes());
     let mut stage = RequestStage::recording_learner(cfg);
     let mut none: Vec<RequestRow> = Vec::new();
     let complete = match pipeline::run(engine, inputs, &mut stage, &mut none) {

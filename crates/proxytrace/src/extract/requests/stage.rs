@@ -508,7 +508,10 @@ impl<'c> RequestStage<'c> {
                         name,
                         precision: capture_precision(&cap),
                     });
-                    return Ok(self.replay_file(engine, file, emit));
+                    let flow = self.replay_file(engine, file, emit);
+                    // Its rows come from the first read's log: the file is done.
+                    engine.advance(cap.file_len.unwrap_or(0));
+                    return Ok(flow);
                 }
                 // Not the run the first read kept (a file that opened then and not now):
                 // read the captures, from here on.
