@@ -97,6 +97,7 @@ pub enum Command {
     Carve(CarveArgs),
     /// Write the man page (man) or a shell's completion script (bash, zsh, fish,
     /// powershell) to standard output, or into a directory with -o.
+    #[command(after_help = crate::help::examples("generate"))]
     Generate(GenerateArgs),
 }
 

@@ -13,8 +13,8 @@ use std::process::ExitCode;
 /// Write what `a` asks for to standard output, or into `-o DIR` (the man pages: the
 /// tool's `proxytrace.1` and one page per command, `proxytrace-requests.1`, ...).
 pub fn run(a: &GenerateArgs) -> anyhow::Result<ExitCode> {
-    // The help subcommand gets no page of its own (clap_mangen::generate_to leaves it out
-    // too); the VERSION section takes the one-line form.
+    // clap's own help subcommand is off (`help` is ours: `help columns` has a page); the
+    // VERSION section takes the one-line form.
     let cmd = Cli::command()
         .disable_help_subcommand(true)
         .long_version(None::<&str>);

@@ -62,6 +62,12 @@ pub fn examples(command: &str) -> String {
             "proxytrace requests --client 198.51.100.0/24 back.pcap | proxytrace carve --from-csv - back.pcap -o net.pcap",
             "proxytrace carve --tuple 10.0.0.2:32768-10.0.1.9:8080 back.pcap | tshark -r - -Y http",
         ],
+        "generate" => &[
+            "proxytrace generate man -o ~/.local/share/man/man1",
+            "proxytrace generate man | man -l -",
+            "proxytrace generate bash > ~/.local/share/bash-completion/completions/proxytrace",
+            "proxytrace generate zsh -o ~/.zfunc",
+        ],
         "report" => &[
             "proxytrace report --client 198.51.100.7 --front front.pcap --back back.pcap -o client.html",
             "proxytrace report --client 198.51.100.7 --back back/ --since +10m -o client.html",

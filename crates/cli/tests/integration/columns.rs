@@ -225,7 +225,8 @@ fn an_empty_csv_has_its_header() {
         "time,file,packet,src_ip,src_port,dst_ip,dst_port,method,host,target,http_version,\
          user_agent,client_ip,client_port,identity_source,identity_basis,chain,xff,x_real_ip,\
          forwarded,proxy_version,proxy_src,proxy_dst,spoof_suspect,spoof_reasons,p0f,\
-         request_on_connection,flags\n"
+         request_on_connection,flags,status,response_head_bytes,response_body_bytes,\
+         response_body_framing,content_type,response_time_us,closed_after,response_missing\n"
     );
     args.extend(["-f", "host,time"]);
     assert_eq!(ok(&args), "host,time\n");

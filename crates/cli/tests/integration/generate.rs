@@ -16,6 +16,9 @@ const COMMANDS: &[&str] = &[
     "syns",
     "join",
     "proxies",
+    "report",
+    "help",
+    "carve",
     "generate",
 ];
 
@@ -79,8 +82,6 @@ fn the_man_page_lists_every_command() {
             "{c}: {page}"
         );
     }
-    // No page of its own, so none listed.
-    assert!(!page.contains("proxytrace\\-help"), "{page}");
 }
 
 #[test]

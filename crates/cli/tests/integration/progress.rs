@@ -296,6 +296,8 @@ fn on_term(
         .current_dir(repo_root())
         .env_remove("CI")
         .env("TERM", term)
+        // The summary's colour (`--color auto` on a terminal) is not what these tests read.
+        .env("NO_COLOR", "1")
         .env_remove(proxytrace_cli_delay_env())
         .stdin(Stdio::piped());
     if let Some(ms) = delay_ms {

@@ -132,10 +132,15 @@ fn sample_page_holds_the_clients_requests_syn_and_time_axis() {
         // Every request came on the client's one front connection (truth: port 30457,
         // SYN at the truth's time), whose SYN p0f matches as macOS.
         let syn_time = rfc3339(t["front_syn_ts_ns"].as_i64().unwrap(), Precision::NANO);
-        assert_eq!(row[7], format!("port 30457, SYN {syn_time}"));
+        assert_eq!(row[10], format!("port 30457, SYN {syn_time}"));
         assert_eq!(t["os"], "macos");
-        assert_eq!(row[9], "Apple macOS 12+ or iOS/iPadOS 15+");
+        assert_eq!(row[12], "Apple macOS 12+ or iOS/iPadOS 15+");
+        // The response (tshark: every one 200).
+        assert_eq!(row[6], "200");
     }
+    // Body bytes of the first and third (tshark's http.content_length on port 32768).
+    assert_eq!(rows[0][7], "30331");
+    assert_eq!(rows[2][7], "6042");
     for t in others {
         assert!(
             !html.contains(t["target"].as_str().unwrap()),
@@ -477,12 +482,14 @@ fn nat_stacks_shared_fingerprint_and_spoof_flags() {
     // ambiguous, since two fingerprints came from the address in the window.
     let rows = table_rows(&html, "requests");
     for row in &rows {
-        assert_eq!(row[6], "ambiguous (ip_time)", "{err}");
-        assert_eq!(row[7], "port 40002, SYN 2023-11-14T22:13:20.100000000Z");
-        assert!(row[9].starts_with("Windows"), "{}", row[9]);
+        // Hand-built requests without responses: the capture ended first.
+        assert_eq!(row[6], "(capture_end)", "{err}");
+        assert_eq!(row[9], "ambiguous (ip_time)", "{err}");
+        assert_eq!(row[10], "port 40002, SYN 2023-11-14T22:13:20.100000000Z");
+        assert!(row[12].starts_with("Windows"), "{}", row[12]);
     }
-    assert_eq!(rows[0][11], "");
-    assert_eq!(rows[1][11], "private_left_of_public:x_forwarded_for");
+    assert_eq!(rows[0][14], "");
+    assert_eq!(rows[1][14], "private_left_of_public:x_forwarded_for");
     assert!(html.contains("<tr class=\"spoof\">"));
     assert!(html.contains("Requests with a spoof flag: <span class=\"warn\">1</span> of 2."));
     assert!(html.contains("NAT hint: several TCP stacks sent SYNs from 198.51.100.7"));

@@ -285,9 +285,12 @@ pub fn run<K: Sink<JoinRow>>(
         }
         None => {
             engine.phase(Phase::OffsetEstimate, back.total_bytes());
-            // The clock is estimated on every request, not only those the fields keep.
+            // The clock is estimated on every request, not only those the fields or
+            // `--client` keep: a join narrowed to one client gives that client's rows of
+            // the whole join, not a join with an offset from its few pairs.
             let est_cfg = RequestsConfig {
                 fields: Default::default(),
+                clients: Default::default(),
                 ..back_cfg.clone()
             };
             let (estimate, read) =

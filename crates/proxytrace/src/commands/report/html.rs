@@ -101,6 +101,26 @@ pub(super) const REQUEST_COLUMNS: &[Column<RequestEntry>] = &[
     }),
     wide(col("host", |e| e.request.host.clone())),
     wide(col("target", |e| e.request.target.clone())),
+    // The response: its status, or why there is none.
+    col("status", |e| {
+        match (e.request.status, e.request.response_missing) {
+            (Some(s), _) => s.to_string(),
+            (None, Some(why)) => format!("({why})"),
+            (None, None) => String::new(),
+        }
+    }),
+    col("response bytes", |e| {
+        e.request
+            .response_body_bytes
+            .map(|b| b.to_string())
+            .unwrap_or_default()
+    }),
+    col("response µs", |e| {
+        e.request
+            .response_time_us
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    }),
     front("join", |e| {
         e.join
             .as_ref()
