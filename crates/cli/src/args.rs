@@ -25,6 +25,7 @@ impl From<OutFormat> for Format {
             OutFormat::Jsonl => Format::Jsonl,
             OutFormat::Json => Format::Json,
             OutFormat::Table => Format::Table,
+            OutFormat::Parquet => Format::Parquet,
         }
     }
 }
@@ -170,10 +171,30 @@ pub fn info_format(format: Option<OutFormat>, output: Option<&Path>) -> anyhow::
         None if output.is_none() && io::stdout().is_terminal() => Format::Table,
         None => Format::Json,
     };
-    if format == Format::Csv {
-        anyhow::bail!("info writes table, json or jsonl, not csv");
+    if matches!(format, Format::Csv | Format::Parquet) {
+        anyhow::bail!("info writes table, json or jsonl, not {}", format.name());
     }
     Ok(format)
+}
+
+/// Refuse what `format` cannot do here: Parquet from a binary built without it, or binary
+/// Parquet to a terminal (`-o FILE` or a pipe; a count `-c` or `-q` writes no rows).
+pub fn check_format(format: Format, args: &RowOutputArgs) -> anyhow::Result<()> {
+    if format != Format::Parquet || args.count || args.quiet {
+        return Ok(());
+    }
+    if !cfg!(feature = "parquet") {
+        anyhow::bail!(
+            "--format parquet: this proxytrace was built without Parquet (cargo feature \
+             `parquet`, on by default)"
+        );
+    }
+    if args.output.is_none() && io::stdout().is_terminal() {
+        anyhow::bail!(
+            "--format parquet writes a binary file: not to a terminal; give -o FILE or a pipe"
+        );
+    }
+    Ok(())
 }
 
 /// The listing policy of a row command: `-q` the first match, an aggregate (`flows`,

@@ -244,6 +244,7 @@ pub fn options(
     out: &RowOutputArgs,
     color: ColorWhen,
 ) -> anyhow::Result<printers::Options> {
+    crate::args::check_format(format, out)?;
     let columns = rows.columns();
     let chosen = projection(rows, format, &out.columns)?;
     let to_file = out.output.is_some();

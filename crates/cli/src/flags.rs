@@ -115,6 +115,8 @@ pub enum OutFormat {
     Jsonl,
     Json,
     Table,
+    /// One Parquet file (typed columns); to a file or a pipe, not a terminal.
+    Parquet,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 /// The cargo features of this build that change what the binary can do. Adding one is a
 /// line here, e.g. `("parquet", cfg!(feature = "parquet")),` (the feature must exist in
 /// crates/cli/Cargo.toml, or the check of cfg names refuses it).
-const FEATURES: &[(&str, bool)] = &[];
+const FEATURES: &[(&str, bool)] = &[("parquet", cfg!(feature = "parquet"))];
 
 /// The commit the binary was built from: `git rev-parse --short HEAD`, `-dirty` when
 /// tracked files differed from it, the packaged commit of a crates.io download, or

@@ -77,7 +77,7 @@ impl Sink<FileInfo> for InfoPrinter<'_, '_> {
                 serde_json::to_writer(&mut *self.out, &fi)?;
                 self.out.write_all(b"\n")?;
             }
-            Format::Json | Format::Csv => self.all.push(fi),
+            Format::Json | Format::Csv | Format::Parquet => self.all.push(fi),
         }
         Ok(ControlFlow::Continue(()))
     }

@@ -21,6 +21,7 @@ use proxytrace::pipeline::Inputs;
 use proxytrace::pipeline::{Aggregate, Listing, ListingSink, Report, Sink};
 use proxytrace::printers::batch::{BatchFormat, BatchPrinter};
 use proxytrace::printers::{self, Printer};
+use proxytrace::vocab::schema::Columns;
 use serde::Serialize;
 use std::io::{self, Write};
 use std::ops::ControlFlow;
@@ -75,7 +76,7 @@ fn batch_formatting<'e>(engine: &'e Engine, inputs: &[&Inputs]) -> Option<&'e En
 }
 
 /// A printer of flat rows (CSV, table, JSON of the same fields), batched when `batch`.
-fn flat<'w, R: Serialize + Send + 'w>(
+fn flat<'w, R: Serialize + Columns + Send + 'w>(
     format: printers::Format,
     w: Box<dyn Write + 'w>,
     opts: &printers::Options,
@@ -136,7 +137,7 @@ fn list<R, A>(
 ) -> anyhow::Result<(Report, u64)>
 where
     A: Aggregate<R>,
-    A::Out: Serialize,
+    A::Out: Serialize + Columns,
 {
     let mut options = make.options;
     let note_bar = bar.cloned();
@@ -248,8 +249,8 @@ impl<R> Printer<R> for Discard {
     }
 }
 
-/// A printer of rows whose JSON form is another type: CSV and tables take the flat row, JSON
-/// and JSON Lines `J` (the flat row plus the parsed PROXY header with its TLVs).
+/// A printer of rows whose JSON form is another type: CSV, tables and Parquet take the flat
+/// row, JSON and JSON Lines `J` (the flat row plus the parsed PROXY header with its TLVs).
 fn flat_or_json<'w, R, J>(
     format: printers::Format,
     w: Box<dyn Write + 'w>,
@@ -257,7 +258,7 @@ fn flat_or_json<'w, R, J>(
     batch: Option<&'w Engine>,
 ) -> Box<dyn Printer<R> + 'w>
 where
-    R: Serialize + Send + 'w,
+    R: Serialize + Columns + Send + 'w,
     J: From<R> + Serialize + 'w,
 {
     match (batch, BatchFormat::of(format)) {
@@ -271,10 +272,10 @@ where
     }
     match format {
         printers::Format::Json | printers::Format::Jsonl => Box::new(AsJson::<R, J>(
-            printers::printer_with::<J>(format, w, opts),
+            printers::text_printer_with::<J>(format, w, opts),
             std::marker::PhantomData,
         )),
-        printers::Format::Csv | printers::Format::Table => {
+        printers::Format::Csv | printers::Format::Table | printers::Format::Parquet => {
             printers::printer_with::<R>(format, w, opts)
         }
     }

@@ -15,6 +15,7 @@ mod join;
 mod join_certainty;
 mod live;
 mod parallel;
+mod parquet;
 mod progress;
 mod report;
 mod requests;

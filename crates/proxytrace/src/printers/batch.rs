@@ -53,7 +53,7 @@ impl BatchFormat {
         match format {
             Format::Csv => Some(BatchFormat::Csv),
             Format::Jsonl => Some(BatchFormat::Jsonl),
-            Format::Json | Format::Table => None,
+            Format::Json | Format::Table | Format::Parquet => None,
         }
     }
 }
@@ -204,6 +204,17 @@ mod tests {
         n: u32,
         text: String,
         flag: Option<bool>,
+    }
+
+    impl crate::vocab::schema::Columns for Row {
+        fn columns() -> Vec<crate::vocab::schema::Column> {
+            use crate::vocab::schema::{Column, ColumnType};
+            vec![
+                Column::req("n", ColumnType::UInt32, "n"),
+                Column::req("text", ColumnType::Text, "text"),
+                Column::opt("flag", ColumnType::Bool, "flag"),
+            ]
+        }
     }
 
     fn rows(n: u32) -> Vec<Row> {

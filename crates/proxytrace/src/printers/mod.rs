@@ -1,7 +1,8 @@
 //! Printers: the sinks that write rows as CSV ([`csv`]), JSON Lines ([`jsonl`]), one JSON
 //! array ([`json`]) or an aligned table for a terminal ([`table`]); [`batch`] formats CSV
 //! and JSON Lines on every core, for inputs read to their end; [`project`] selects and
-//! orders columns (`--columns`) for every format.
+//! orders columns (`--columns`) for every format; [`parquet`] writes typed Parquet files
+//! (feature `parquet`).
 //!
 //! Commands produce flat, serializable rows; a [`Printer`] writes them in the chosen
 //! format. Column order is the rows' field order, which is the stable schema documented
@@ -18,6 +19,7 @@ pub mod project;
 pub mod table;
 
 use crate::pipeline::Sink;
+use crate::vocab::schema::Columns;
 use project::Projection;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -36,6 +38,8 @@ crate::named_enum! {
         Json => "json",
         /// Aligned columns for a person at a terminal.
         Table => "table",
+        /// One Parquet file, typed by the rows' column list (feature `parquet`).
+        Parquet => "parquet",
     }
 }
 
@@ -94,13 +98,14 @@ impl<R, P: Printer<R>> Printer<R> for RowByRow<P> {
     }
 }
 
-/// A printer for `format` over `out`. `header` controls the CSV header line.
+/// A printer for `format` over `out`. `header` controls the CSV header line. Rows without
+/// a column list: Parquet fails ([`text_printer_with`]).
 pub fn printer<'w, R: Serialize + 'w>(
     format: Format,
     out: Box<dyn Write + 'w>,
     header: bool,
 ) -> Box<dyn Printer<R> + 'w> {
-    printer_with(format, out, &Options::new(header))
+    text_printer_with(format, out, &Options::new(header))
 }
 
 /// What a printer needs besides its format and output.
@@ -135,8 +140,44 @@ impl Options {
     }
 }
 
-/// A printer for `format` over `out` as `opts` says.
-pub fn printer_with<'w, R: Serialize + 'w>(
+/// A printer for `format` over `out` as `opts` says; Parquet takes its column types from
+/// `R`'s column list.
+pub fn printer_with<'w, R: Serialize + Columns + 'w>(
+    format: Format,
+    out: Box<dyn Write + 'w>,
+    opts: &Options,
+) -> Box<dyn Printer<R> + 'w> {
+    match format {
+        Format::Parquet => parquet_printer(out, opts),
+        _ => text_printer_with(format, out, opts),
+    }
+}
+
+#[cfg(feature = "parquet")]
+fn parquet_printer<'w, R: Serialize + Columns + 'w>(
+    out: Box<dyn Write + 'w>,
+    opts: &Options,
+) -> Box<dyn Printer<R> + 'w> {
+    match parquet::ParquetPrinter::with_projection(out, opts.projection.clone()) {
+        Ok(p) => Box::new(p),
+        Err(e) => Box::new(Failed(Some(e))),
+    }
+}
+
+#[cfg(not(feature = "parquet"))]
+fn parquet_printer<'w, R: 'w>(_: Box<dyn Write + 'w>, _: &Options) -> Box<dyn Printer<R> + 'w> {
+    Box::new(Failed(Some(io::Error::new(
+        io::ErrorKind::Unsupported,
+        NO_PARQUET,
+    ))))
+}
+
+/// The error of Parquet output from a library built without the feature `parquet`.
+pub const NO_PARQUET: &str = "this build has no Parquet output (cargo feature `parquet`)";
+
+/// A printer for `format` over `out` as `opts` says, for rows without a column list: every
+/// text format; Parquet, which needs the column types, fails at the first row or the end.
+pub fn text_printer_with<'w, R: Serialize + 'w>(
     format: Format,
     out: Box<dyn Write + 'w>,
     opts: &Options,
@@ -155,11 +196,42 @@ pub fn printer_with<'w, R: Serialize + 'w>(
             projection,
             opts.table.clone(),
         )),
+        Format::Parquet => Box::new(Failed(Some(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "Parquet needs the rows' column list (printer_with)",
+        )))),
+    }
+}
+
+/// A printer that could not be made: its error comes at the first row (or the end).
+struct Failed(Option<io::Error>);
+
+impl Failed {
+    fn error(&mut self) -> io::Error {
+        self.0
+            .take()
+            .unwrap_or_else(|| io::Error::other("the printer failed"))
+    }
+}
+
+impl<R> Sink<R> for Failed {
+    type Error = io::Error;
+    fn row(&mut self, _: R) -> io::Result<ControlFlow<()>> {
+        Err(self.error())
+    }
+}
+
+impl<R> Printer<R> for Failed {
+    fn finish(&mut self) -> io::Result<()> {
+        Err(self.error())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
 /// Write a finished list of rows (aggregates such as `flows` or a `--summary`).
-pub fn write_rows<R: Serialize>(
+pub fn write_rows<R: Serialize + Columns>(
     format: Format,
     out: &mut dyn Write,
     header: bool,
@@ -169,7 +241,7 @@ pub fn write_rows<R: Serialize>(
 }
 
 /// [`write_rows`] as `opts` says.
-pub fn write_rows_with<R: Serialize>(
+pub fn write_rows_with<R: Serialize + Columns>(
     format: Format,
     out: &mut dyn Write,
     opts: &Options,
@@ -192,6 +264,16 @@ mod tests {
     pub(super) struct Row {
         pub(super) a: u32,
         pub(super) b: Option<String>,
+    }
+
+    impl Columns for Row {
+        fn columns() -> Vec<crate::vocab::schema::Column> {
+            use crate::vocab::schema::{Column, ColumnType};
+            vec![
+                Column::req("a", ColumnType::UInt32, "a"),
+                Column::opt("b", ColumnType::Text, "b"),
+            ]
+        }
     }
 
     pub(super) fn render(format: Format, rows: Vec<Row>) -> String {

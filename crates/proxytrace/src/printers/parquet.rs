@@ -8,6 +8,7 @@
 //! a pipe sees each group as it is done (Parquet is written front to back; only the
 //! footer comes at the end).
 
+use super::project::Projection;
 use super::Printer;
 use crate::pipeline::Sink;
 use crate::vocab::schema::{Column, ColumnType, Columns};
@@ -219,13 +220,36 @@ pub struct ParquetPrinter<'w, R> {
     schema: SchemaRef,
     writer: Option<ArrowWriter<Vec<u8>>>,
     rows: usize,
+    projection: Option<Arc<Projection>>,
     _rows: PhantomData<fn(R)>,
 }
 
 impl<'w, R: Columns> ParquetPrinter<'w, R> {
     /// A printer over `out`, with `R`'s columns as the file's schema.
     pub fn new(out: Box<dyn Write + 'w>) -> io::Result<Self> {
-        let columns = R::columns();
+        Self::with_projection(out, None)
+    }
+
+    /// A printer over `out` of the `projection`'s columns in its order (every column of
+    /// `R` without one), each with its type in `R`'s column list.
+    pub fn with_projection(
+        out: Box<dyn Write + 'w>,
+        projection: Option<Arc<Projection>>,
+    ) -> io::Result<Self> {
+        let all = R::columns();
+        let columns = match &projection {
+            None => all,
+            Some(p) => p
+                .names()
+                .iter()
+                .map(|n| {
+                    all.iter()
+                        .find(|c| c.name == n.as_str())
+                        .cloned()
+                        .ok_or_else(|| parquet_error(format!("no column {n} in the rows")))
+                })
+                .collect::<io::Result<Vec<Column>>>()?,
+        };
         let fields: Vec<Field> = columns
             .iter()
             .map(|c| Field::new(c.name.as_ref(), data_type(c.ty), c.nullable))
@@ -244,6 +268,7 @@ impl<'w, R: Columns> ParquetPrinter<'w, R> {
             schema,
             writer: Some(writer),
             rows: 0,
+            projection,
             _rows: PhantomData,
         })
     }
@@ -268,7 +293,11 @@ impl<'w, R: Columns> ParquetPrinter<'w, R> {
 impl<R: Serialize + Columns> Sink<R> for ParquetPrinter<'_, R> {
     type Error = io::Error;
     fn row(&mut self, row: R) -> io::Result<ControlFlow<()>> {
-        let v = serde_json::to_value(&row).map_err(io::Error::other)?;
+        let v = match &self.projection {
+            Some(p) => serde_json::to_value(p.project(&row)),
+            None => serde_json::to_value(&row),
+        }
+        .map_err(io::Error::other)?;
         let Value::Object(map) = v else {
             return Err(parquet_error("a row is not a struct"));
         };

@@ -196,6 +196,13 @@ pub trait Columns {
     fn columns() -> Vec<Column>;
 }
 
+/// No row (a listing without an aggregate): no column.
+impl Columns for () {
+    fn columns() -> Vec<Column> {
+        Vec::new()
+    }
+}
+
 /// The names of `R`'s columns, in order.
 pub fn column_names<R: Columns>() -> Vec<String> {
     R::columns()
