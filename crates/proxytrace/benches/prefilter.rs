@@ -21,7 +21,7 @@ fn corpus(xff: bool) -> Vec<u8> {
     let mut i = 0u32;
     while v.len() < 8 << 20 {
         v.extend_from_slice(b"GET /index.html?q=forward HTTP/1.1\r\nHost: example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.0\r\nAccept: text/html,application/xhtml+xml\r\nAccept-Language: en-US,en;q=0.5\r\n");
-        if xff && i % 4 == 0 {
+        if xff && i.is_multiple_of(4) {
             v.extend_from_slice(b"X-Forwarded-For: 203.0.113.7, 10.0.0.1\r\n");
         }
         v.extend_from_slice(b"\r\n");

@@ -104,7 +104,7 @@ fn assert_right(rows: &[Value], reqs: &[Req], basis: &str) {
         assert_eq!(r["identity_basis"], basis, "{r}");
         if want.is_some() {
             assert_eq!(r["identity_source"], "x_client_ip", "{r}");
-            let forged = i % 5 == 0;
+            let forged = i.is_multiple_of(5);
             assert_eq!(r["spoof_suspect"], forged, "{r}");
             if forged {
                 assert_eq!(

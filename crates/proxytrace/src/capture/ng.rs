@@ -146,7 +146,7 @@ impl NgParser {
     }
 
     fn length_ok(t: u32, len: u32) -> bool {
-        len % 4 == 0 && len >= min_len(t) && len <= MAX_BLOCK_LEN
+        len.is_multiple_of(4) && len >= min_len(t) && len <= MAX_BLOCK_LEN
     }
 
     /// Read the block at `pos`, taking in section and interface blocks as they come.

@@ -75,7 +75,7 @@ pub(crate) enum Verdict {
 
 /// A walk's view of the clock: the window, and what it has seen so far to judge whether
 /// it may stop early. One per sequential walk of a file; the engine gives each mapped
-/// chunk a fresh one and checks the chunk's claims at the merge ([`WindowClock::follows`]).
+/// chunk a fresh one and checks the chunk's claims at the merge (`WindowClock::follows`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WindowClock {
     /// The window.

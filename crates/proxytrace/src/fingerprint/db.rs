@@ -340,7 +340,7 @@ impl Database {
             let win_ok = match sig.window {
                 WindowSpec::Any => true,
                 WindowSpec::Value(w) => w == obs.window,
-                WindowSpec::Modulo(m) => m != 0 && obs.window % m == 0,
+                WindowSpec::Modulo(m) => m != 0 && obs.window.is_multiple_of(m),
                 WindowSpec::Mss(k) => win_form == WindowForm::Mss(k),
                 WindowSpec::Mtu(k) => win_form == WindowForm::Mtu(k),
             };

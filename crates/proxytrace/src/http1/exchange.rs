@@ -2,7 +2,7 @@
 //!
 //! HTTP/1 answers requests in order (pipelining included), so the heads the conversation
 //! completes wait here, oldest first, and the server's responses are matched to them one
-//! by one. The server's bytes come through [`crate::tcp::Protocol::reverse`] into a
+//! by one. The server's bytes come through [`crate::tcp::tracker::Protocol::reverse`] into a
 //! [`Stream`] of their own (the same reassembly as the client's: reordering repaired and
 //! retransmissions dropped under the same out-of-order caps). A response head gives the
 //! status, content type and body framing (RFC 9112 section 6.3: the request's method

@@ -72,7 +72,7 @@ pub struct Response {
     pub body_bytes: Option<u64>,
     /// How the body is delimited.
     pub framing: Option<BodyFraming>,
-    /// The Content-Type value, raw (at most [`MAX_CONTENT_TYPE`] bytes).
+    /// The Content-Type value, raw (at most `MAX_CONTENT_TYPE` bytes).
     pub content_type: Option<Vec<u8>>,
     /// Timestamp of the packet carrying the final response's first byte.
     pub first_byte_ts: Option<i64>,

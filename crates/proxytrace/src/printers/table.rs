@@ -3,7 +3,7 @@
 //! The first page (up to [`PAGE_ROWS`] rows; on a terminal also whatever came within
 //! [`TableOptions::page_wait`], and for a live input whatever came before a flush) sets
 //! the column widths, fitted to the terminal: free-text columns (hosts, targets, flags)
-//! shrink first (not below [`MIN_TEXT`]), their cells cut with `…`; then the headers of
+//! shrink first (not below `MIN_TEXT`), their cells cut with `…`; then the headers of
 //! exact columns (times, addresses, numbers) shrink to their widest value; if that is still
 //! too wide, columns are left out ([`TableOptions::drop_first`], then from the right) and
 //! [`TableOptions::note`] is told which (the compact default set only: a list the user
@@ -13,7 +13,7 @@
 //! again and the header is written again above that row. So memory is one page of rows,
 //! whatever the output's length, and rows show as they come.
 //!
-//! Cells: no control or hidden format character reaches the terminal (see [`neutralise`]);
+//! Cells: no control or hidden format character reaches the terminal (see `neutralise`);
 //! a text cell is shown at most [`MAX_CELL`] columns wide (CSV and JSON carry whole values).
 //! Widths are display columns (East Asian wide characters count two). With
 //! [`TableOptions::color`], the header is bold, a spoof suspicion red (and the client of
