@@ -482,3 +482,34 @@ fn join_gives_tls_passthrough_connections_their_syn() {
     }
     assert_eq!((seen, rows.len()), (37, 59));
 }
+
+/// `end_time` is the first FIN or RST of either side, as tshark lists them
+/// (`tshark -Y 'tcp.flags.fin==1 || tcp.flags.reset==1' -T fields -e tcp.srcport
+/// -e frame.time_epoch`): the server's FIN in http-simple-get (port 80 first), the
+/// client's FIN in irc-starttls (its RSTs come later); empty on a connection that never
+/// closed in the capture.
+#[test]
+fn end_time_is_the_first_fin_or_rst_as_tshark_lists_them() {
+    let cases = [
+        (
+            "http-simple-get.pcap",
+            "fin",
+            Some("2013-11-25T14:55:58.385404Z"),
+        ),
+        (
+            "irc-starttls.pcap",
+            "fin",
+            Some("2015-07-29T04:59:01.914703Z"),
+        ),
+        ("tls-alpn-h2.pcap", "open", None),
+    ];
+    for (file, end, end_time) in cases {
+        let f = testdata(&format!("captures/{file}"));
+        let (code, out, err) = run(&["connections", "--format", "jsonl", f.to_str().unwrap()]);
+        assert_eq!(code, 0, "{file}: {err}");
+        let rows = jsonl(&out);
+        assert_eq!(rows.len(), 1, "{file}");
+        assert_eq!(rows[0]["end"], end, "{file}");
+        assert_eq!(rows[0]["end_time"].as_str(), end_time, "{file}");
+    }
+}

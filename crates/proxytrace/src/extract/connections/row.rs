@@ -105,6 +105,9 @@ pub struct ConnectionRow {
     pub server_bytes: u64,
     /// fin, rst or open.
     pub end: ConnEnd,
+    /// The first FIN or RST (either side) seen while the connection was tracked; empty
+    /// when neither was.
+    pub end_time: Option<String>,
     /// PROXY protocol version (1 or 2) when the client's bytes began with a preamble.
     pub proxy_version: Option<u8>,
     /// Source address of the PROXY header.
@@ -173,6 +176,7 @@ impl crate::vocab::schema::Columns for ConnectionRow {
             Column::req("server_packets", UInt64, "Packets server -> client while tracked (the SYN+ACK included)."),
             Column::req("server_bytes", UInt64, "Payload bytes server -> client, as captured, while tracked."),
             Column::req("end", Text, "fin, rst or open."),
+            Column::opt("end_time", Timestamp, "The first FIN or RST (either side) seen while the connection was tracked; empty when neither was."),
             Column::opt("proxy_version", UInt8, "PROXY protocol version (1 or 2) when the client's bytes began with a preamble."),
             Column::opt("proxy_src", SocketAddr, "Source address of the PROXY header."),
             Column::opt("proxy_dst", SocketAddr, "Destination address of the PROXY header."),

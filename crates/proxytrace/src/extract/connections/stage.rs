@@ -190,6 +190,11 @@ impl<'c> ConnectionStage<'c> {
         write_rfc3339(&mut time, s.first_ts, file.precision);
         let mut last_time = String::with_capacity(32);
         write_rfc3339(&mut last_time, s.last_ts, file.precision);
+        let end_time = s.end_ts.map(|t| {
+            let mut e = String::with_capacity(32);
+            write_rfc3339(&mut e, t, file.precision);
+            e
+        });
         let end = if s.rst {
             ConnEnd::Rst
         } else if s.fin {
@@ -223,6 +228,7 @@ impl<'c> ConnectionStage<'c> {
             server_packets: s.server_packets,
             server_bytes: s.server_bytes,
             end,
+            end_time,
             proxy_version: proxy.as_ref().map(|p| p.version),
             proxy_src,
             proxy_dst: proxy.as_ref().and_then(|p| p.dst),

@@ -57,6 +57,8 @@ pub(crate) struct ConnState {
     pub(crate) server_bytes: u64,
     pub(crate) fin: bool,
     pub(crate) rst: bool,
+    /// Time of the first FIN or RST seen (either side), in capture order.
+    pub(crate) end_ts: Option<i64>,
     pub(crate) flags: ConnFlags,
     pub(crate) http_requests: u32,
     pub(crate) proxy: Option<Box<ProxyHeader>>,
@@ -77,6 +79,9 @@ impl ConnState {
         self.last_ts = self.last_ts.max(seg.ts_ns);
         self.fin |= seg.flags.fin();
         self.rst |= seg.flags.rst();
+        if self.end_ts.is_none() && (seg.flags.fin() || seg.flags.rst()) {
+            self.end_ts = Some(seg.ts_ns);
+        }
     }
 
     /// Decides what the first bytes are, if they can tell yet (`last`: no more will come).
