@@ -116,6 +116,13 @@ pub fn write_fleet(cfg: &FleetConfig, dir: &Path) -> io::Result<FleetFiles> {
             ),
         ] {
             let cap = rotate::read(bytes)?;
+            // The generator writes each side in time order (one clock, units one after
+            // the other); rotating by time relies on it.
+            if !rotate::in_time_order(&cap) {
+                return Err(io::Error::other(format!(
+                    "sensor {k}: {side} not in time order"
+                )));
+            }
             let (cuts, nominal) = rotate::plan(bytes, &cap, base, rot, kinds);
             let rel =
                 |i: usize| format!("{sdir}/{side}/{side}-{}.{ext}", rotate::stamp(nominal[i]));

@@ -128,6 +128,14 @@ fn check_fleet(format: scenario::OutFormat) {
         let (_, f, b, _) = scenario::generate(&sc, Vec::new(), Vec::new(), Vec::new()).unwrap();
         for (files, whole) in [(&s.front, &f), (&s.back, &b)] {
             assert!(files.len() > 1, "sensor {k}: {files:?}");
+            // The generator writes each side in time order (no sort needed), and
+            // rotate's reader sees the records proxytrace sees.
+            let (whole_recs, _) = read_bytes(whole, "fleet-order");
+            assert!(whole_recs.windows(2).all(|w| w[0].ts_ns <= w[1].ts_ns));
+            let cap = rotate::read(whole).unwrap();
+            assert!(rotate::in_time_order(&cap));
+            let ts: Vec<i64> = cap.records.iter().map(|r| r.ts_ns).collect();
+            assert_eq!(ts, whole_recs.iter().map(|r| r.ts_ns).collect::<Vec<_>>());
             // Records, as proxytrace reads them, and bytes: the files' concatenation.
             let mut recs = Vec::new();
             let mut bytes = whole[..header_len(whole)].to_vec();

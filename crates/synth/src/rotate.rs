@@ -324,7 +324,8 @@ pub struct Cut {
 /// before the next nominal time. The kinds take turns: the one after the last placed kind
 /// is looked for first, then the others (rare events would otherwise be skipped for
 /// lack of one in their turn's window). A boundary with no event stays at the nominal
-/// time. `nominal[k]` is file k's nominal start.
+/// time. `nominal[k]` is file k's nominal start. The records must be in time order
+/// (see [`in_time_order`]).
 pub fn plan(
     bytes: &[u8],
     cap: &Capture,
@@ -337,13 +338,13 @@ pub fn plan(
     let n = recs.len();
     let (mut cuts, mut nominal) = (Vec::new(), vec![base_ns]);
     let (mut min_next, mut next_kind) = (1, 0);
-    for k in 1.. {
-        let t = base_ns + k * rotate_ns;
+    for k in 1i64.. {
+        let t = base_ns.saturating_add(k.saturating_mul(rotate_ns));
         let s = recs.partition_point(|r| r.ts_ns < t).max(min_next);
         if s >= n {
             break;
         }
-        let end = recs.partition_point(|r| r.ts_ns < t + rotate_ns);
+        let end = recs.partition_point(|r| r.ts_ns < t.saturating_add(rotate_ns));
         let order = (0..kinds.len()).map(|x| kinds[(next_kind + x) % kinds.len()]);
         let found = order
             .flat_map(|kind| (s..end.min(n - 1)).map(move |i| (kind, i)))
@@ -370,6 +371,11 @@ pub fn plan(
         nominal.push(t);
     }
     (cuts, nominal)
+}
+
+/// Whether no record's time is before the previous one's (what [`plan`] needs).
+pub fn in_time_order(cap: &Capture) -> bool {
+    cap.records.windows(2).all(|w| w[0].ts_ns <= w[1].ts_ns)
 }
 
 /// The bytes of each file: header + its records, for the cuts of [`plan`].
