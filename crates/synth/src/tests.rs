@@ -921,6 +921,33 @@ mod scenario_tests {
         );
     }
 
+    /// Sensor 0 (the default) writes the same bytes as before sensors existed, in the
+    /// other format and link than [`decoy_bodies_keep_the_former_bytes`], with a front
+    /// size floor. Digests taken from the generator before `sensor` was added.
+    #[test]
+    fn sensor_zero_keeps_the_former_bytes() {
+        let cfg = ScenarioConfig {
+            seed: 23,
+            back_bytes: 400_000,
+            front_bytes: 300_000,
+            format: OutFormat::PcapNg,
+            link: LinkKind::Vlan,
+            ..ScenarioConfig::default()
+        };
+        let (st, f, b, t) = generate(&cfg, Vec::new(), Vec::new(), Vec::new()).unwrap();
+        let got = (st.front_bytes, st.back_bytes, fnv(&f), fnv(&b), fnv(&t));
+        assert_eq!(
+            got,
+            (
+                321_440,
+                602_380,
+                0xcc7f_6f97_801b_31cf,
+                0x66c7_ae51_1f86_19af,
+                0xea23_38e4_dbf4_5325
+            )
+        );
+    }
+
     #[test]
     fn sizes_parse() {
         assert_eq!(parse_size("2G"), Some(2 << 30));

@@ -21,6 +21,7 @@ mod report;
 mod requests;
 mod responses;
 mod resync;
+mod rotated;
 mod safety;
 mod schema;
 mod seeded;

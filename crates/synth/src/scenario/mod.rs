@@ -1,7 +1,8 @@
 //! A seeded FRONT/BACK capture pair and its truth file.
 //!
-//! FRONT: clients -> load balancer (203.0.113.10 / 2001:db8:ffff::10, ports 80 and 443).
-//! BACK: load balancer 10.0.0.2 -> backends 10.0.1.1-16:8080, carrying each front
+//! FRONT: clients -> load balancer (sensor 0: 203.0.113.10 / 2001:db8:ffff::10, ports 80
+//! and 443; other sensors: [`SensorAddrs`]).
+//! BACK: load balancer 10.0.0.2 -> backends 10.0.1.1-16:8080 (sensor 0), carrying each front
 //! connection's HTTP requests with the client's identity (headers, PROXY preamble, or
 //! transparent source address). Every back-side request gets one [`TruthRecord`] line.
 //!
@@ -63,6 +64,12 @@ pub struct ScenarioConfig {
     /// Body filler. Only body bytes differ between the kinds: the same seed gives the same
     /// packets' sizes and times, requests and truth file.
     pub bodies: Bodies,
+    /// Which load balancer this pair is captured at: its addresses ([`SensorAddrs`]), so
+    /// several sensors' captures never share a 5-tuple. 0 (default): the historic ones.
+    pub sensor: u8,
+    /// Send a third of PROXY preambles as their own TCP segment (so a rotated capture can
+    /// end right after one). Off by default; off, the output is unchanged.
+    pub preamble_alone: bool,
 }
 
 impl Default for ScenarioConfig {
@@ -77,6 +84,8 @@ impl Default for ScenarioConfig {
             // 2026-01-01T00:00:00Z
             start_ns: 1_767_225_600_000_000_000,
             bodies: Bodies::Decoy,
+            sensor: 0,
+            preamble_alone: false,
         }
     }
 }
@@ -163,6 +172,7 @@ mod unit;
 mod world;
 
 pub use unit::generate;
+pub use world::{SensorAddrs, MAX_SENSOR};
 
 fn make_writer<W: Write>(out: W, cfg: &ScenarioConfig, name: &str) -> io::Result<AnyWriter<W>> {
     let lt = match cfg.link {

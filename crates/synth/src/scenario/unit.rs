@@ -21,6 +21,8 @@ pub(super) struct Gen<F: Write, B: Write, T: Write> {
     pub(super) order: Vec<usize>,
     pub(super) written: Vec<(usize, usize, i64)>,
     pub(super) opts: Vec<u8>,
+    pub(super) addrs: SensorAddrs,
+    pub(super) preamble_alone: bool,
 }
 
 pub(super) fn sock(ip: IpAddr, port: u16) -> String {
@@ -202,7 +204,10 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         } else {
             let sub = self.r.below(3);
             let v = match (sub, ip) {
-                (0, IpAddr::V4(_)) => (format!("for={plain};proto=http;by=10.0.0.2"), None),
+                (0, IpAddr::V4(_)) => (
+                    format!("for={plain};proto=http;by={}", self.addrs.lb_back),
+                    None,
+                ),
                 (0, IpAddr::V6(_)) => (format!("for=\"[{plain}]\";proto=https"), None),
                 (1, _) => (format!("for=\"{}\"", sock(ip, port)), Some(port)),
                 _ => (
@@ -513,11 +518,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
         if d.hidden {
             return Ok(None);
         }
-        let lb = if d.ip.is_ipv6() {
-            IpAddr::V6(LB_V6)
-        } else {
-            IpAddr::V4(LB_V4)
-        };
+        let lb = self.addrs.lb_for(d.ip);
         let c = self.new_conn(d.ip, fc.port, lb, fc.lb_port, d.preset, d.hops);
         let tsval = d
             .ts_base
@@ -559,7 +560,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
             fronts.push(fc);
         }
 
-        let backend = IpAddr::V4(Ipv4Addr::new(10, 0, 1, self.r.range(1, 16) as u8));
+        let backend = self.addrs.backend(self.r.range(1, 16) as u8);
         let pipelined = self.r.chance(15);
         let mut back: Option<Conn> = None;
         let mut truth_lines: Vec<TruthRecord> = Vec::new();
@@ -595,7 +596,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
                     t += self.us(100, 2000);
                     let (src, sport) = match mode {
                         BackMode::Transparent => (dev.ip, fc.port),
-                        _ => (IpAddr::V4(LB_BACK), self.next_lb_port()),
+                        _ => (IpAddr::V4(self.addrs.lb_back), self.next_lb_port()),
                     };
                     let c = self.new_conn(src, sport, backend, BACKEND_PORT, &packet::LINUX, 0);
                     let tsval = self.r.next_u32();
@@ -612,11 +613,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
             match mode {
                 BackMode::ProxyV1 => {
                     let fam = if dev.ip.is_ipv6() { "TCP6" } else { "TCP4" };
-                    let lb = if dev.ip.is_ipv6() {
-                        IpAddr::V6(LB_V6)
-                    } else {
-                        IpAddr::V4(LB_V4)
-                    };
+                    let lb = self.addrs.lb_for(dev.ip);
                     let _ = write!(
                         self.stream,
                         "PROXY {fam} {} {lb} {} {}\r\n",
@@ -629,11 +626,7 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
                 BackMode::ProxyV2 => {
                     self.stream.extend_from_slice(b"\r\n\r\n\0\r\nQUIT\n");
                     self.stream.push(0x21);
-                    let lb = if dev.ip.is_ipv6() {
-                        IpAddr::V6(LB_V6)
-                    } else {
-                        IpAddr::V4(LB_V4)
-                    };
+                    let lb = self.addrs.lb_for(dev.ip);
                     match (dev.ip, lb) {
                         (IpAddr::V4(a), IpAddr::V4(b)) => {
                             self.stream.push(0x11);
@@ -656,6 +649,11 @@ impl<F: Write, B: Write, T: Write> Gen<F, B, T> {
                     self.stream.extend_from_slice(&fc.lb_port.to_be_bytes());
                 }
                 _ => {}
+            }
+            // A third of preambles as their own segment, so a capture can end right after
+            // one (rotated files). No draw when off: the default output stays the same.
+            if !self.stream.is_empty() && self.preamble_alone && self.r.chance(33) {
+                cuts.push(self.stream.len());
             }
             for q in &fc.reqs {
                 let ident = match mode {
@@ -791,6 +789,12 @@ pub fn generate<F: Write, B: Write, T: Write>(
     back: B,
     truth: T,
 ) -> io::Result<(ScenarioStats, F, B, T)> {
+    if cfg.sensor > MAX_SENSOR {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("sensor {} is above {MAX_SENSOR}", cfg.sensor),
+        ));
+    }
     let mut r = Rng::new(cfg.seed);
     let mut dr = r.fork();
     let mut fr = r.fork();
@@ -818,6 +822,8 @@ pub fn generate<F: Write, B: Write, T: Write>(
         order: Vec::new(),
         written: Vec::new(),
         opts: Vec::with_capacity(40),
+        addrs: SensorAddrs::new(cfg.sensor),
+        preamble_alone: cfg.preamble_alone,
     };
     while g.back.w.bytes_written() < cfg.back_bytes || g.front.w.bytes_written() < cfg.front_bytes {
         g.unit()?;

@@ -3,9 +3,55 @@
 
 use super::*;
 
-pub(super) const LB_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
-pub(super) const LB_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, 0x10);
-pub(super) const LB_BACK: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+/// The highest [`ScenarioConfig::sensor`]: the front IPv4 address is 203.0.113.(10 + sensor).
+pub const MAX_SENSOR: u8 = 200;
+
+/// The load balancer's and backends' addresses of one sensor (one LB with its FRONT and
+/// BACK capture points). Sensors never share an address, so never a 5-tuple either:
+///
+/// | sensor `s` | front v4 | front v6 | back (LB side) | backends |
+/// |---|---|---|---|---|
+/// | any | 203.0.113.(10+s) | 2001:db8:ffff::(0x10+s) | 10.s.0.2 | 10.s.1.1-16:8080 |
+///
+/// Sensor 0 is the single-sensor scenario's world (203.0.113.10, 10.0.0.2, 10.0.1.x).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SensorAddrs {
+    pub lb_v4: Ipv4Addr,
+    pub lb_v6: Ipv6Addr,
+    /// The LB's source address on the back side.
+    pub lb_back: Ipv4Addr,
+    /// The backends' /24: backend `k` (1..=16) is `backend_net.k`.
+    pub backend_net: [u8; 3],
+}
+
+impl SensorAddrs {
+    /// Addresses of sensor `s` (`s` <= [`MAX_SENSOR`]; larger values are clamped).
+    pub fn new(s: u8) -> SensorAddrs {
+        let s = s.min(MAX_SENSOR);
+        SensorAddrs {
+            lb_v4: Ipv4Addr::new(203, 0, 113, 10 + s),
+            lb_v6: Ipv6Addr::new(0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, 0x10 + u16::from(s)),
+            lb_back: Ipv4Addr::new(10, s, 0, 2),
+            backend_net: [10, s, 1],
+        }
+    }
+
+    /// The LB's front address for a client of this family.
+    pub fn lb_for(&self, client: IpAddr) -> IpAddr {
+        if client.is_ipv6() {
+            IpAddr::V6(self.lb_v6)
+        } else {
+            IpAddr::V4(self.lb_v4)
+        }
+    }
+
+    /// Backend `k` (1..=16).
+    pub fn backend(&self, k: u8) -> IpAddr {
+        let [a, b, c] = self.backend_net;
+        IpAddr::V4(Ipv4Addr::new(a, b, c, k))
+    }
+}
+
 pub(super) const BACKEND_PORT: u16 = 8080;
 pub(super) const MSS: usize = 1448;
 
