@@ -19,7 +19,6 @@ driver lists them, the tasks read them and write their Parquet under --out.
 """
 
 import argparse
-import fnmatch
 import glob
 import gzip
 import ipaddress
@@ -88,7 +87,8 @@ def parse_args(argv):
                    help="how much earlier a matching front request may be (default 5s)")
     p.add_argument("--sensor-regex", default=None, metavar="REGEX",
                    help="the sensor of a file: the first group (or the match) of this regex "
-                   "searched in its path (default: the name of the file's directory)")
+                   "searched in its path (default: the name of the file's directory, or of its "
+                   "parent when that directory is named front or back)")
     p.add_argument("--binary", default=None,
                    help="the proxytrace binary to ship to the executors with the job "
                    "(default: proxytrace on PATH)")
@@ -99,6 +99,8 @@ def parse_args(argv):
                    help="proxytrace --threads in each task (default: spark.task.cpus)")
     p.add_argument("--master", default=None,
                    help="Spark master when not given by spark-submit (e.g. local[2])")
+    p.add_argument("--shuffle-partitions", type=int, default=None, metavar="N",
+                   help="spark.sql.shuffle.partitions (Spark's default, 200, is slow on small data)")
     p.add_argument("--keep-stage", action="store_true",
                    help="keep the tasks' own Parquet files under OUT/_stage")
     a = p.parse_args(argv)
@@ -138,16 +140,19 @@ def parse_duration_ns(s):
 def expand(specs):
     """Files named by directories (walked, sorted), globs and plain paths, each once."""
     out, seen = [], set()
+
+    def walk(d):
+        found = []
+        for root, dirs, files in os.walk(d):
+            dirs.sort()
+            found += [os.path.join(root, f) for f in sorted(files)]
+        return found
+
     for spec in specs:
-        if os.path.isdir(spec):
-            found = []
-            for root, dirs, files in os.walk(spec):
-                dirs.sort()
-                found += [os.path.join(root, f) for f in sorted(files)]
-        elif any(c in spec for c in "*?["):
-            found = sorted(glob.glob(spec, recursive=True))
-        else:
-            found = [spec]
+        named = sorted(glob.glob(spec, recursive=True)) if any(c in spec for c in "*?[") else [spec]
+        found = []
+        for n in named:
+            found += walk(n) if os.path.isdir(n) else [n]
         for f in found:
             f = os.path.abspath(f)
             if f not in seen and os.path.isfile(f):
@@ -232,7 +237,11 @@ def sensor_of(path, regex):
         if m:
             return m.group(1) if m.groups() else m.group(0)
         return "unknown"
-    return os.path.basename(os.path.dirname(path)) or "root"
+    parent = os.path.dirname(path)
+    # SENSOR/back/x.pcap and SENSOR/front/x.pcap: the side folder is not the sensor.
+    if os.path.basename(parent) in ("front", "back"):
+        parent = os.path.dirname(parent)
+    return os.path.basename(parent) or "root"
 
 
 def safe_name(s):
@@ -398,6 +407,8 @@ def main(argv=None):
     builder = SparkSession.builder.appName("proxytrace")
     if a.master:
         builder = builder.master(a.master)
+    if a.shuffle_partitions:
+        builder = builder.config("spark.sql.shuffle.partitions", str(a.shuffle_partitions))
     spark = (
         builder
         # proxytrace writes nanosecond timestamps; Spark has no such type, so they are read
@@ -425,6 +436,11 @@ def main(argv=None):
         if not binary or not os.path.isfile(binary):
             raise SystemExit("proxytrace_spark: no proxytrace binary (give --binary PATH)")
         binary = os.path.abspath(binary)
+        version = subprocess.run([binary, "--version"], stdout=subprocess.PIPE).stdout.decode()
+        features = next((l.split(":", 1)[1].split() for l in version.splitlines() if l.startswith("features:")), [])
+        if "parquet" not in features:
+            raise SystemExit("proxytrace_spark: %s was built without Parquet output (features: %s)"
+                             % (binary, " ".join(features) or "none"))
         sc.addFile(binary)  # shipped with the job; each task finds it with SparkFiles.get
         shipped = True
 
