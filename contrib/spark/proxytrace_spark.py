@@ -345,16 +345,20 @@ def fmt_ns(ns):
     return dt.datetime.fromtimestamp(s, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:09d}Z"
 
 
-def common_flags(a):
+def command_flags(a, command):
+    """The identity flags each command takes: requests all, connections the trust ones,
+    syns none (a SYN's client is its sender)."""
     f = []
-    for t in a.trusted:
-        f += ["--trusted", t]
-    for h in a.header:
-        f += ["--header", h]
-    for h in a.identity_header:
-        f += ["--identity-header", h]
-    if a.transparent:
-        f.append("--transparent")
+    if command in ("requests", "connections"):
+        for t in a.trusted:
+            f += ["--trusted", t]
+        if a.transparent:
+            f.append("--transparent")
+    if command == "requests":
+        for h in a.header:
+            f += ["--header", h]
+        for h in a.identity_header:
+            f += ["--identity-header", h]
     return f
 
 
@@ -449,7 +453,7 @@ def main(argv=None):
     if os.path.exists(stage):
         shutil.rmtree(stage)
     threads = a.threads or int(sc.getConf().get("spark.task.cpus", "1"))
-    common = common_flags(a) + ["--threads", str(threads)]
+    common = ["--threads", str(threads)]
     back_window = window_flags(a.since, a.until)
     fs, fu = front_window(a)
     front_window_flags = window_flags(fmt_ns(fs) if fs is not None else None,
@@ -461,7 +465,7 @@ def main(argv=None):
             tasks.append({
                 "side": side, "sensor": sensor, "files": files, "tables": tables,
                 "stage": stage, "binary": binary, "shipped": shipped,
-                "flags": {cmd: common + win for _, cmd in tables},
+                "flags": {cmd: command_flags(a, cmd) + common + win for _, cmd in tables},
             })
     # Largest chains first: the longest task starts at once.
     tasks.sort(key=lambda t: -sum(os.path.getsize(p) for _, p in t["files"]))

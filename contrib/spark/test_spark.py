@@ -6,7 +6,7 @@ and the real-HAProxy lab pair (TLS passthrough behind PROXY v2) split into files
 Checks, each printed as `ok` or `FAIL`:
 - the Spark join table equals `proxytrace join` over the same files, as a multiset of rows
   (every column), with the clock offset estimated; then again with --client, --since,
-  --until and a given --clock-offset;
+  --until, a given --clock-offset and --transparent (every rule taken);
 - the Spark requests and syns tables equal `proxytrace requests` / `proxytrace syns` over
   the same files;
 - each deliberate boundary keeps its connection's state: a PROXY preamble at the end of one
@@ -173,13 +173,16 @@ def main():
     boundaries(a, root, out)
 
     # Narrowed: a client network, a time window, a given offset.
-    narrow = ["--client", "23.0.0.0/8", "--client", "2001:db8::/32", "--since", "2026-01-01T00:00:02Z",
-              "--until", "2026-01-01T00:00:07Z", "--clock-offset", "3ms"]
+    # --transparent: the generator's transparent-proxy connections name their client by
+    # their source; the proxies' own networks are trusted.
+    narrow = ["--client", "0.0.0.0/1", "--client", "2001:db8::/32", "--since", "2026-01-01T00:00:02Z",
+              "--until", "2026-01-01T00:00:07Z", "--clock-offset", "3ms", "--transparent",
+              "--trusted", "10.0.0.0/8", "--trusted", "198.51.100.0/24"]
     out2 = os.path.join(work, "out-narrow")
     spark_job(a, root, out2, narrow)
     local(a, "join", (front, back), os.path.join(work, "join-narrow.parquet"), narrow)
     same(os.path.join(out2, "join"), os.path.join(work, "join-narrow.parquet"),
-         "join with --client, --since, --until, --clock-offset")
+         "join with --client, --since, --until, --clock-offset, --transparent, --trusted")
 
     print("spark: %d passed, %d failed" % (len(PASSED), len(FAILS)))
     sys.exit(1 if FAILS else 0)
