@@ -49,9 +49,18 @@ def read_spark(path):
 
 
 def compare(spark_path, local_path, ignore=(), show=5):
-    """Returns (equal, message)."""
-    s_names, s_rows = rows(read_spark(spark_path), set(ignore))
-    l_names, l_rows = rows(pq.read_table(local_path), set(ignore))
+    """A Spark output directory against one Parquet file: (equal, message)."""
+    return compare_tables(read_spark(spark_path), pq.read_table(local_path), ignore, show)
+
+
+def compare_files(path, local_path, ignore=(), show=5):
+    """Two Parquet files: (equal, message)."""
+    return compare_tables(pq.read_table(path), pq.read_table(local_path), ignore, show)
+
+
+def compare_tables(spark_table, local_table, ignore=(), show=5):
+    s_names, s_rows = rows(spark_table, set(ignore))
+    l_names, l_rows = rows(local_table, set(ignore))
     if s_names != l_names:
         return False, "columns differ:\n  spark: %s\n  local: %s" % (s_names, l_names)
     a, b = collections.Counter(s_rows), collections.Counter(l_rows)

@@ -15,7 +15,9 @@
 -- Parameters, ${name}: window_ns (30 min), match_window_ns (5 s), connection_rows (TRUE when
 -- the back-side requests run counted not_http_flows > 0: only then does `join` read the back
 -- connections), clock_source (given|estimated), offset_ns (the given offset),
--- client_filter (a predicate on client_ip, TRUE for all), estimate_reach (2000000).
+-- client_filter (a predicate on client_ip, TRUE for all), estimate_reach (2000000), and one
+-- literal the dialects spell differently, empty_text_list: an empty array of strings (Spark
+-- CAST(array() AS ARRAY<STRING>), DuckDB CAST([] AS VARCHAR[]), Trino CAST(ARRAY[] AS ARRAY(VARCHAR))).
 --
 -- Each block is one view, `-- view: NAME` then one SELECT, created in file order. Identifiers
 -- are double-quoted (Spark: spark.sql.ansi.doubleQuotedIdentifiers=true).
@@ -96,7 +98,7 @@ SELECT
   CASE WHEN c.identity_source = 'proxy_protocol' AND c.proxy_src IS NOT NULL THEN c.proxy_src
        ELSE coalesce(c.client_ip, '') END,
   '', '', '', c.proxy_version, c.proxy_src, c.proxy_dst, FALSE,
-  CAST(array() AS ARRAY<STRING>), CAST(array() AS ARRAY<STRING>), 0, c.flags,
+  ${empty_text_list}, ${empty_text_list}, 0, c.flags,
   NULL, NULL, NULL, NULL, '', NULL, NULL, NULL,
   c.protocol, 1, c.sensor
 FROM connections c

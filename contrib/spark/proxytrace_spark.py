@@ -518,6 +518,7 @@ def main(argv=None):
         "offset_ns": parse_duration_ns(a.clock_offset) if given else 0,
         "client_filter": "client_wanted(client_ip)" if nets else "TRUE",
         "estimate_reach": ESTIMATE_REACH,
+        "empty_text_list": "CAST(array() AS ARRAY<STRING>)",
     }
     t_join = time.time()
     work = os.path.join(out, "_work")

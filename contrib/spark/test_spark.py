@@ -7,6 +7,7 @@ Checks, each printed as `ok` or `FAIL`:
 - the Spark join table equals `proxytrace join` over the same files, as a multiset of rows
   (every column), with the clock offset estimated; then again with --client, --since,
   --until, a given --clock-offset and --transparent (every rule taken);
+- join.sql run by DuckDB over the tables the Spark job wrote gives the same rows;
 - the Spark requests and syns tables equal `proxytrace requests` / `proxytrace syns` over
   the same files;
 - each deliberate boundary keeps its connection's state: a PROXY preamble at the end of one
@@ -166,6 +167,13 @@ def main():
     check(str(report["clock"]["offset_ns"]) in local_offset,
           "clock offset: spark %s ns, local: %s" % (report["clock"]["offset_ns"], local_offset.strip()))
     same(os.path.join(out, "join"), os.path.join(work, "join.parquet"), "join (estimated offset)")
+    # The same SQL in DuckDB, over the tables the Spark job wrote.
+    run([sys.executable, os.path.join(HERE, "duckdb_join.py"), "--tables", out,
+         "--front", os.path.join(root, "*", "front"), "--back", os.path.join(root, "*", "back"),
+         "--connection-rows", "yes" if report["back_not_http_flows"] > 0 else "no",
+         "-o", os.path.join(work, "duckdb-join.parquet")])
+    ok, msg = compare.compare_files(os.path.join(work, "duckdb-join.parquet"), os.path.join(work, "join.parquet"))
+    check(ok, "join.sql in DuckDB over the Spark tables: %s" % msg)
     local(a, "requests", back, os.path.join(work, "requests.parquet"))
     same(os.path.join(out, "requests"), os.path.join(work, "requests.parquet"), "requests")
     local(a, "syns", front, os.path.join(work, "syns.parquet"))
