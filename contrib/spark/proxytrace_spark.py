@@ -371,6 +371,16 @@ def window_flags(since, until):
     return f
 
 
+def counter(report, section, name):
+    """A counter of a `--stats json` report (0 when absent)."""
+    for sec in (report or {}).get("sections", []):
+        if sec.get("name") == section:
+            for c in sec.get("counters", []):
+                if c.get("name") == name:
+                    return c.get("value", 0)
+    return 0
+
+
 def canon_ip(s):
     ip = ipaddress.ip_address(s)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
@@ -498,10 +508,10 @@ def main(argv=None):
         order += [(side, p, i) for i, (_, _, p) in enumerate(every)]
     spark.createDataFrame(order, "side string, path string, ordinal int").createOrReplaceTempView("capture_files")
 
-    not_http = sum(((r["stats"] or {}).get("sections") and next(
-        (c["value"] for s in r["stats"]["sections"] if s["name"] == "reassembly"
-         for c in s["counters"] if c["name"] == "not_http_flows"), 0) or 0)
-        for r in runs if r["side"] == "back" and r["table"] == "requests")
+    # `join` reads the back connections only when its requests read met streams that are
+    # not HTTP: the same condition, from each back chain's requests report.
+    not_http = sum(counter(r["stats"], "reassembly", "not_http_flows")
+                   for r in runs if r["side"] == "back" and r["table"] == "requests")
 
     nets = client_networks(a.client)
     spark.udf.register(
