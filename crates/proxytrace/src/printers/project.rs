@@ -252,12 +252,6 @@ impl SerializeMap for &mut Collect<'_> {
     }
 }
 
-macro_rules! refuse {
-    ($($name:ident($($arg:ty),*);)*) => {
-        $(fn $name(self, $(_: $arg),*) -> Result<(), serde_json::Error> { Err(not_a_row()) })*
-    };
-}
-
 impl<'a, 'p> ser::Serializer for &'a mut Collect<'p> {
     type Ok = ();
     type Error = serde_json::Error;
@@ -269,26 +263,7 @@ impl<'a, 'p> ser::Serializer for &'a mut Collect<'p> {
     type SerializeStruct = Self;
     type SerializeStructVariant = Impossible<(), serde_json::Error>;
 
-    refuse! {
-        serialize_bool(bool);
-        serialize_i8(i8);
-        serialize_i16(i16);
-        serialize_i32(i32);
-        serialize_i64(i64);
-        serialize_u8(u8);
-        serialize_u16(u16);
-        serialize_u32(u32);
-        serialize_u64(u64);
-        serialize_f32(f32);
-        serialize_f64(f64);
-        serialize_char(char);
-        serialize_str(&str);
-        serialize_bytes(&[u8]);
-        serialize_none();
-        serialize_unit();
-        serialize_unit_struct(&'static str);
-        serialize_unit_variant(&'static str, u32, &'static str);
-    }
+    crate::vocab::refuse::refuse_scalars!(serde_json::Error, not_a_row());
 
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Self::Error> {
         value.serialize(self)

@@ -10,4 +10,5 @@ pub mod counters;
 pub mod escape;
 pub mod flags;
 pub mod names;
+pub(crate) mod refuse;
 pub mod schema;

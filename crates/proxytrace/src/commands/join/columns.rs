@@ -110,17 +110,6 @@ impl<S: SerializeStruct> SerializeStruct for Forward<'_, S> {
     }
 }
 
-/// Everything but a struct is refused.
-macro_rules! refuse {
-    ($($method:ident($($arg:ty),*);)*) => {
-        $(
-            fn $method(self, $(_: $arg),*) -> Result<(), S::Error> {
-                Err(not_a_struct())
-            }
-        )*
-    };
-}
-
 impl<'a, S: SerializeStruct> Serializer for Forward<'a, S> {
     type Ok = ();
     type Error = S::Error;
@@ -136,26 +125,7 @@ impl<'a, S: SerializeStruct> Serializer for Forward<'a, S> {
         Ok(self)
     }
 
-    refuse! {
-        serialize_bool(bool);
-        serialize_i8(i8);
-        serialize_i16(i16);
-        serialize_i32(i32);
-        serialize_i64(i64);
-        serialize_u8(u8);
-        serialize_u16(u16);
-        serialize_u32(u32);
-        serialize_u64(u64);
-        serialize_f32(f32);
-        serialize_f64(f64);
-        serialize_char(char);
-        serialize_str(&str);
-        serialize_bytes(&[u8]);
-        serialize_none();
-        serialize_unit();
-        serialize_unit_struct(&'static str);
-        serialize_unit_variant(&'static str, u32, &'static str);
-    }
+    crate::vocab::refuse::refuse_scalars!(S::Error, not_a_struct());
 
     fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), S::Error> {
         Err(not_a_struct())
